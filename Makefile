@@ -1,0 +1,39 @@
+# Two entry points: `make demo` and `make test`. Both set up .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR := output/demo
+
+.PHONY: demo test lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed (set PYTHON=...)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/audio-creator demo-video $(DEMO_DIR)/demo.mp4
+	$(BIN)/audio-creator probe $(DEMO_DIR)/demo.mp4
+	$(BIN)/audio-creator extract-audio $(DEMO_DIR)/demo.mp4 -o $(DEMO_DIR)/demo_audio.wav
+	$(BIN)/audio-creator mux $(DEMO_DIR)/demo.mp4 $(DEMO_DIR)/demo_audio.wav -o $(DEMO_DIR)/demo_remux.mkv
+	$(BIN)/audio-creator probe $(DEMO_DIR)/demo_remux.mkv
+	@echo "demo outputs are in $(DEMO_DIR)/"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src/audio_creator
+
+test: lint typecheck
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/media.py
+
+clean:
+	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,109 @@
+"""The original project's command line, `python main.py --mode MODE …`, mapped onto `audio-creator`.
+
+Every flag of the original README is accepted under its old spelling and translated to the
+subcommand's own option, so both interfaces run the same code. A mode that this version does not
+have yet is refused with a clear message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+MODES = ("vidmuse", "tts", "mix", "wavjourney", "autopipeline")
+
+# (original spelling, option of the `audio-creator MODE` subcommand, value type)
+_VALUE_FLAGS: tuple[tuple[str, str, type], ...] = (
+    ("--video_path", "--video", str),
+    ("--output_path", "--output", str),
+    ("--duration", "--duration", float),
+    ("--merged-video-path", "--merged-video-path", str),
+    ("--vidmuse-lora", "--lora", str),
+    ("--rerank", "--rerank", int),
+    ("--rerank-topk", "--rerank-topk", int),
+    ("--text", "--text", str),
+    ("--tts-engine", "--engine", str),
+    ("--speed", "--speed", float),
+    ("--language", "--language", str),
+    ("--speaker", "--speaker", str),
+    ("--music_path", "--music", str),
+    ("--speech_path", "--speech", str),
+    ("--music_volume", "--music-volume", float),
+    ("--speech_volume", "--speech-volume", float),
+    ("--ducking-db", "--ducking-db", float),
+    ("--target-lufs", "--target-lufs", float),
+    ("--duck-attack", "--duck-attack", float),
+    ("--duck-release", "--duck-release", float),
+    ("--instruction", "--instruction", str),
+    ("--llm-model", "--llm-model", str),
+    ("--caption-backend", "--caption-backend", str),
+    ("--caption-max-len", "--caption-max-len", int),
+    ("--caption-frames", "--caption-frames", int),
+    ("--seed", "--seed", int),
+)
+_SWITCH_FLAGS: tuple[tuple[str, str], ...] = (("--merge-video", "--merge-video"),)
+_GLOBAL_FLAGS: tuple[tuple[str, str], ...] = (
+    ("--device", "--device"),
+    ("--log-level", "--log-level"),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        description="The original Audio Creator command line. Same work as `audio-creator MODE`.",
+    )
+    parser.add_argument("--mode", required=True, choices=MODES)
+    for old, _, kind in _VALUE_FLAGS:
+        parser.add_argument(old, type=kind, default=None)
+    for old, _ in _SWITCH_FLAGS:
+        parser.add_argument(old, action="store_true")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
+    parser.add_argument(
+        "--log-level", type=str.upper, default=None, choices=("DEBUG", "INFO", "WARNING", "ERROR")
+    )
+    return parser
+
+
+def translate(args: argparse.Namespace) -> list[str]:
+    """The `audio-creator` argument list equivalent to parsed original-style `args`."""
+    argv: list[str] = []
+    for old, new in _GLOBAL_FLAGS:
+        value = getattr(args, _dest(old))
+        if value is not None:
+            argv += [new, str(value)]
+    argv.append(args.mode)
+    for old, new, _ in _VALUE_FLAGS:
+        value = getattr(args, _dest(old))
+        if value is not None:
+            argv += [new, str(value)]
+    for old, new in _SWITCH_FLAGS:
+        if getattr(args, _dest(old)):
+            argv.append(new)
+    return argv
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python main.py`; returns the exit code."""
+    from audio_creator import cli
+
+    args = build_parser().parse_args(argv)
+    if args.mode not in cli.available_commands():
+        logging.basicConfig(format="main.py: %(levelname)s: %(message)s")
+        logging.getLogger(__name__).error(
+            "mode %r is not available in this version yet; available commands: %s",
+            args.mode,
+            ", ".join(sorted(cli.available_commands())),
+        )
+        return 2
+    return cli.main(translate(args))
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

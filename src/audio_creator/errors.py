@@ -1,0 +1,27 @@
+"""The project's exceptions: one root, a few kinds, each mapped to a CLI exit code."""
+
+from __future__ import annotations
+
+
+class AudioCreatorError(Exception):
+    """Root of every error the project raises on purpose. The message tells the user what to do."""
+
+    exit_code = 1
+
+
+class MediaError(AudioCreatorError):
+    """An input is missing, unreadable, corrupt or of the wrong kind; or an output is unwritable."""
+
+    exit_code = 2
+
+
+class ConfigError(AudioCreatorError):
+    """An option or a combination of options is invalid."""
+
+    exit_code = 2
+
+
+class BackendUnavailable(AudioCreatorError):
+    """A backend's package, weights or API key is missing."""
+
+    exit_code = 3

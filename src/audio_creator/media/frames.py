@@ -1,0 +1,106 @@
+"""Small RGB frames at a fixed rate, for analysis.
+
+The decoder runs with frame threading, and only the frames that are kept are converted: FFmpeg's
+scaler turns the decoder's YUV picture straight into a small RGB image, so no full-resolution RGB
+copy is ever made.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+from audio_creator.errors import ConfigError, MediaError
+from audio_creator.media.probe import probe, video_stream
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One sampled picture: `image` is RGB uint8 `[height, width, 3]`, upright."""
+
+    time_s: float  # the sampling instant, k / fps
+    source_time_s: float  # presentation time of the decoded frame shown at that instant
+    image: npt.NDArray[np.uint8]
+
+
+def iter_frames(
+    path: str | os.PathLike[str],
+    *,
+    fps: float,
+    short_side: int | None = 224,
+    size: tuple[int, int] | None = None,
+    autorotate: bool = True,
+) -> Iterator[Frame]:
+    """Yield the picture on screen at every instant k / fps, for k = 0 … ceil(duration·fps) − 1.
+
+    Args:
+        path: a video file.
+        fps: sampling rate in frames per second (may be lower or higher than the video's).
+        short_side: scale so that the shorter displayed side has this many pixels, keeping the
+            aspect ratio (width and height rounded to even numbers). None keeps the size.
+        size: exact displayed (width, height); overrides `short_side`.
+        autorotate: apply the file's display rotation so that images are upright.
+    """
+    if not fps > 0:
+        raise ConfigError(f"frame rate must be positive, got {fps}")
+    info = probe(path)
+    rotation = info.rotation_deg if autorotate else 0
+    display_w, display_h = info.display_size if autorotate else (info.width, info.height)
+    out_w, out_h = _output_size(display_w, display_h, short_side, size)
+    coded_w, coded_h = (out_h, out_w) if rotation in (90, 270) else (out_w, out_h)
+    count = math.ceil(info.duration_s * fps - 1e-9)
+
+    def convert(frame: av.VideoFrame) -> npt.NDArray[np.uint8]:
+        small = frame.reformat(width=coded_w, height=coded_h, format="rgb24", interpolation="AREA")
+        image = np.asarray(small.to_ndarray(), dtype=np.uint8)
+        return np.ascontiguousarray(np.rot90(image, k=rotation // 90)) if rotation else image
+
+    emitted = 0
+    try:
+        with av.open(str(info.path)) as container:
+            stream = video_stream(container, info.path)
+            stream.thread_type = "AUTO"
+            start = float((stream.start_time or 0) * stream.time_base) if stream.time_base else 0.0
+            shown: av.VideoFrame | None = None
+            shown_time = 0.0
+            for frame in container.decode(stream):
+                time = frame.time - start if frame.time is not None else shown_time + 1 / info.fps
+                # Every instant before this frame starts shows the previous frame (or this one,
+                # for instants before the first frame).
+                while emitted < count and emitted / fps < time - 1e-6:
+                    source, source_time = (
+                        (shown, shown_time) if shown is not None else (frame, time)
+                    )
+                    yield Frame(emitted / fps, source_time, convert(source))
+                    emitted += 1
+                shown, shown_time = frame, time
+            while shown is not None and emitted < count:
+                yield Frame(emitted / fps, shown_time, convert(shown))
+                emitted += 1
+    except av.FFmpegError as exc:
+        raise MediaError(f"cannot decode {info.path}: {exc}") from exc
+
+
+def _output_size(
+    width: int, height: int, short_side: int | None, size: tuple[int, int] | None
+) -> tuple[int, int]:
+    if size is not None:
+        if size[0] <= 0 or size[1] <= 0:
+            raise ConfigError(f"frame size must be positive, got {size}")
+        return size
+    if short_side is None:
+        return width, height
+    if short_side <= 0:
+        raise ConfigError(f"short side must be positive, got {short_side}")
+    scale = short_side / min(width, height)
+    return _even(width * scale), _even(height * scale)
+
+
+def _even(value: float) -> int:
+    return max(2, 2 * round(value / 2))

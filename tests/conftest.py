@@ -1,0 +1,72 @@
+"""Shared fixtures: a set of small test videos, one per supported container, made once per run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helpers import make_video, run_ffmpeg
+
+# name → (file name, video codec, audio codec or None)
+CONTAINER_SAMPLES = {
+    "mp4": ("h264.mp4", "libx264", "aac"),
+    "mov": ("h264.mov", "libx264", "aac"),
+    "mkv": ("h264.mkv", "libx264", "libopus"),
+    "webm": ("vp8.webm", "libvpx", "libopus"),
+    "avi": ("mpeg4.avi", "mpeg4", "libmp3lame"),
+}
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def sample_videos(media_dir: Path) -> dict[str, Path]:
+    """2 s, 25 fps, 320×240 test-pattern videos with a 440 Hz tone, one per container."""
+    return {
+        name: make_video(media_dir / file, video_codec=vcodec, audio_codec=acodec)
+        for name, (file, vcodec, acodec) in CONTAINER_SAMPLES.items()
+    }
+
+
+@pytest.fixture(scope="session")
+def rotated_video(media_dir: Path, sample_videos: dict[str, Path]) -> Path:
+    """The MP4 sample with a 90° display rotation and some metadata, stream-copied by ffmpeg."""
+    out = media_dir / "rotated.mp4"
+    run_ffmpeg(
+        "-display_rotation",
+        "90",
+        "-i",
+        str(sample_videos["mp4"]),
+        "-c",
+        "copy",
+        "-metadata",
+        "title=Rotated sample",
+        "-metadata:s:v:0",
+        "language=fra",
+        str(out),
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def silent_video(media_dir: Path) -> Path:
+    return make_video(media_dir / "silent.mp4", audio_codec=None)
+
+
+@pytest.fixture(scope="session")
+def audio_only(media_dir: Path) -> Path:
+    out = media_dir / "tone.m4a"
+    run_ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=44100:duration=1.5",
+        "-c:a",
+        "aac",
+        str(out),
+    )
+    return out

@@ -1,0 +1,86 @@
+"""Test media made on the spot, and the ffmpeg binary used as an independent reference.
+
+Media are encoded by the ffmpeg command line from its own test sources (lavfi), not by the code
+under test, so a bug in our writer cannot hide a bug in our reader.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+
+@cache
+def ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def run_ffmpeg(*args: str) -> bytes:
+    """Run ffmpeg quietly; return its stdout; fail the test with its stderr on error."""
+    proc = subprocess.run(
+        [ffmpeg(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"ffmpeg {' '.join(args)} failed:\n{proc.stderr.decode()}")
+    return proc.stdout
+
+
+def make_video(
+    path: Path,
+    *,
+    video_codec: str = "libx264",
+    audio_codec: str | None = "aac",
+    duration_s: float = 2.0,
+    fps: int = 25,
+    size: str = "320x240",
+    extra: tuple[str, ...] = (),
+    source: str = "testsrc2",
+) -> Path:
+    """Encode a test pattern (and a 440 Hz tone when `audio_codec` is set) with ffmpeg."""
+    args = ["-f", "lavfi", "-i", f"{source}=size={size}:rate={fps}:duration={duration_s}"]
+    if audio_codec:
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={duration_s}"]
+    args += ["-c:v", video_codec, "-pix_fmt", "yuv420p"]
+    args += ["-c:a", audio_codec] if audio_codec else []
+    run_ffmpeg(*args, *extra, str(path))
+    return path
+
+
+def packet_hashes(path: Path, stream: str = "v:0") -> list[str]:
+    """MD5 of every packet of one stream, as ffmpeg's framemd5 muxer reports them (no decoding)."""
+    out = run_ffmpeg("-i", str(path), "-map", f"0:{stream}", "-c", "copy", "-f", "framemd5", "-")
+    lines = [line for line in out.decode().splitlines() if line and not line.startswith("#")]
+    return [line.rsplit(",", 1)[1].strip() for line in lines]
+
+
+def decode_audio_with_ffmpeg(path: Path, rate: int = 48000) -> npt.NDArray[np.float32]:
+    """The first audio stream decoded by ffmpeg to float32 [channels, frames] at `rate`."""
+    raw = run_ffmpeg(
+        "-i", str(path), "-map", "0:a:0", "-ac", "2", "-ar", str(rate), "-f", "f32le", "-"
+    )
+    return np.frombuffer(raw, dtype="<f4").reshape(-1, 2).T.copy()
+
+
+def sine(
+    freq_hz: float, rate: int, duration_s: float, amplitude: float = 0.5
+) -> npt.NDArray[np.float32]:
+    t = np.arange(round(rate * duration_s)) / rate
+    return (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+
+
+def peak_frequency_hz(signal: npt.NDArray[np.floating], rate: int) -> float:
+    """Frequency of the strongest spectral peak, refined by parabolic interpolation."""
+    window = np.hanning(signal.size)
+    mags = np.abs(np.fft.rfft(signal * window))
+    k = int(np.argmax(mags[1:])) + 1
+    a, b, c = np.log(mags[k - 1 : k + 2] + 1e-30)
+    offset = 0.5 * (a - c) / (a - 2 * b + c)
+    return float((k + offset) * rate / signal.size)
