@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -22,11 +22,11 @@ from typing import Any, cast
 
 import av
 import av.bitstream
-import numpy as np
 
 from audio_creator.audio import Audio, validate_audio
 from audio_creator.errors import ConfigError, MediaError
 from audio_creator.files import atomic_output, check_output_path
+from audio_creator.media.audio_encoder import EncoderSettings, encode_audio
 from audio_creator.media.probe import VideoInfo, probe, video_stream
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,6 @@ CONTAINERS = {
 _ANNEXB_MUXERS = ("avi",)
 _ANNEXB_FILTERS = {"h264": "h264_mp4toannexb", "hevc": "hevc_mp4toannexb"}
 _CODEC_FAMILY = {"libx264": "h264", "libvpx-vp9": "vp9"}
-_AUDIO_FRAME = 8192  # samples handed to the encoder at a time
 _AUDIO_LEAD_S = 0.5  # how far audio runs ahead of video in the interleaving
 
 
@@ -153,30 +152,33 @@ def _write(
                 dst_video = _add_reencoded_video_stream(dst, src_video, info, container)
             dst_video.metadata.update(src_video.metadata)
             convert = _video_converter(src_video, dst_video, copy, container.muxer)
-            dst_audio = dst.add_stream(
-                container.audio_codec,
-                rate=audio.sample_rate,
-                layout="mono" if audio.channels == 1 else "stereo",
-            )
+            layout = "mono" if audio.channels == 1 else "stereo"
+            dst_audio = dst.add_stream(container.audio_codec, rate=audio.sample_rate, layout=layout)
             dst_audio.bit_rate = audio_bitrate
             start_s = float((src_video.start_time or 0) * (src_video.time_base or 0))
-            audio_packets = _encode_audio(dst_audio, audio, start_s)
+            settings = EncoderSettings(
+                container.audio_codec, audio_bitrate, audio.sample_rate, layout
+            )
+            audio_packets = encode_audio(
+                audio, settings, first_pts=round(start_s * audio.sample_rate)
+            )
 
+            video_tick_s = float(src_video.time_base or 0)  # floats: Fractions cost seconds here
+            audio_tick_s = 1 / audio.sample_rate
             for packet in src.demux(src_video):
-                if packet.dts is not None or packet.pts is not None:
-                    time_s = float(
-                        (packet.dts if packet.dts is not None else packet.pts) * packet.time_base
-                    )
+                timestamp = packet.dts if packet.dts is not None else packet.pts
+                if timestamp is not None:
+                    time_s = timestamp * video_tick_s
                     for audio_packet in audio_packets:  # keep the audio just ahead of the video
+                        audio_packet.stream = dst_audio
                         dst.mux(audio_packet)
-                        if (
-                            audio_packet.pts or 0
-                        ) * audio_packet.time_base >= time_s + _AUDIO_LEAD_S:
+                        if (audio_packet.pts or 0) * audio_tick_s >= time_s + _AUDIO_LEAD_S:
                             break
                     if progress is not None:
                         progress(min(1.0, (time_s - start_s) / info.duration_s), "muxing")
                 dst.mux(convert(packet))  # the demuxer's final empty packet flushes the converter
             for audio_packet in audio_packets:
+                audio_packet.stream = dst_audio
                 dst.mux(audio_packet)
     except av.FFmpegError as exc:
         raise MediaError(f"muxing into {tmp.suffix} failed: {exc}") from exc
@@ -246,17 +248,3 @@ def _add_reencoded_video_stream(
         stream.set_display_rotation(info.rotation_deg)
     src_video.thread_type = "AUTO"
     return stream
-
-
-def _encode_audio(stream: av.AudioStream, audio: Audio, start_s: float) -> Iterator[av.Packet[Any]]:
-    """Yield encoded packets of `audio`, timed so that its first sample plays at `start_s`."""
-    layout = "mono" if audio.channels == 1 else "stereo"
-    first_pts = round(start_s * audio.sample_rate)
-    for offset in range(0, audio.frames, _AUDIO_FRAME):
-        chunk = np.ascontiguousarray(audio.samples[:, offset : offset + _AUDIO_FRAME])
-        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
-        frame.sample_rate = audio.sample_rate
-        frame.time_base = Fraction(1, audio.sample_rate)
-        frame.pts = first_pts + offset
-        yield from stream.encode(frame)
-    yield from stream.encode(None)
