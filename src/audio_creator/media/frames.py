@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import av
 import numpy as np
 import numpy.typing as npt
+from av.video.reformatter import VideoReformatter
 
 from audio_creator.errors import ConfigError, MediaError
 from audio_creator.media.probe import probe, video_stream
@@ -56,8 +57,13 @@ def iter_frames(
     coded_w, coded_h = (out_h, out_w) if rotation in (90, 270) else (out_w, out_h)
     count = math.ceil(info.duration_s * fps - 1e-9)
 
+    # One reformatter for the whole run: it keeps its scaler, which is costly to set up per frame.
+    reformatter = VideoReformatter()
+
     def convert(frame: av.VideoFrame) -> npt.NDArray[np.uint8]:
-        small = frame.reformat(width=coded_w, height=coded_h, format="rgb24", interpolation="AREA")
+        small = reformatter.reformat(
+            frame, width=coded_w, height=coded_h, format="rgb24", interpolation="AREA"
+        )
         image = np.asarray(small.to_ndarray(), dtype=np.uint8)
         return np.ascontiguousarray(np.rot90(image, k=rotation // 90)) if rotation else image
 
