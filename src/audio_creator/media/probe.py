@@ -98,11 +98,13 @@ def video_stream(container: av.container.InputContainer, path: Path) -> av.Video
 
 
 def _video_duration_s(container: av.container.InputContainer, video: av.VideoStream) -> float:
-    if video.duration is not None and video.time_base is not None:
-        return float(video.duration * video.time_base)
-    tagged = _parse_clock(video.metadata.get("DURATION", ""))  # Matroska's per-stream tag
+    # Matroska's per-stream tag first: for MKV/WebM, FFmpeg fills the stream's own duration field
+    # with the whole file's, which includes the audio codec's padding.
+    tagged = _parse_clock(video.metadata.get("DURATION", ""))
     if tagged is not None:
         return tagged
+    if video.duration is not None and video.time_base is not None:
+        return float(video.duration * video.time_base)
     if container.duration is not None:  # otherwise only the container's duration is known
         start = float(container.start_time or 0) / av.time_base
         stream_start = float((video.start_time or 0) * (video.time_base or Fraction(0)))
