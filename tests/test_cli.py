@@ -101,6 +101,18 @@ def _bad_inputs(
     truncated.write_bytes(data[: len(data) // 2])
     folder = tmp_path / "folder.mp4"
     folder.mkdir()
+    no_frames = tmp_path / "no_frames.mp4"
+    run_ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=64x64:rate=10",
+        "-frames:v",
+        "0",
+        "-c:v",
+        "libx264",
+        str(no_frames),
+    )
     return {
         "missing": (tmp_path / "nope.mp4", "not found"),
         "directory": (folder, "is a directory"),
@@ -108,11 +120,13 @@ def _bad_inputs(
         "truncated": (truncated, "cannot read"),
         "text file": (text, "cannot read"),
         "audio only": (audio_only, "no video stream"),
+        "no frames": (no_frames, "no video"),
     }
 
 
 @pytest.mark.parametrize(
-    "case", ["missing", "directory", "zero bytes", "truncated", "text file", "audio only"]
+    "case",
+    ["missing", "directory", "zero bytes", "truncated", "text file", "audio only", "no frames"],
 )
 @pytest.mark.parametrize("command", ["probe", "mux", "extract-audio"])
 def test_bad_video_input_exits_2_with_a_message_and_writes_nothing(
@@ -135,7 +149,7 @@ def test_bad_video_input_exits_2_with_a_message_and_writes_nothing(
         message = "no video stream"
     assert run_cli(*args) == 2
     assert message in capsys.readouterr().err
-    assert not out_dir.exists() or list(out_dir.iterdir()) == []
+    assert not out_dir.exists()
 
 
 def test_output_equal_to_an_input_is_refused(

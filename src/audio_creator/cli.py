@@ -225,10 +225,11 @@ def _extract_audio(args: argparse.Namespace) -> int:
 def _mux(args: argparse.Namespace) -> int:
     from audio_creator.audio import load
     from audio_creator.files import check_output_path
-    from audio_creator.media import mux
+    from audio_creator.media import mux, probe
 
-    check_output_path(args.output, inputs=[args.video, args.audio])
+    probe(args.video)  # inputs first: a bad input must not leave even an empty output folder
     soundtrack = load(args.audio)
+    check_output_path(args.output, inputs=[args.video, args.audio])
     result = mux(args.video, soundtrack, args.output, audio_bitrate=args.audio_bitrate * 1000)
     how = "copied" if result.video_copied else f"re-encoded to {result.video_codec}"
     logger.info("wrote %s (video %s, audio %s)", result.path, how, result.audio_codec)

@@ -153,7 +153,10 @@ def _write(
             dst_video.metadata.update(src_video.metadata)
             convert = _video_converter(src_video, dst_video, copy, container.muxer)
             layout = "mono" if audio.channels == 1 else "stereo"
-            dst_audio = dst.add_stream(container.audio_codec, rate=audio.sample_rate, layout=layout)
+            dst_audio = cast(
+                av.AudioStream,
+                dst.add_stream(container.audio_codec, rate=audio.sample_rate, layout=layout),
+            )
             dst_audio.bit_rate = audio_bitrate
             start_s = float((src_video.start_time or 0) * (src_video.time_base or 0))
             settings = EncoderSettings(
