@@ -84,3 +84,33 @@ def peak_frequency_hz(signal: npt.NDArray[np.floating], rate: int) -> float:
     a, b, c = np.log(mags[k - 1 : k + 2] + 1e-30)
     offset = 0.5 * (a - c) / (a - 2 * b + c)
     return float((k + offset) * rate / signal.size)
+
+
+def ffmpeg_loudness(path: Path) -> dict[str, float]:
+    """Integrated loudness (I), loudness range (LRA) and true peak (TP, dBTP) by FFmpeg's
+    ebur128 filter, read at full precision from its frame metadata (the last frame's values)."""
+    import math
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        meta = Path(folder) / "meta.txt"
+        run_ffmpeg(
+            "-nostats",
+            "-i",
+            str(path),
+            "-af",
+            f"ebur128=metadata=1:peak=true,ametadata=mode=print:file={meta}",
+            "-f",
+            "null",
+            "-",
+        )
+        values: dict[str, str] = {}
+        for line in meta.read_text().splitlines():
+            key, _, value = line.partition("=")
+            values[key] = value
+    peak = float(values["lavfi.r128.true_peak"])
+    return {
+        "I": float(values["lavfi.r128.I"]),
+        "LRA": float(values["lavfi.r128.LRA"]),
+        "TP": 20 * math.log10(peak) if peak > 0 else -math.inf,
+    }
