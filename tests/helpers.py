@@ -114,3 +114,39 @@ def ffmpeg_loudness(path: Path) -> dict[str, float]:
         "LRA": float(values["lavfi.r128.LRA"]),
         "TP": 20 * math.log10(peak) if peak > 0 else -math.inf,
     }
+
+
+def speech_like(
+    rate: int, sentences: list[tuple[float, float]], *, level: float = 0.1, seed: int = 0
+) -> npt.NDArray[np.float32]:
+    """A speech stand-in: 250 ms 'words' of band-limited noise (300 Hz–3 kHz) with 100 ms gaps,
+    filling each (start_s, end_s) sentence; silence elsewhere. Mono."""
+    from scipy.signal import butter, sosfilt
+
+    total = max(end for _, end in sentences) + 1.0
+    rng = np.random.default_rng(seed)
+    noise = sosfilt(
+        butter(4, [300, 3000], "bandpass", fs=rate, output="sos"),
+        rng.standard_normal(round(total * rate)),
+    )
+    gate = np.zeros(noise.size)
+    for start, end in sentences:
+        word = start
+        while word < end:
+            stop = min(word + 0.25, end)
+            gate[round(word * rate) : round(stop * rate)] = 1.0
+            word = stop + 0.1
+    out = level * noise * gate / np.sqrt(np.mean(noise**2))
+    return out.astype(np.float32)
+
+
+def tone_envelope_db(
+    signal: npt.NDArray[np.floating], rate: int, freq: float, window_s: float = 0.01
+) -> npt.NDArray[np.float64]:
+    """Level in dB of one sine component over time (lock-in: demodulate, average per window)."""
+    t = np.arange(signal.size) / rate
+    baseband = signal * np.exp(-2j * np.pi * freq * t)
+    hop = round(window_s * rate)
+    count = signal.size // hop
+    amplitude = 2 * np.abs(baseband[: count * hop].reshape(count, hop).mean(axis=1))
+    return 20 * np.log10(amplitude + 1e-12)

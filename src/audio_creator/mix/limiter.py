@@ -86,8 +86,9 @@ def _window_min(x: npt.NDArray[np.float64], size: int) -> npt.NDArray[np.float64
 
 
 def _moving_average(x: npt.NDArray[np.float64], width: int) -> npt.NDArray[np.float64]:
-    """Mean of x[n − width + 1 … n] (edges padded with 1)."""
-    padded = np.concatenate([np.ones(width - 1), x])
+    """Mean of x[n − width + 1 … n]; before the start, x[0] stands in (which keeps the guarantee:
+    x[0] already includes the requirements of the first blocks)."""
+    padded = np.concatenate([np.full(width - 1, x[0] if x.size else 1.0), x])
     sums = np.concatenate([[0.0], np.cumsum(padded)])
     return np.asarray((sums[width:] - sums[:-width]) / width, dtype=np.float64)
 

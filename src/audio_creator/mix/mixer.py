@@ -109,6 +109,10 @@ def mix(
     keep_stems: bool = False,
 ) -> MixResult:
     """Mix music and speech tracks into one programme; see the module docstring for the stages."""
+    warnings: list[str] = []
+    if any(track.audio.frames == 0 for track in speech):
+        warnings.append("a speech track is empty; it is left out")
+        speech = [track for track in speech if track.audio.frames > 0]
     if not music and not speech:
         raise ConfigError("nothing to mix: give at least one music or speech track")
     for kind, tracks in (("music", music), ("speech", speech)):
@@ -116,7 +120,6 @@ def mix(
             validate_audio(track.audio, name=f"{kind} track {number}")
             if track.offset_s < 0:
                 raise ConfigError(f"{kind} track {number}: offset must be ≥ 0 s")
-    warnings: list[str] = []
     rate = options.sample_rate
     frames = _programme_frames(music, speech, options)
 
@@ -286,7 +289,12 @@ def _speech_over_music(
     ducked_music = music_energy[:count] * gain_sq.reshape(count, per).mean(axis=1)
     speech_st = window_energies(speech_energy[:count], 30)
     music_st = window_energies(ducked_music, 30)
-    speaking = window_energies(_active_sub_blocks(active, count).astype(np.float64), 30) >= 0.5
+    # Windows where speech runs throughout (pauses are bridged by the hold); failing that, any
+    # window that is mostly speech.
+    coverage = window_energies(_active_sub_blocks(active, count).astype(np.float64), 30)
+    speaking = coverage >= 0.95
+    if not speaking.any():
+        speaking = coverage >= 0.5
     if not speaking.any():
         return None
     with np.errstate(divide="ignore", invalid="ignore"):
