@@ -115,7 +115,75 @@ def _build_parser() -> argparse.ArgumentParser:
         help="video file to write; its suffix picks the container",
     )
     p.add_argument("--audio-bitrate", type=int, default=192, help="kbit/s (default 192)")
+
+    p = command("mix", _mix, "mix music and narration: ducking, loudness target, true-peak ceiling")
+    _add_mix_options(p)
     return parser
+
+
+def _add_mix_options(p: argparse.ArgumentParser) -> None:
+    track = "FILE[@SECONDS]"
+    p.add_argument(
+        "--music",
+        action="append",
+        default=[],
+        metavar=track,
+        help="a music track, optionally starting at SECONDS; repeatable",
+    )
+    p.add_argument(
+        "--speech",
+        action="append",
+        default=[],
+        metavar=track,
+        help="a narration track, optionally starting at SECONDS; repeatable",
+    )
+    p.add_argument("-o", "--output", type=Path, required=True, help="WAV file to write")
+    p.add_argument("--music-volume", type=float, default=1.0, help="linear gain (default 1.0)")
+    p.add_argument("--speech-volume", type=float, default=1.0, help="linear gain (default 1.0)")
+    p.add_argument("--ducking-db", type=float, default=8.0, help="duck depth (default 8 dB)")
+    p.add_argument("--duck-attack", type=float, default=0.2, help="seconds (default 0.2)")
+    p.add_argument("--duck-release", type=float, default=0.5, help="seconds (default 0.5)")
+    p.add_argument(
+        "--duck-hold",
+        type=float,
+        default=0.6,
+        help="pauses shorter than this stay ducked (default 0.6 s)",
+    )
+    p.add_argument(
+        "--speech-over-music",
+        type=float,
+        default=10.0,
+        metavar="LU",
+        help="music at least this far under the speech, before ducking (default 10)",
+    )
+    p.add_argument("--target-lufs", type=float, default=-16.0, help="default −16")
+    p.add_argument("--true-peak", type=float, default=-1.0, metavar="DBTP", help="default −1")
+    p.add_argument(
+        "--music-fit",
+        choices=("loop", "pad", "trim"),
+        default="loop",
+        help="music shorter than the programme: loop (crossfaded), pad with silence, "
+        "or trim the programme to the music (default loop)",
+    )
+    p.add_argument("--crossfade", type=float, default=2.0, help="loop crossfade (default 2 s)")
+    p.add_argument("--fade-in", type=float, default=1.0, help="music fade-in (default 1 s)")
+    p.add_argument("--fade-out", type=float, default=2.0, help="music fade-out (default 2 s)")
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="programme length in seconds (default: the speech's, else the music's)",
+    )
+    p.add_argument("--sample-rate", type=int, default=48000, help="default 48000")
+    p.add_argument("--channels", type=int, choices=(1, 2), default=2, help="default 2")
+    p.add_argument(
+        "--bit-depth",
+        type=int,
+        choices=(16, 24, 32),
+        default=24,
+        help="16/24-bit PCM or 32-bit float (default 24)",
+    )
+    p.add_argument("--report", type=Path, default=None, help="also write the report as JSON")
 
 
 def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -234,6 +302,82 @@ def _mux(args: argparse.Namespace) -> int:
     how = "copied" if result.video_copied else f"re-encoded to {result.video_codec}"
     logger.info("wrote %s (video %s, audio %s)", result.path, how, result.audio_codec)
     return 0
+
+
+def _mix(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from audio_creator.audio import load, save
+    from audio_creator.errors import ConfigError
+    from audio_creator.files import atomic_output, check_output_path
+    from audio_creator.mix.ducking import DuckingOptions
+    from audio_creator.mix.mixer import MixOptions, Track, mix
+
+    if args.output.suffix.lower() != ".wav":
+        raise ConfigError(
+            f"the mix is written as WAV; give an output ending in .wav, not {args.output.name}"
+        )
+    options = MixOptions(
+        target_lufs=args.target_lufs,
+        true_peak_dbtp=args.true_peak,
+        sample_rate=args.sample_rate,
+        channels=args.channels,
+        music_volume=args.music_volume,
+        speech_volume=args.speech_volume,
+        ducking=DuckingOptions(
+            depth_db=args.ducking_db,
+            attack_s=args.duck_attack,
+            release_s=args.duck_release,
+            hold_s=args.duck_hold,
+        ),
+        speech_over_music_lu=args.speech_over_music,
+        music_fit=args.music_fit,
+        crossfade_s=args.crossfade,
+        fade_in_s=args.fade_in,
+        fade_out_s=args.fade_out,
+        duration_s=args.duration,
+    )
+    music_specs = [_track_spec(text) for text in args.music]
+    speech_specs = [_track_spec(text) for text in args.speech]
+    if not music_specs and not speech_specs:
+        raise ConfigError("nothing to mix: give --music and/or --speech")
+    inputs = [path for path, _ in music_specs + speech_specs]
+    outputs = [args.output] + ([args.report] if args.report else [])
+    for out in outputs:
+        check_output_path(out, inputs=inputs)
+    # Inputs are converted to the output rate as they are read, so originals don't linger.
+    music = [
+        Track(load(path, sample_rate=options.sample_rate), offset) for path, offset in music_specs
+    ]
+    speech = [
+        Track(load(path, sample_rate=options.sample_rate), offset) for path, offset in speech_specs
+    ]
+    result = mix(music, speech, options)
+    save(result.audio, args.output, bit_depth=args.bit_depth)
+    report = asdict(result.report)
+    if args.report:
+        with atomic_output(args.report) as tmp:
+            tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    for key, value in report.items():
+        if key != "warnings":
+            print(f"{key:<28} {value}")
+    logger.info("wrote %s", args.output)
+    return 0
+
+
+def _track_spec(text: str) -> tuple[Path, float]:
+    """ "music.wav@12.5" → (music.wav, 12.5); a plain path starts at 0."""
+    from audio_creator.errors import ConfigError
+
+    path, sep, offset = text.rpartition("@")
+    if sep and path:
+        try:
+            return Path(path), float(offset)
+        except ValueError:
+            pass  # an "@" that is part of the file name
+    if sep and not path:
+        raise ConfigError(f"bad track {text!r}: expected FILE or FILE@SECONDS")
+    return Path(text), 0.0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,171 @@
+"""`audio-creator mix` and `main.py --mode mix` with the original flags."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audio_creator import cli
+from helpers import ffmpeg_loudness, sine, speech_like
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def stems(tmp_path: Path) -> tuple[Path, Path]:
+    rate = 44100
+    music = np.stack([sine(220, rate, 15.0, 0.5), sine(330, rate, 15.0, 0.5)])
+    sf.write(tmp_path / "music.wav", music.T, rate, subtype="PCM_16")
+    speech = speech_like(22050, [(2.0, 6.0), (8.0, 11.0)], level=0.05)
+    sf.write(tmp_path / "speech.wav", speech, 22050, subtype="PCM_16")
+    return tmp_path / "music.wav", tmp_path / "speech.wav"
+
+
+def test_mix_writes_a_normalised_wav_and_a_report(
+    tmp_path: Path, stems: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    music, speech = stems
+    out, report = tmp_path / "out" / "mix.wav", tmp_path / "out" / "report.json"
+    code = cli.main(
+        [
+            "mix",
+            "--music",
+            str(music),
+            "--speech",
+            f"{speech}@1.5",
+            "-o",
+            str(out),
+            "--target-lufs",
+            "-14",
+            "--report",
+            str(report),
+        ]
+    )
+    assert code == 0
+    info = sf.info(out)
+    assert (info.samplerate, info.channels, info.subtype) == (48000, 2, "PCM_24")
+    assert info.duration == pytest.approx(13.5, abs=0.01)  # the 12 s speech file, offset by 1.5 s
+    theirs = ffmpeg_loudness(out)
+    assert theirs["I"] == pytest.approx(-14.0, abs=0.1) and theirs["TP"] <= -1.0
+    data = json.loads(report.read_text())
+    assert data["integrated_lufs"] == pytest.approx(-14.0, abs=0.05)
+    assert data["duck_depth_db"] == 8.0 and data["speech_over_music_lu"] >= 10
+    assert "integrated_lufs" in capsys.readouterr().out
+
+
+def test_main_py_mix_with_the_original_flags(tmp_path: Path, stems: tuple[Path, Path]) -> None:
+    music, speech = stems
+    out = tmp_path / "mixed.wav"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "main.py"),
+            "--mode",
+            "mix",
+            "--music_path",
+            str(music),
+            "--speech_path",
+            str(speech),
+            "--output_path",
+            str(out),
+            "--music_volume",
+            "0.6",
+            "--speech_volume",
+            "1.0",
+            "--ducking-db",
+            "8.0",
+            "--target-lufs",
+            "-16",
+            "--duck-attack",
+            "0.1",
+            "--duck-release",
+            "0.4",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert ffmpeg_loudness(out)["I"] == pytest.approx(-16.0, abs=0.1)
+
+
+def test_music_only_mastering(tmp_path: Path, stems: tuple[Path, Path]) -> None:
+    out = tmp_path / "master.wav"
+    assert (
+        cli.main(
+            [
+                "mix",
+                "--music",
+                str(stems[0]),
+                "-o",
+                str(out),
+                "--bit-depth",
+                "16",
+                "--sample-rate",
+                "44100",
+                "--channels",
+                "1",
+            ]
+        )
+        == 0
+    )
+    info = sf.info(out)
+    assert (info.samplerate, info.channels, info.subtype) == (44100, 1, "PCM_16")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--target-lufs", "-80"], "within −70…−5"),
+        (["--true-peak", "0.5"], "≤ 0 dBTP"),
+        (["--ducking-db", "-3"], "ducking depth"),
+        (["--duration", "0"], "duration must be positive"),
+    ],
+)
+def test_bad_options_exit_2_and_write_nothing(
+    tmp_path: Path,
+    stems: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    message: str,
+) -> None:
+    out = tmp_path / "o" / "mix.wav"
+    assert cli.main(["mix", "--music", str(stems[0]), "-o", str(out), *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_bad_inputs_exit_2_and_write_nothing(
+    tmp_path: Path, stems: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    music, _ = stems
+    nan = tmp_path / "nan.wav"
+    data = np.zeros((4800, 2), np.float32)
+    data[10] = np.nan
+    sf.write(nan, data, 48000, subtype="FLOAT")
+    out = tmp_path / "mix.wav"
+    cases = [
+        (["--music", str(nan)], "NaN or infinite"),
+        (["--music", str(tmp_path / "missing.wav")], "not found"),
+        ([], "nothing to mix"),
+        (["--music", str(music), "--speech", "@3"], "expected FILE or FILE@SECONDS"),
+    ]
+    for args, message in cases:
+        assert cli.main(["mix", *args, "-o", str(out)]) == 2
+        assert message in capsys.readouterr().err
+    assert cli.main(["mix", "--music", str(music), "-o", str(tmp_path / "mix.flac")]) == 2
+    assert cli.main(["mix", "--music", str(music), "-o", str(music)]) == 2
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == [
+        "music.wav",
+        "nan.wav",
+        "speech.wav",
+    ]
