@@ -167,6 +167,7 @@ def load(
     return audio
 
 
+_WRITE_BLOCK = 1 << 18  # frames quantised and written at a time
 _READ_BLOCK = 1 << 18  # frames per read: small enough for the cache, large enough to be cheap
 
 
@@ -237,35 +238,45 @@ def save(audio: Audio, path: str | os.PathLike[str], *, bit_depth: int = 24) -> 
     validate_audio(audio, name="audio to save")
     import soundfile as sf
 
-    data: npt.NDArray[np.generic]
-    if bit_depth == 32:
-        data, subtype = audio.samples.T, "FLOAT"
-    else:
-        data, subtype = _quantise(audio.samples, bit_depth).T, f"PCM_{bit_depth}"
+    subtype = "FLOAT" if bit_depth == 32 else f"PCM_{bit_depth}"
     out = Path(path)
-    with atomic_output(out) as tmp:
-        sf.write(tmp, data, audio.sample_rate, subtype=subtype, format="WAV")
+    clipped = 0
+    with (
+        atomic_output(out) as tmp,
+        sf.SoundFile(
+            tmp, "w", audio.sample_rate, audio.channels, subtype=subtype, format="WAV"
+        ) as f,
+    ):
+        for start in range(0, audio.frames, _WRITE_BLOCK):  # block by block: flat memory
+            block = audio.samples[:, start : start + _WRITE_BLOCK]
+            if bit_depth == 32:
+                f.write(np.ascontiguousarray(block.T))
+            else:
+                ints, over = _quantise(block, bit_depth)
+                clipped += over
+                f.write(np.ascontiguousarray(ints.T))
+    if clipped:
+        logger.warning(
+            "clipped %d of %d samples outside full scale while writing %d-bit PCM",
+            clipped,
+            audio.samples.size,
+            bit_depth,
+        )
     return out
 
 
 def _quantise(
     samples: npt.NDArray[np.float32], bits: int
-) -> npt.NDArray[np.int32] | npt.NDArray[np.int16]:
-    """Round to `bits`-bit integers (full scale 2**(bits-1)), clipping what doesn't fit.
+) -> tuple[npt.NDArray[np.int32] | npt.NDArray[np.int16], int]:
+    """Round to `bits`-bit integers (full scale 2**(bits-1)), clipping what doesn't fit; also
+    return how many samples were clipped.
 
     24-bit values are returned left-aligned in int32, which is how libsndfile takes them.
     """
     scale = float(2 ** (bits - 1))
     scaled = np.rint(samples.astype(np.float64) * scale)
     clipped = int(np.count_nonzero((scaled < -scale) | (scaled > scale - 1)))
-    if clipped:
-        logger.warning(
-            "clipped %d of %d samples outside full scale while writing %d-bit PCM",
-            clipped,
-            scaled.size,
-            bits,
-        )
     scaled = np.clip(scaled, -scale, scale - 1)
     if bits == 16:
-        return scaled.astype(np.int16)
-    return scaled.astype(np.int32) << (32 - bits)
+        return scaled.astype(np.int16), clipped
+    return scaled.astype(np.int32) << (32 - bits), clipped

@@ -46,8 +46,12 @@ def speech_activity(speech: Audio, hold_s: float) -> npt.NDArray[np.bool_]:
     """Whether speech is active in each 10 ms frame, pauses shorter than `hold_s` bridged."""
     hop = round(speech.sample_rate * FRAME_S)
     count = speech.frames // hop
-    mono = speech.samples[:, : count * hop].astype(np.float64).mean(axis=0)
-    power = (mono.reshape(count, hop) ** 2).mean(axis=1)
+    power = np.empty(count)
+    step = hop * 4096  # frames of 10 ms at a time: no programme-length temporaries
+    for start in range(0, count * hop, step):
+        stop = min(start + step, count * hop)
+        mono = speech.samples[:, start:stop].astype(np.float64).mean(axis=0)
+        power[start // hop : stop // hop] = (mono.reshape(-1, hop) ** 2).mean(axis=1)
     with np.errstate(divide="ignore"):
         level_db = 10 * np.log10(power)
     audible = level_db > _FLOOR_DBFS
