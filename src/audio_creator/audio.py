@@ -7,8 +7,10 @@ FLAC, OGG, MP3, AAC/M4A, the audio track of a video); saving writes WAV.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,6 +116,10 @@ class Audio:
             f"no standard conversion from {have} to {channels} channels; "
             f"supported: mono, stereo, and downmixes of quad, 5.0, 5.1 and 7.1"
         )
+
+    def read(self, start: int, stop: int) -> npt.NDArray[np.float32]:
+        """Samples [start, stop), a read-only view (the `AudioSource` interface)."""
+        return self.samples[:, start:stop]
 
     def fit_frames(self, frames: int) -> Audio:
         """Return exactly `frames` frames: trimmed at the end, or padded there with silence."""
@@ -236,33 +242,52 @@ def save(audio: Audio, path: str | os.PathLike[str], *, bit_depth: int = 24) -> 
     if bit_depth not in BIT_DEPTHS:
         raise ConfigError(f"bit depth must be one of {BIT_DEPTHS}, got {bit_depth}")
     validate_audio(audio, name="audio to save")
+    out = Path(path)
+    with (
+        atomic_output(out) as tmp,
+        open_wav_writer(tmp, audio.sample_rate, audio.channels, bit_depth) as write,
+    ):
+        for start in range(0, audio.frames, _WRITE_BLOCK):  # block by block: flat memory
+            write(audio.samples[:, start : start + _WRITE_BLOCK])
+    return out
+
+
+@contextlib.contextmanager
+def open_wav_writer(
+    path: str | os.PathLike[str], sample_rate: int, channels: int, bit_depth: int = 24
+) -> Iterator[Callable[[npt.NDArray[np.float32]], None]]:
+    """Yield a function that appends `[channels, n]` float blocks to a new WAV file.
+
+    Integer depths are rounded and clipped (one warning at the end says how many samples
+    clipped); NaN or infinite samples are refused.
+    """
+    if bit_depth not in BIT_DEPTHS:
+        raise ConfigError(f"bit depth must be one of {BIT_DEPTHS}, got {bit_depth}")
     import soundfile as sf
 
     subtype = "FLOAT" if bit_depth == 32 else f"PCM_{bit_depth}"
-    out = Path(path)
-    clipped = 0
-    with (
-        atomic_output(out) as tmp,
-        sf.SoundFile(
-            tmp, "w", audio.sample_rate, audio.channels, subtype=subtype, format="WAV"
-        ) as f,
-    ):
-        for start in range(0, audio.frames, _WRITE_BLOCK):  # block by block: flat memory
-            block = audio.samples[:, start : start + _WRITE_BLOCK]
-            if bit_depth == 32:
-                f.write(np.ascontiguousarray(block.T))
-            else:
-                ints, over = _quantise(block, bit_depth)
-                clipped += over
-                f.write(np.ascontiguousarray(ints.T))
+    clipped = total = 0
+
+    def write(block: npt.NDArray[np.float32]) -> None:
+        nonlocal clipped, total
+        validate_audio(Audio(block, sample_rate), name="audio to save")
+        total += block.size
+        if bit_depth == 32:
+            f.write(np.ascontiguousarray(block.T))
+            return
+        ints, over = _quantise(block, bit_depth)
+        clipped += over
+        f.write(np.ascontiguousarray(ints.T))
+
+    with sf.SoundFile(path, "w", sample_rate, channels, subtype=subtype, format="WAV") as f:
+        yield write
     if clipped:
         logger.warning(
             "clipped %d of %d samples outside full scale while writing %d-bit PCM",
             clipped,
-            audio.samples.size,
+            total,
             bit_depth,
         )
-    return out
 
 
 def _quantise(

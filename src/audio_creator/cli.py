@@ -307,11 +307,11 @@ def _mux(args: argparse.Namespace) -> int:
 def _mix(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from audio_creator.audio import load, save
+    from audio_creator.audio_source import open_audio
     from audio_creator.errors import ConfigError
     from audio_creator.files import atomic_output, check_output_path
     from audio_creator.mix.ducking import DuckingOptions
-    from audio_creator.mix.mixer import MixOptions, Track, mix
+    from audio_creator.mix.mixer import MixOptions, Track, mix_to_file
 
     if args.output.suffix.lower() != ".wav":
         raise ConfigError(
@@ -345,16 +345,12 @@ def _mix(args: argparse.Namespace) -> int:
     outputs = [args.output] + ([args.report] if args.report else [])
     for out in outputs:
         check_output_path(out, inputs=inputs)
-    # Inputs are converted to the output rate as they are read, so originals don't linger.
-    music = [
-        Track(load(path, sample_rate=options.sample_rate), offset) for path, offset in music_specs
-    ]
-    speech = [
-        Track(load(path, sample_rate=options.sample_rate), offset) for path, offset in speech_specs
-    ]
-    result = mix(music, speech, options)
-    save(result.audio, args.output, bit_depth=args.bit_depth)
-    report = asdict(result.report)
+    # WAV/FLAC/OGG at the output rate are read from disk as the mix goes; the rest is decoded.
+    rate = options.sample_rate
+    music = [Track(open_audio(path, rate), offset) for path, offset in music_specs]
+    speech = [Track(open_audio(path, rate), offset) for path, offset in speech_specs]
+    result = mix_to_file(music, speech, options, args.output, bit_depth=args.bit_depth)
+    report = asdict(result)
     if args.report:
         with atomic_output(args.report) as tmp:
             tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from audio_creator.audio import Audio
 from audio_creator.errors import ConfigError
 
 FRAME_S = 0.01  # analysis and control resolution
@@ -42,21 +41,13 @@ class DuckingOptions:
                 raise ConfigError(f"ducking {name.removesuffix('_s')} must be ≥ 0 s")
 
 
-def speech_activity(speech: Audio, hold_s: float) -> npt.NDArray[np.bool_]:
-    """Whether speech is active in each 10 ms frame, pauses shorter than `hold_s` bridged."""
-    hop = round(speech.sample_rate * FRAME_S)
-    count = speech.frames // hop
-    power = np.empty(count)
-    step = hop * 4096  # frames of 10 ms at a time: no programme-length temporaries
-    for start in range(0, count * hop, step):
-        stop = min(start + step, count * hop)
-        mono = speech.samples[:, start:stop].astype(np.float64).mean(axis=0)
-        power[start // hop : stop // hop] = (mono.reshape(-1, hop) ** 2).mean(axis=1)
+def activity_from_power(power: npt.NDArray[np.float64], hold_s: float) -> npt.NDArray[np.bool_]:
+    """Speech activity from the mean power of each 10 ms frame of the (mono) speech."""
     with np.errstate(divide="ignore"):
         level_db = 10 * np.log10(power)
     audible = level_db > _FLOOR_DBFS
     if not audible.any():
-        return np.zeros(count, bool)
+        return np.zeros(power.size, bool)
     typical = float(np.percentile(level_db[audible], 90))
     active = audible & (level_db > typical - _BELOW_SPEECH_DB)
     active = _fill_short_runs(active, value=False, shorter_than=round(hold_s / FRAME_S))
@@ -69,7 +60,7 @@ def duck_gain_db(
     """The music gain in dB per 10 ms frame: 0 where free, −depth where speech is active.
 
     Args:
-        active: per-frame speech activity (see `speech_activity`).
+        active: per-frame speech activity (see `activity_from_power`).
         options: depth and ramp times.
         frames: length of the result (default: that of `active`); extra frames are free.
     """
@@ -88,17 +79,25 @@ def duck_gain_db(
 
 
 def apply_frame_gain_in_place(
-    samples: npt.NDArray[np.float32], sample_rate: int, gain_db: npt.NDArray[np.float64]
+    samples: npt.NDArray[np.float32],
+    sample_rate: int,
+    gain_db: npt.NDArray[np.float64],
+    first_sample: int = 0,
 ) -> None:
-    """Multiply `samples` by a per-10-ms gain curve, interpolated sample by sample (no steps)."""
+    """Multiply `samples` by a per-10-ms gain curve, interpolated sample by sample (no steps).
+    `samples` start at sample `first_sample` of the curve's timeline."""
     hop = sample_rate * FRAME_S
-    centres = (np.arange(gain_db.size) + 0.5) * hop
-    linear = 10 ** (gain_db / 20)
+    lo = max(0, int(first_sample // hop) - 1)
+    hi = min(gain_db.size, int((first_sample + samples.shape[1]) // hop) + 2)
+    if lo >= hi:
+        return
+    centres = (np.arange(lo, hi) + 0.5) * hop
+    linear = 10 ** (gain_db[lo:hi] / 20)
     chunk = 1 << 20
     for start in range(0, samples.shape[1], chunk):
         stop = min(start + chunk, samples.shape[1])
-        g = np.interp(np.arange(start, stop), centres, linear).astype(np.float32)
-        samples[:, start:stop] *= g
+        position = np.arange(first_sample + start, first_sample + stop)
+        samples[:, start:stop] *= np.interp(position, centres, linear).astype(np.float32)
 
 
 def _runs_of(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:

@@ -94,12 +94,15 @@ def _moving_average(x: npt.NDArray[np.float64], width: int) -> npt.NDArray[np.fl
 
 
 def apply_block_gain(
-    samples: npt.NDArray[np.float32], gain: npt.NDArray[np.float64], block: int
+    samples: npt.NDArray[np.float32],
+    gain: npt.NDArray[np.float64],
+    block: int,
+    offset_blocks: int = 0,
 ) -> None:
-    """Multiply `samples` in place by `gain` (one value per block, linearly interpolated between
-    block centres)."""
+    """Multiply `samples` in place by `gain`, one value per block, linearly interpolated between
+    block centres. `samples` start at block `offset_blocks` of `gain`."""
     frames = samples.shape[1]
-    centres = (np.arange(gain.size) + 0.5) * block
+    centres = (np.arange(gain.size) + 0.5 - offset_blocks) * block
     for start in range(0, frames, _APPLY_CHUNK):
         stop = min(start + _APPLY_CHUNK, frames)
         g = np.interp(np.arange(start, stop) + 0.5, centres, gain).astype(np.float32)

@@ -15,7 +15,7 @@ import itertools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -209,13 +209,22 @@ def measure(
     """
     if sub_blocks is None:
         sub_blocks = sub_block_energies(audio)
+    return replace(
+        measure_energies(sub_blocks),
+        true_peak_dbtp=true_peak_dbtp(audio) if true_peak else math.nan,
+        sample_peak_dbfs=sample_peak_dbfs(audio),
+    )
+
+
+def measure_energies(sub_blocks: npt.NDArray[np.float64]) -> Loudness:
+    """The loudness figures that follow from K-weighted sub-block energies (peaks: NaN)."""
     momentary = window_energies(sub_blocks, 4)
     short_term = window_energies(sub_blocks, 30)
     return Loudness(
         integrated_lufs=gated_integrated_lufs(momentary),
         range_lu=loudness_range_lu(short_term),
-        true_peak_dbtp=true_peak_dbtp(audio) if true_peak else math.nan,
-        sample_peak_dbfs=sample_peak_dbfs(audio),
+        true_peak_dbtp=math.nan,
+        sample_peak_dbfs=math.nan,
         momentary_lufs=to_lufs(momentary),
         short_term_lufs=to_lufs(short_term),
     )
@@ -224,3 +233,48 @@ def measure(
 def integrated_lufs(audio: Audio) -> float:
     """Integrated loudness in LUFS (-inf for silence or audio shorter than 400 ms)."""
     return gated_integrated_lufs(window_energies(sub_block_energies(audio), 4))
+
+
+class FrameMeans:
+    """Means of consecutive `hop`-sample frames of a signal that arrives in pieces of any size."""
+
+    def __init__(self, hop: int) -> None:
+        self.hop = hop
+        self._pending = np.zeros(0)
+        self._means: list[npt.NDArray[np.float64]] = []
+
+    def feed(self, values: npt.NDArray[np.float64]) -> None:
+        joined = np.concatenate([self._pending, values]) if self._pending.size else values
+        whole = joined.size // self.hop * self.hop
+        self._means.append(joined[:whole].reshape(-1, self.hop).mean(axis=1))
+        self._pending = joined[whole:].copy()
+
+    def means(self) -> npt.NDArray[np.float64]:
+        """The means of every whole frame so far (a partial last frame is left out)."""
+        return np.concatenate(self._means) if self._means else np.zeros(0)
+
+
+class SubBlockMeter:
+    """`sub_block_energies` for audio that arrives in consecutive pieces of any size."""
+
+    def __init__(self, channels: int, sample_rate: int) -> None:
+        self._sos = k_weighting_sos(sample_rate)
+        self._weights = channel_weights(channels)
+        self._states = [np.zeros((self._sos.shape[0], 2)) for _ in range(channels)]
+        self._frames = FrameMeans(round(sample_rate * _SUB_BLOCK_S))
+
+    def feed(self, samples: npt.NDArray[np.float32]) -> None:
+        from scipy.signal import sosfilt
+
+        weighted = np.zeros(samples.shape[1])
+        for channel, weight in enumerate(self._weights):
+            if weight == 0:
+                continue
+            x = samples[channel].astype(np.float64)
+            x[::2] += 1e-18  # keeps the filter out of subnormal numbers in silence (see above)
+            y, self._states[channel] = sosfilt(self._sos, x, zi=self._states[channel])
+            weighted += weight * y * y
+        self._frames.feed(weighted)
+
+    def energies(self) -> npt.NDArray[np.float64]:
+        return self._frames.means()

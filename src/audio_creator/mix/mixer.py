@@ -4,32 +4,41 @@
                                           ├─ balance ─ duck ─ sum ─ normalise + limit ─ Audio
     speech tracks ─ volume ───────────────┘      (speech activity drives balance and ducking)
 
-Work is done in place on arrays the mixer owns, so a one-hour mix needs little more memory than
-its inputs and its output.
+The programme is never held before it is final: `_Programme` renders any stretch of it on demand
+from the inputs, and the mixer makes three passes of 30 s blocks — analysis (stem loudness, speech
+activity), measurement (loudness and true peaks of the ducked mix), and the final render with the
+solved gain and limiter curve into the output. A one-hour mix needs little more memory than its
+inputs and its output.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 
-from audio_creator.audio import Audio, validate_audio
+from audio_creator.audio import Audio, load, open_wav_writer, validate_audio
+from audio_creator.audio_source import AudioFile, AudioSource, Conformed
 from audio_creator.errors import ConfigError
+from audio_creator.files import atomic_output
 from audio_creator.mix import ducking, limiter
-from audio_creator.mix.fit import fade_in_place, fit_to_length
+from audio_creator.mix.fit import FittedMusic, fade_gain
 from audio_creator.mix.loudness import (
+    FrameMeans,
+    Loudness,
+    SubBlockMeter,
     gated_integrated_lufs,
-    measure,
-    sub_block_energies,
+    measure_energies,
     to_lufs,
     window_energies,
 )
-from audio_creator.mix.normalize import normalize_in_place
+from audio_creator.mix.normalize import TOLERANCE_LU, GainPlan, apply_plan, plan_gain, safe_limiter
+from audio_creator.mix.true_peak import block_true_peaks, streamed_block_true_peaks
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +47,7 @@ logger = logging.getLogger(__name__)
 class Track:
     """One input of the mix, placed on the programme's timeline."""
 
-    audio: Audio
+    audio: Audio | AudioFile
     offset_s: float = 0.0  # where it starts in the programme
     gain: float = 1.0  # linear volume
 
@@ -101,6 +110,10 @@ class MixResult:
     speech_stem: Audio | None = None
 
 
+_RENDER_BLOCK = 1 << 20  # samples rendered at a time (about 22 s at 48 kHz)
+Sink = Callable[[int, npt.NDArray[np.float32]], None]  # (first sample, block) → stored
+
+
 def mix(
     music: Sequence[Track],
     speech: Sequence[Track],
@@ -108,7 +121,57 @@ def mix(
     *,
     keep_stems: bool = False,
 ) -> MixResult:
-    """Mix music and speech tracks into one programme; see the module docstring for the stages."""
+    """Mix music and speech tracks into one programme, in memory."""
+    plan = _prepare(music, speech, options)
+    output = np.empty((options.channels, plan.programme.frames), np.float32)
+
+    def store(start: int, block: npt.NDArray[np.float32]) -> None:
+        output[:, start : start + block.shape[1]] = block
+
+    report = _render(plan, options, store)
+    stems: tuple[Audio | None, Audio | None] = (None, None)
+    if keep_stems:
+        programme = plan.programme
+        stems = (
+            Audio(programme.music_ducked(0, programme.frames), options.sample_rate),
+            Audio(programme.speech_block(0, programme.frames), options.sample_rate)
+            if programme.speech
+            else None,
+        )
+    return MixResult(Audio(output, options.sample_rate), report, plan.duck_db, *stems)
+
+
+def mix_to_file(
+    music: Sequence[Track],
+    speech: Sequence[Track],
+    options: MixOptions,
+    path: str | os.PathLike[str],
+    *,
+    bit_depth: int = 24,
+) -> MixReport:
+    """Mix straight into a WAV file, block by block: memory stays flat however long the mix.
+
+    The file appears atomically; a failure leaves nothing behind.
+    """
+    plan = _prepare(music, speech, options)
+    rate, channels = options.sample_rate, options.channels
+    with atomic_output(path) as tmp, open_wav_writer(tmp, rate, channels, bit_depth) as write:
+        return _render(plan, options, lambda start, block: write(block))
+
+
+@dataclass(frozen=True)
+class _Plan:
+    programme: _Programme
+    duck_db: npt.NDArray[np.float64]
+    balance_db: float
+    active: npt.NDArray[np.bool_]
+    music_energy: npt.NDArray[np.float64]
+    speech_energy: npt.NDArray[np.float64]
+    warnings: tuple[str, ...]
+
+
+def _prepare(music: Sequence[Track], speech: Sequence[Track], options: MixOptions) -> _Plan:
+    """Check the inputs, then pass 1: the stems' loudness, the speech's activity, the ducking."""
     warnings: list[str] = []
     if any(track.audio.frames == 0 for track in speech):
         warnings.append("a speech track is empty; it is left out")
@@ -117,71 +180,216 @@ def mix(
         raise ConfigError("nothing to mix: give at least one music or speech track")
     for kind, tracks in (("music", music), ("speech", speech)):
         for number, track in enumerate(tracks, start=1):
-            validate_audio(track.audio, name=f"{kind} track {number}")
+            if isinstance(track.audio, Audio):  # files are checked as they are read
+                validate_audio(track.audio, name=f"{kind} track {number}")
             if track.offset_s < 0:
                 raise ConfigError(f"{kind} track {number}: offset must be ≥ 0 s")
     rate = options.sample_rate
-    frames = _programme_frames(music, speech, options)
-
-    speech_bus = _sum_tracks(speech, options.speech_volume, frames, rate, channels=None)
+    programme = _Programme.build(music, speech, options)
+    music_meter = SubBlockMeter(options.channels, rate)
+    speech_meter = SubBlockMeter(programme.speech_channels, rate)
+    speech_power = FrameMeans(round(rate * ducking.FRAME_S))
+    for start, stop in _blocks(programme.frames):
+        music_meter.feed(programme.music(start, stop))
+        if programme.speech:
+            voice = programme.speech_block(start, stop)
+            speech_meter.feed(voice)
+            mono = voice.astype(np.float64).mean(axis=0)
+            speech_power.feed(mono * mono)
+    music_energy, speech_energy = music_meter.energies(), speech_meter.energies()
     active = np.zeros(0, bool)
-    if speech_bus is not None:
-        active = ducking.speech_activity(Audio(speech_bus, rate), options.ducking.hold_s)
+    if programme.speech:
+        active = ducking.activity_from_power(speech_power.means(), options.ducking.hold_s)
         if not active.any():
             warnings.append("the speech is silent: no ducking")
-    music_bus = (
-        _music_bus(music, options, frames)
-        if music
-        else np.zeros((options.channels, frames), np.float32)
-    )
-    music_energy = sub_block_energies(Audio(music_bus, rate)) if music else np.zeros(0)
     if music and not math.isfinite(gated_integrated_lufs(window_energies(music_energy, 4))):
         warnings.append("the music is silent")
-
-    speech_energy = (
-        sub_block_energies(Audio(speech_bus, rate)) if speech_bus is not None else np.zeros(0)
-    )
     balance_db = _balance_db(speech_energy, music_energy, active, options.speech_over_music_lu)
-    duck_db = ducking.duck_gain_db(
-        active, options.ducking, frames=math.ceil(frames / (rate * ducking.FRAME_S))
+    control_frames = math.ceil(programme.frames / (rate * ducking.FRAME_S))
+    duck_db = ducking.duck_gain_db(active, options.ducking, frames=control_frames)
+    programme = replace(programme, music_gain_db=duck_db + balance_db)
+    return _Plan(
+        programme, duck_db, balance_db, active, music_energy, speech_energy, tuple(warnings)
     )
-    ducking.apply_frame_gain_in_place(music_bus, rate, duck_db + balance_db)
 
-    stems = (
-        (Audio(music_bus.copy(), rate), Audio(speech_bus.copy(), rate))
-        if keep_stems and speech_bus is not None
-        else (None, None)
-    )
-    report_ratio = _speech_over_music(speech_energy, music_energy, duck_db + balance_db, active)
-    programme = music_bus  # the music bus becomes the mix, in place
-    if speech_bus is not None:
-        programme += speech_bus  # a mono speech bus spreads over every output channel
-        del speech_bus
-    result = normalize_in_place(
-        programme,
-        rate,
-        options.target_lufs,
-        limiter.LimiterOptions(ceiling_dbtp=options.true_peak_dbtp),
-    )
-    audio = Audio(programme, rate)
-    loudness = measure(audio, sub_blocks=result.sub_blocks)
+
+def _render(plan: _Plan, options: MixOptions, sink: Sink) -> MixReport:
+    """Pass 2 measures the ducked mix and solves the gain; pass 3 renders it into `sink` while
+    measuring the result. If the result misses the target (rare), pass 3 runs again corrected."""
+    programme, rate = plan.programme, options.sample_rate
+    warnings = list(plan.warnings)
+    limits = safe_limiter(limiter.LimiterOptions(ceiling_dbtp=options.true_peak_dbtp))
+    meter = SubBlockMeter(options.channels, rate)
+    for start, stop in _blocks(programme.frames):
+        meter.feed(programme.mixed(start, stop))
+    energies = meter.energies()
+
+    def scan_peaks(floor: float) -> npt.NDArray[np.float64]:
+        return streamed_block_true_peaks(
+            programme.mixed, programme.frames, rate, limiter.BLOCK, floor
+        )
+
+    target = options.target_lufs
+    gain = plan_gain(energies, scan_peaks, rate, target, limits)
+    if gain is None:
+        warnings.append("the programme is silent; nothing to normalise")
+    for _ in range(3):
+        loudness, peak = _render_final(programme, gain, sink, rate, options.channels)
+        if gain is None or abs(loudness.integrated_lufs - options.target_lufs) <= TOLERANCE_LU:
+            break
+        target += options.target_lufs - loudness.integrated_lufs  # aim off by the miss
+        gain = plan_gain(energies, scan_peaks, rate, target, limits)
     for message in warnings:
         logger.warning("%s", message)
-    report = MixReport(
+    return MixReport(
         integrated_lufs=_finite(loudness.integrated_lufs),
-        true_peak_dbtp=_finite(loudness.true_peak_dbtp),
+        true_peak_dbtp=_finite(peak),
         loudness_range_lu=_finite(loudness.range_lu),
-        duck_depth_db=_steady_duck_depth(duck_db, active, options.ducking),
-        speech_over_music_lu=report_ratio,
-        music_balance_db=round(balance_db, 2),
-        normalisation_gain_db=round(result.gain_db, 2),
-        limiter_max_reduction_db=round(result.limiter_max_reduction_db, 2),
-        duration_s=audio.duration_s,
+        duck_depth_db=_steady_duck_depth(plan.duck_db, plan.active),
+        speech_over_music_lu=_speech_over_music(
+            plan.speech_energy, plan.music_energy, plan.duck_db + plan.balance_db, plan.active
+        ),
+        music_balance_db=round(plan.balance_db, 2),
+        normalisation_gain_db=round(gain.gain_db if gain else 0.0, 2),
+        limiter_max_reduction_db=round(gain.max_reduction_db if gain else 0.0, 2),
+        duration_s=programme.frames / rate,
         sample_rate=rate,
-        channels=audio.channels,
+        channels=options.channels,
         warnings=tuple(warnings),
     )
-    return MixResult(audio, report, duck_db, *stems)
+
+
+def _render_final(
+    programme: _Programme, gain: GainPlan | None, sink: Sink, rate: int, channels: int
+) -> tuple[Loudness, float]:
+    """Render the normalised programme into `sink`; return its loudness and true peak (dBTP).
+
+    Each block is rendered with one limiter block of context on either side, so the true peak
+    of its edges is exact too.
+    """
+    meter = SubBlockMeter(channels, rate)
+    peak = 0.0
+    margin = limiter.BLOCK
+    for start, stop in _blocks(programme.frames):
+        lo, hi = max(0, start - margin), min(programme.frames, stop + margin)
+        block = programme.mixed(lo, hi)
+        if gain is not None:
+            apply_plan(block, gain, first_block=lo // limiter.BLOCK)
+        peaks = block_true_peaks(block, rate, limiter.BLOCK, floor=None)
+        inner = slice((start - lo) // limiter.BLOCK, -(-(stop - lo) // limiter.BLOCK))
+        peak = max(peak, float(peaks[inner].max(initial=0.0)))
+        body = block[:, start - lo : stop - lo]
+        meter.feed(body)
+        sink(start, body)
+    energies = meter.energies()
+    loudness = measure_energies(energies)
+    return loudness, 20 * math.log10(peak) if peak > 0 else -math.inf
+
+
+@dataclass(frozen=True)
+class _Programme:
+    """Renders any stretch of the mix before normalisation, straight from the inputs."""
+
+    frames: int
+    sample_rate: int
+    channels: int
+    music_tracks: tuple[tuple[FittedMusic, int, float], ...]  # fitted music, first sample, gain
+    speech: tuple[tuple[AudioSource, int, float], ...]  # speech source, first sample, gain
+    speech_channels: int
+    fade_in_s: float
+    fade_out_s: float
+    music_gain_db: npt.NDArray[np.float64] | None = None  # balance + ducking, per 10 ms
+
+    @classmethod
+    def build(
+        cls, music: Sequence[Track], speech: Sequence[Track], options: MixOptions
+    ) -> _Programme:
+        rate = options.sample_rate
+        frames = _programme_frames(music, speech, options)
+        fitted = []
+        for track in music:
+            start = round(track.offset_s * rate)
+            if start < frames:
+                source = Conformed(_at_rate(track.audio, rate), options.channels)
+                fit = FittedMusic(source, frames - start, options.music_fit, options.crossfade_s)
+                fitted.append((fit, start, track.gain * options.music_volume))
+        width = 1 if all(t.audio.channels == 1 for t in speech) else options.channels
+        voices = tuple(
+            (
+                Conformed(_at_rate(t.audio, rate), width),
+                round(t.offset_s * rate),
+                t.gain * options.speech_volume,
+            )
+            for t in speech
+        )
+        return cls(
+            frames,
+            rate,
+            options.channels,
+            tuple(fitted),
+            voices,
+            width,
+            options.fade_in_s,
+            options.fade_out_s,
+        )
+
+    def music(self, start: int, stop: int) -> npt.NDArray[np.float32]:
+        """Fitted, faded music, before balance and ducking."""
+        out = np.zeros((self.channels, stop - start), np.float32)
+        for fit, first, gain in self.music_tracks:
+            lo, hi = max(start, first), stop
+            if lo >= hi:
+                continue
+            piece = fit.segment(lo - first, hi - first)
+            piece *= np.float32(gain)
+            fades = fade_gain(
+                lo - first,
+                hi - first,
+                fit.frames,
+                self.sample_rate,
+                self.fade_in_s,
+                self.fade_out_s,
+            )
+            if fades is not None:
+                piece *= fades
+            out[:, lo - start : hi - start] += piece
+        return out
+
+    def music_ducked(self, start: int, stop: int) -> npt.NDArray[np.float32]:
+        out = self.music(start, stop)
+        if self.music_gain_db is not None:
+            ducking.apply_frame_gain_in_place(out, self.sample_rate, self.music_gain_db, start)
+        return out
+
+    def speech_block(self, start: int, stop: int) -> npt.NDArray[np.float32]:
+        out = np.zeros((self.speech_channels, stop - start), np.float32)
+        for source, first, gain in self.speech:
+            lo, hi = max(start, first), min(stop, first + source.frames)
+            if lo < hi:
+                voice = source.read(lo - first, hi - first)
+                out[:, lo - start : hi - start] += voice * np.float32(gain)
+        return out
+
+    def mixed(self, start: int, stop: int) -> npt.NDArray[np.float32]:
+        out = self.music_ducked(start, stop)
+        if self.speech:
+            out += self.speech_block(start, stop)  # mono speech spreads over every channel
+        return out
+
+
+def _at_rate(audio: Audio | AudioFile, rate: int) -> AudioSource:
+    """The input at the output rate: files at another rate are decoded and resampled."""
+    if audio.sample_rate == rate:
+        return audio
+    if isinstance(audio, AudioFile):
+        return load(audio.path, sample_rate=rate)
+    return audio.resample(rate)
+
+
+def _blocks(frames: int) -> list[tuple[int, int]]:
+    return [
+        (start, min(start + _RENDER_BLOCK, frames)) for start in range(0, frames, _RENDER_BLOCK)
+    ]
 
 
 def _programme_frames(music: Sequence[Track], speech: Sequence[Track], options: MixOptions) -> int:
@@ -198,50 +406,6 @@ def _programme_frames(music: Sequence[Track], speech: Sequence[Track], options: 
         )
         length = end_s(music)
     return max(1, round(length * options.sample_rate))
-
-
-def _conform(audio: Audio, options: MixOptions, channels: int) -> Audio:
-    return audio.resample(options.sample_rate).to_channels(channels)
-
-
-def _sum_tracks(
-    tracks: Sequence[Track], volume: float, frames: int, rate: int, channels: int | None
-) -> npt.NDArray[np.float32] | None:
-    """Speech tracks on one bus: mono if every track is mono, else `channels` (stereo)."""
-    if not tracks:
-        return None
-    width = channels or (1 if all(t.audio.channels == 1 for t in tracks) else 2)
-    bus = np.zeros((width, frames), np.float32)
-    for track in tracks:
-        audio = track.audio.resample(rate).to_channels(width)
-        start = round(track.offset_s * rate)
-        take = min(audio.frames, frames - start)
-        if take > 0:
-            bus[:, start : start + take] += audio.samples[:, :take] * np.float32(
-                track.gain * volume
-            )
-    return bus
-
-
-def _music_bus(music: Sequence[Track], options: MixOptions, frames: int) -> npt.NDArray[np.float32]:
-    """Every music track fitted from its offset to the end of the programme, faded, summed."""
-    rate = options.sample_rate
-    bus: npt.NDArray[np.float32] | None = None
-    for track in music:
-        start = round(track.offset_s * rate)
-        if start >= frames:
-            continue
-        audio = _conform(track.audio, options, options.channels)
-        fitted = fit_to_length(audio, frames - start, options.music_fit, options.crossfade_s)
-        fitted *= np.float32(track.gain * options.music_volume)
-        fade_in_place(fitted, rate, options.fade_in_s, options.fade_out_s)
-        if bus is None and start == 0:
-            bus = fitted  # the common case, one track: no second programme-length buffer
-            continue
-        if bus is None:
-            bus = np.zeros((options.channels, frames), np.float32)
-        bus[:, start:] += fitted
-    return bus if bus is not None else np.zeros((options.channels, frames), np.float32)
 
 
 def _active_sub_blocks(active: npt.NDArray[np.bool_], count: int) -> npt.NDArray[np.bool_]:
@@ -303,7 +467,7 @@ def _speech_over_music(
 
 
 def _steady_duck_depth(
-    duck_db: npt.NDArray[np.float64], active: npt.NDArray[np.bool_], options: ducking.DuckingOptions
+    duck_db: npt.NDArray[np.float64], active: npt.NDArray[np.bool_]
 ) -> float | None:
     take = min(active.size, duck_db.size)
     if take == 0 or not active[:take].any():

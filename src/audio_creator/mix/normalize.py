@@ -4,23 +4,22 @@ One linear gain brings the programme to the target; the true-peak limiter then t
 that loudness. Instead of trial and error on the audio, the gain is solved on the K-weighted
 energies of 100 ms sub-blocks: for a candidate gain G, the limiter curve g is computed (cheap,
 on 32-sample blocks) and the loudness after both is predicted from the energies scaled by
-G²·mean(g²). The solved gain and its limiter curve are applied once; the result is measured, and a
-small residual is corrected (turning down never needs the limiter again).
+G²·mean(g²). The mixer applies the solved gain and curve as it renders, measures the result,
+and in the rare case that it misses the target re-plans with the target offset by the miss.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
-from audio_creator.audio import Audio
 from audio_creator.mix import limiter
-from audio_creator.mix.loudness import gated_integrated_lufs, sub_block_energies, window_energies
-from audio_creator.mix.true_peak import block_true_peaks
+from audio_creator.mix.loudness import gated_integrated_lufs, window_energies
 
 logger = logging.getLogger(__name__)
 
@@ -30,61 +29,71 @@ _CEILING_MARGIN_DB = 0.05  # meters differ in their interpolators; stay a hair u
 
 
 @dataclass(frozen=True)
-class NormalizeResult:
-    gain_db: float  # the linear gain applied before limiting
-    limiter_max_reduction_db: float
-    integrated_lufs: float  # measured after normalisation
-    sub_blocks: npt.NDArray[np.float64]  # the result's K-weighted sub-block energies
+class GainPlan:
+    """The linear gain and the limiter's per-block gain curve that together meet the target."""
+
+    gain_db: float
+    curve: npt.NDArray[np.float64]  # one value per `limiter.BLOCK` samples
+
+    @property
+    def max_reduction_db(self) -> float:
+        return max(0.0, -20 * math.log10(float(self.curve.min(initial=1.0))))
 
 
-def normalize_in_place(
-    samples: npt.NDArray[np.float32],
+PeakScan = Callable[[float], npt.NDArray[np.float64]]  # floor → block true peaks
+
+
+def safe_limiter(options: limiter.LimiterOptions) -> limiter.LimiterOptions:
+    """The limiter settings actually used: a hair under the asked-for ceiling."""
+    return replace(options, ceiling_dbtp=options.ceiling_dbtp - _CEILING_MARGIN_DB)
+
+
+def plan_gain(
+    energies: npt.NDArray[np.float64],
+    scan_peaks: PeakScan,
     sample_rate: int,
     target_lufs: float,
-    limiter_options: limiter.LimiterOptions,
-) -> NormalizeResult:
-    """Scale and limit `samples` (`[channels, frames]`) to `target_lufs` under the ceiling."""
-    options = limiter.LimiterOptions(
-        ceiling_dbtp=limiter_options.ceiling_dbtp - _CEILING_MARGIN_DB,
-        attack_s=limiter_options.attack_s,
-        release_s=limiter_options.release_s,
-        hold_s=limiter_options.hold_s,
-    )
-    energies = sub_block_energies(Audio(samples, sample_rate))
+    options: limiter.LimiterOptions,
+) -> GainPlan | None:
+    """Solve the gain for a programme known by its sub-block energies and block true peaks.
+
+    Args:
+        energies: K-weighted 100 ms sub-block energies of the programme.
+        scan_peaks: gives the programme's block true peaks, exact at least where they reach
+            the floor it is called with.
+        sample_rate: the programme's rate.
+        target_lufs: integrated loudness wanted.
+        options: the limiter (see `safe_limiter`).
+
+    Returns:
+        The plan, or None when the programme is silent.
+    """
     loudness = _integrated(energies)
     if not math.isfinite(loudness):
-        logger.warning("the mix is silent; it is left as it is")
-        return NormalizeResult(0.0, 0.0, loudness, energies)
+        return None
     ceiling = 10 ** (options.ceiling_dbtp / 20)
     plain_gain_db = target_lufs - loudness
     most_db = plain_gain_db + _HEADROOM_DB
     while True:  # exact peaks are needed only where the gain may push them over the ceiling
-        peaks = block_true_peaks(
-            samples, sample_rate, limiter.BLOCK, floor=ceiling / 10 ** (most_db / 20)
-        )
+        peaks = scan_peaks(ceiling / 10 ** (most_db / 20))
         gain_db = _solve_gain_db(energies, peaks, sample_rate, target_lufs, plain_gain_db, options)
         if gain_db <= most_db:
             break
         most_db = gain_db + _HEADROOM_DB
-    curve = _limiter_curve(peaks, 10 ** (gain_db / 20), sample_rate, options, ceiling)
-    limiter.apply_block_gain(samples, curve * 10 ** (gain_db / 20), limiter.BLOCK)
-    reduction = -20 * math.log10(float(curve.min(initial=1.0)))
+    return GainPlan(
+        gain_db, _limiter_curve(peaks, 10 ** (gain_db / 20), sample_rate, options, ceiling)
+    )
 
-    energies = sub_block_energies(Audio(samples, sample_rate))
-    measured = _integrated(energies)
-    for _ in range(3):  # residual corrections; rarely more than one
-        error = target_lufs - measured
-        if abs(error) <= TOLERANCE_LU:
-            break
-        samples *= np.float32(10 ** (error / 20))
-        gain_db += error
-        if error > 0:  # louder may cross the ceiling again
-            reduction = max(
-                reduction, limiter.limit_in_place(samples, sample_rate, options).max_reduction_db
-            )
-        energies = sub_block_energies(Audio(samples, sample_rate))
-        measured = _integrated(energies)
-    return NormalizeResult(gain_db, max(0.0, reduction), measured, energies)
+
+def apply_plan(samples: npt.NDArray[np.float32], plan: GainPlan, first_block: int = 0) -> None:
+    """Apply the plan in place to `samples`, which start at block `first_block` of the programme."""
+    gain = 10 ** (plan.gain_db / 20)
+    blocks = -(-samples.shape[1] // limiter.BLOCK)
+    # One block of context each side keeps the interpolation between block gains continuous.
+    lo, hi = max(0, first_block - 1), min(plan.curve.size, first_block + blocks + 1)
+    limiter.apply_block_gain(
+        samples, plan.curve[lo:hi] * gain, limiter.BLOCK, offset_blocks=first_block - lo
+    )
 
 
 def _integrated(energies: npt.NDArray[np.float64]) -> float:

@@ -10,6 +10,7 @@ same as oversampling everything), usually at a small fraction of the cost.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
@@ -153,3 +154,25 @@ def _runs(indices: npt.NDArray[np.intp], bridge: int = 0) -> list[tuple[int, int
 
 def _db(linear: float) -> float:
     return 20 * math.log10(linear) if linear > 0 else -math.inf
+
+
+def streamed_block_true_peaks(
+    render: Callable[[int, int], npt.NDArray[np.float32]],
+    frames: int,
+    sample_rate: int,
+    block: int,
+    floor: float | None,
+    chunk_blocks: int = _BLOCKS_PER_CALL,
+) -> npt.NDArray[np.float64]:
+    """`block_true_peaks` of a signal rendered on demand: `render(start, stop)` gives samples
+    [start, stop). Each chunk is rendered with one block of context on either side."""
+    count = math.ceil(frames / block)
+    out = np.empty(count)
+    for first in range(0, count, chunk_blocks):
+        last = min(first + chunk_blocks, count)
+        lo, hi = max(0, first - 1), min(count, last + 1)
+        peaks = block_true_peaks(
+            render(lo * block, min(frames, hi * block)), sample_rate, block, floor
+        )
+        out[first:last] = peaks[first - lo : last - lo]
+    return out

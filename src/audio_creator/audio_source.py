@@ -1,0 +1,94 @@
+"""Audio read a stretch at a time: what the mixer consumes, in memory or straight from a file.
+
+`Audio` holds its samples; `AudioFile` reads WAV/FLAC/OGG from disk on demand, so an hour of
+input costs no memory. Both answer `read(start, stop)` with float32 `[channels, stop − start]`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from audio_creator.audio import Audio, load
+from audio_creator.errors import MediaError
+from audio_creator.files import check_input_file
+
+
+class AudioSource(Protocol):
+    @property
+    def sample_rate(self) -> int: ...
+    @property
+    def channels(self) -> int: ...
+    @property
+    def frames(self) -> int: ...
+    def read(self, start: int, stop: int) -> npt.NDArray[np.float32]: ...
+
+
+@dataclass(frozen=True)
+class AudioFile:
+    """A file that libsndfile can seek in (WAV, FLAC, OGG), read on demand."""
+
+    path: Path
+    sample_rate: int
+    channels: int
+    frames: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate
+
+    def read(self, start: int, stop: int) -> npt.NDArray[np.float32]:
+        import soundfile as sf
+
+        stop = min(stop, self.frames)
+        if stop <= start:
+            return np.zeros((self.channels, 0), np.float32)
+        with sf.SoundFile(self.path) as f:
+            f.seek(start)
+            data = f.read(stop - start, dtype="float32", always_2d=True)
+        block = np.ascontiguousarray(data.T)
+        if not (np.isfinite(block.max()) and np.isfinite(block.min())):
+            raise MediaError(f"{self.path} has NaN or infinite samples; repair or re-export it")
+        return block
+
+
+@dataclass(frozen=True)
+class Conformed:
+    """A source seen with another channel count (mono ↔ stereo, ITU downmixes), block by block."""
+
+    source: AudioSource
+    channels: int
+
+    @property
+    def sample_rate(self) -> int:
+        return self.source.sample_rate
+
+    @property
+    def frames(self) -> int:
+        return self.source.frames
+
+    def read(self, start: int, stop: int) -> npt.NDArray[np.float32]:
+        block = self.source.read(start, stop)
+        if block.shape[0] == self.channels:
+            return block
+        return Audio(block, self.sample_rate).to_channels(self.channels).samples
+
+
+def open_audio(path: str | os.PathLike[str], sample_rate: int) -> Audio | AudioFile:
+    """An input for the mixer at `sample_rate`: read from disk on demand when the file is
+    seekable PCM at that rate already, otherwise decoded (and resampled) into memory."""
+    import soundfile as sf
+
+    p = check_input_file(path)
+    try:
+        info = sf.info(str(p))
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        info = None
+    if info is not None and info.samplerate == sample_rate and info.frames > 0:
+        return AudioFile(p, info.samplerate, info.channels, info.frames)
+    return load(p, sample_rate=sample_rate)
