@@ -79,9 +79,16 @@ class Conformed:
         return Audio(block, self.sample_rate).to_channels(self.channels).samples
 
 
+IN_MEMORY_BYTES = 512 * 2**20  # inputs smaller than this (decoded) are simply loaded
+
+
 def open_audio(path: str | os.PathLike[str], sample_rate: int) -> Audio | AudioFile:
-    """An input for the mixer at `sample_rate`: read from disk on demand when the file is
-    seekable PCM at that rate already, otherwise decoded (and resampled) into memory."""
+    """An input for the mixer at `sample_rate`.
+
+    Long seekable files (WAV, FLAC, OGG) already at that rate are read from disk on demand, so
+    an hour of input costs no memory; everything else is decoded (and resampled) into memory,
+    which is faster when it fits.
+    """
     import soundfile as sf
 
     p = check_input_file(path)
@@ -89,6 +96,7 @@ def open_audio(path: str | os.PathLike[str], sample_rate: int) -> Audio | AudioF
         info = sf.info(str(p))
     except (sf.LibsndfileError, RuntimeError, TypeError):
         info = None
-    if info is not None and info.samplerate == sample_rate and info.frames > 0:
+    large = info is not None and info.frames * info.channels * 4 > IN_MEMORY_BYTES
+    if info is not None and large and info.samplerate == sample_rate:
         return AudioFile(p, info.samplerate, info.channels, info.frames)
     return load(p, sample_rate=sample_rate)

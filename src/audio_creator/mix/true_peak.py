@@ -50,7 +50,11 @@ def true_peak_dbtp(audio: Audio) -> float:
 
 
 def block_true_peaks(
-    samples: npt.NDArray[np.float32], sample_rate: int, block: int, floor: float | None
+    samples: npt.NDArray[np.float32],
+    sample_rate: int,
+    block: int,
+    floor: float | None,
+    candidates: npt.NDArray[np.bool_] | None = None,
 ) -> npt.NDArray[np.float64]:
     """The largest absolute oversampled value in each block of `block` samples (all channels).
 
@@ -61,6 +65,8 @@ def block_true_peaks(
         floor: only blocks that may reach this linear level are oversampled; the others report
             an upper bound below `floor`. None: find the overall maximum exactly (blocks that
             can't beat the best found so far report their bound).
+        candidates: if given, only these blocks are ever oversampled (the caller knows the
+            others don't matter); the rest report their bound.
     """
     factor = oversampling_factor(sample_rate)
     block_max = _block_sample_peaks(samples, block)
@@ -73,9 +79,12 @@ def block_true_peaks(
     # With no floor, blocks that can't beat the largest sample can't hold the maximum either.
     threshold = float(block_max.max(initial=0.0)) if floor is None else floor
     result = bounds.copy()
+    wanted = bounds >= threshold
+    if candidates is not None:
+        wanted &= candidates
     spans = [
         (start, min(start + _BLOCKS_PER_CALL, run_stop))  # bounded memory per call
-        for run_start, run_stop in _runs(np.flatnonzero(bounds >= threshold), bridge=_BRIDGE_BLOCKS)
+        for run_start, run_stop in _runs(np.flatnonzero(wanted), bridge=_BRIDGE_BLOCKS)
         for start in range(run_start, run_stop, _BLOCKS_PER_CALL)
     ]
     for start, stop in spans:  # sequential: the matrix products already use every core
