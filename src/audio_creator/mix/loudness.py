@@ -273,7 +273,7 @@ class SubBlockMeter:
             x = samples[channel].astype(np.float32)  # float32 filtering: see _SOS_DTYPE
             x[::2] += np.float32(1e-18)  # keeps the state out of subnormal numbers in silence
             y, self._states[channel] = sosfilt(self._sos, x, zi=self._states[channel])
-            energy = y.astype(np.float64)
+            energy: npt.NDArray[np.float64] = np.asarray(y, dtype=np.float64)
             energy *= energy
             energy *= self._weights[channel]
             return energy
