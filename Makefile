@@ -18,8 +18,10 @@ demo: $(STAMP)
 	$(BIN)/audio-creator demo-video $(DEMO_DIR)/demo.mp4
 	$(BIN)/audio-creator probe $(DEMO_DIR)/demo.mp4
 	$(BIN)/audio-creator extract-audio $(DEMO_DIR)/demo.mp4 -o $(DEMO_DIR)/demo_audio.wav
-	$(BIN)/audio-creator mux $(DEMO_DIR)/demo.mp4 $(DEMO_DIR)/demo_audio.wav -o $(DEMO_DIR)/demo_remux.mkv
-	$(BIN)/audio-creator probe $(DEMO_DIR)/demo_remux.mkv
+	$(BIN)/audio-creator mix --music $(DEMO_DIR)/demo_audio.wav -o $(DEMO_DIR)/demo_master.wav \
+		--target-lufs -16 --report $(DEMO_DIR)/demo_master.json
+	$(BIN)/audio-creator mux $(DEMO_DIR)/demo.mp4 $(DEMO_DIR)/demo_master.wav -o $(DEMO_DIR)/demo_mastered.mp4
+	$(BIN)/audio-creator probe $(DEMO_DIR)/demo_mastered.mp4
 	@echo "demo outputs are in $(DEMO_DIR)/"
 
 lint: $(STAMP)
@@ -34,6 +36,7 @@ test: lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python bench/media.py
+	$(BIN)/python bench/mix.py
 
 clean:
 	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -68,30 +70,33 @@ def narration(seconds: float, seed: int = 1) -> np.ndarray:
 
 
 def ffmpeg_loudness(path: Path) -> dict[str, float]:
-    proc = subprocess.run(
-        [
-            FFMPEG,
-            "-hide_banner",
-            "-nostats",
-            "-i",
-            str(path),
-            "-af",
-            "ebur128=peak=true",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    summary = proc.stderr[proc.stderr.rfind("Summary:") :]
-    fields = {}
-    for line in summary.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0] in ("I:", "Peak:"):
-            fields[parts[0].rstrip(":")] = float(parts[1])
-    return {"integrated_lufs": fields["I"], "true_peak_dbtp": fields["Peak"]}
+    """Integrated loudness and true peak by FFmpeg's ebur128 filter, at full precision (its frame
+    metadata) rather than the one decimal of its summary."""
+    with tempfile.TemporaryDirectory() as folder:
+        meta = Path(folder) / "meta.txt"
+        subprocess.run(
+            [
+                FFMPEG,
+                "-hide_banner",
+                "-nostats",
+                "-loglevel",
+                "error",
+                "-i",
+                str(path),
+                "-af",
+                f"ebur128=metadata=1:peak=true,ametadata=mode=print:file={meta}",
+                "-f",
+                "null",
+                "-",
+            ],
+            check=True,
+        )
+        values = dict(line.partition("=")[::2] for line in meta.read_text().splitlines())
+    peak = float(values["lavfi.r128.true_peak"])
+    return {
+        "integrated_lufs": round(float(values["lavfi.r128.I"]), 3),
+        "true_peak_dbtp": round(20 * math.log10(peak), 2) if peak > 0 else -math.inf,
+    }
 
 
 def run_ffmpeg_chain(music: Path, speech: Path, out: Path) -> float:
@@ -221,12 +226,12 @@ def main() -> None:
             "cli_s": round(ours_cli_s, 2),
             "cli_peak_mb": round(ours_cli_mb),
             **ours,
-            "loudness_error_lu": round(abs(ours["integrated_lufs"] + 16), 2),
+            "loudness_error_lu": round(abs(ours["integrated_lufs"] + 16), 3),
         },
         "ffmpeg_two_pass": {
             "s": round(ffmpeg_s, 2),
             **theirs,
-            "loudness_error_lu": round(abs(theirs["integrated_lufs"] + 16), 2),
+            "loudness_error_lu": round(abs(theirs["integrated_lufs"] + 16), 3),
         },
     }
     if args.long_minutes > 0:

@@ -18,6 +18,7 @@ import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -37,7 +38,7 @@ from audio_creator.mix.loudness import (
     to_lufs,
     window_energies,
 )
-from audio_creator.mix.normalize import TOLERANCE_LU, GainPlan, apply_plan, plan_gain, safe_limiter
+from audio_creator.mix.normalize import GainPlan, apply_plan, plan_gain, safe_limiter
 from audio_creator.mix.true_peak import block_true_peaks, streamed_block_true_peaks
 
 logger = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ class MixResult:
     speech_stem: Audio | None = None
 
 
+_TRIM_LIMIT_DB = 0.04  # misses up to this are trimmed; the limiter's ceiling margin is larger
 _RENDER_BLOCK = 1 << 20  # samples rendered at a time (about 22 s at 48 kHz); a BLOCK multiple
 _SCAN_HEADROOM_DB = 9.0  # beyond the estimated gain, how far pass 2 looks for peaks
 Sink = Callable[[int, npt.NDArray[np.float32]], None]  # (first sample, block) → stored
@@ -129,7 +131,8 @@ def mix(
     def store(start: int, block: npt.NDArray[np.float32]) -> None:
         output[:, start : start + block.shape[1]] = block
 
-    report = _render(plan, options, store)
+    report, trim_db = _render(plan, options, store)
+    output *= np.float32(10 ** (trim_db / 20))
     stems: tuple[Audio | None, Audio | None] = (None, None)
     if keep_stems:
         programme = plan.programme
@@ -156,8 +159,27 @@ def mix_to_file(
     """
     plan = _prepare(music, speech, options)
     rate, channels = options.sample_rate, options.channels
-    with atomic_output(path) as tmp, open_wav_writer(tmp, rate, channels, bit_depth) as write:
-        return _render(plan, options, lambda start, block: write(block))
+    with atomic_output(path) as final:
+        raw = final.with_name(final.stem + ".render.wav")  # float32, trimmed on the way out
+        try:
+            with open_wav_writer(raw, rate, channels, 32) as write:
+                report, trim_db = _render(plan, options, lambda start, block: write(block))
+            _copy_scaled(raw, final, 10 ** (trim_db / 20), bit_depth)
+        finally:
+            raw.unlink(missing_ok=True)
+    return report
+
+
+def _copy_scaled(source: Path, target: Path, gain: float, bit_depth: int) -> None:
+    """Copy a WAV file block by block, scaled by `gain`, at `bit_depth`."""
+    import soundfile as sf
+
+    with (
+        sf.SoundFile(source) as f,
+        open_wav_writer(target, f.samplerate, f.channels, bit_depth) as write,
+    ):
+        for block in f.blocks(blocksize=_RENDER_BLOCK, dtype="float32", always_2d=True):
+            write(np.ascontiguousarray(block.T) * np.float32(gain))
 
 
 @dataclass(frozen=True)
@@ -214,9 +236,11 @@ def _prepare(music: Sequence[Track], speech: Sequence[Track], options: MixOption
     )
 
 
-def _render(plan: _Plan, options: MixOptions, sink: Sink) -> MixReport:
+def _render(plan: _Plan, options: MixOptions, sink: Sink) -> tuple[MixReport, float]:
     """Pass 2 measures the ducked mix and solves the gain; pass 3 renders it into `sink` while
-    measuring the result. If the result misses the target (rare), pass 3 runs again corrected."""
+    measuring the result. A miss of more than a few hundredths of an LU (rare) re-solves and
+    renders again; the report, and the trim in dB still to apply to what `sink` received, are
+    returned."""
     programme, rate = plan.programme, options.sample_rate
     warnings = list(plan.warnings)
     limits = safe_limiter(limiter.LimiterOptions(ceiling_dbtp=options.true_peak_dbtp))
@@ -243,15 +267,19 @@ def _render(plan: _Plan, options: MixOptions, sink: Sink) -> MixReport:
         warnings.append("the programme is silent; nothing to normalise")
     for _ in range(3):
         loudness, peak = _render_final(programme, gain, scanned, sink, rate, options.channels)
-        if gain is None or abs(loudness.integrated_lufs - options.target_lufs) <= TOLERANCE_LU:
+        miss_db = options.target_lufs - loudness.integrated_lufs
+        if gain is None or abs(miss_db) <= _TRIM_LIMIT_DB:
             break
-        target += options.target_lufs - loudness.integrated_lufs  # aim off by the miss
+        target += miss_db  # aim off by the miss
         gain = plan_gain(energies, scan_peaks, rate, target, limits)
+    # What is left is trimmed with one scalar gain: exact for loudness, and too small to take
+    # the true peak past the ceiling (the limiter left a larger margin).
+    trim_db = miss_db if gain is not None and math.isfinite(miss_db) else 0.0
     for message in warnings:
         logger.warning("%s", message)
-    return MixReport(
-        integrated_lufs=_finite(loudness.integrated_lufs),
-        true_peak_dbtp=_finite(peak),
+    report = MixReport(
+        integrated_lufs=_finite(loudness.integrated_lufs + trim_db),
+        true_peak_dbtp=_finite(peak + trim_db),
         loudness_range_lu=_finite(loudness.range_lu),
         duck_depth_db=_steady_duck_depth(plan.duck_db, plan.active),
         speech_over_music_lu=_speech_over_music(
@@ -265,6 +293,7 @@ def _render(plan: _Plan, options: MixOptions, sink: Sink) -> MixReport:
         channels=options.channels,
         warnings=tuple(warnings),
     )
+    return report, trim_db
 
 
 def _render_final(
