@@ -39,7 +39,7 @@ from audio_creator.mix.loudness import (
     window_energies,
 )
 from audio_creator.mix.normalize import GainPlan, apply_plan, plan_gain, safe_limiter
-from audio_creator.mix.true_peak import block_true_peaks, streamed_block_true_peaks
+from audio_creator.mix.true_peak import LazyBlockPeaks, block_sample_peaks, block_true_peaks
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,6 @@ class MixResult:
 
 _TRIM_LIMIT_DB = 0.04  # misses up to this are trimmed; the limiter's ceiling margin is larger
 _RENDER_BLOCK = 1 << 20  # samples rendered at a time (about 22 s at 48 kHz); a BLOCK multiple
-_SCAN_HEADROOM_DB = 9.0  # beyond the estimated gain, how far pass 2 looks for peaks
 Sink = Callable[[int, npt.NDArray[np.float32]], None]  # (first sample, block) → stored
 
 
@@ -244,34 +243,21 @@ def _render(plan: _Plan, options: MixOptions, sink: Sink) -> tuple[MixReport, fl
     programme, rate = plan.programme, options.sample_rate
     warnings = list(plan.warnings)
     limits = safe_limiter(limiter.LimiterOptions(ceiling_dbtp=options.true_peak_dbtp))
-    # Peaks matter only where the gain may lift them over the ceiling. The gain is estimated from
-    # the stems' loudness, with room to spare; a rescan covers the rare case that falls short.
-    ceiling = 10 ** (limits.ceiling_dbtp / 20)
-    estimate = _estimated_mix_lufs(plan, options)
-    headroom_db = (
-        options.target_lufs - estimate + _SCAN_HEADROOM_DB if math.isfinite(estimate) else 0.0
-    )
-    floor = ceiling / 10 ** (headroom_db / 20)
-    energies, scanned = _measure_mix(programme, rate, options.channels, floor)
-
-    def scan_peaks(wanted: float) -> npt.NDArray[np.float64]:
-        if wanted >= floor:
-            return scanned
-        return streamed_block_true_peaks(
-            programme.mixed, programme.frames, rate, limiter.BLOCK, wanted
-        )
-
+    # Pass 2 measures loudness and each block's largest sample; true peaks are oversampled later,
+    # only for the blocks that the gain being solved could lift over the ceiling.
+    energies, block_max = _measure_mix(programme, rate, options.channels)
+    peaks = LazyBlockPeaks(programme.mixed, programme.frames, rate, limiter.BLOCK, block_max)
     target = options.target_lufs
-    gain = plan_gain(energies, scan_peaks, rate, target, limits)
+    gain = plan_gain(energies, peaks.at_least, rate, target, limits)
     if gain is None:
         warnings.append("the programme is silent; nothing to normalise")
     for _ in range(3):
-        loudness, peak = _render_final(programme, gain, scanned, sink, rate, options.channels)
+        loudness, peak = _render_final(programme, gain, peaks, sink, rate, options.channels)
         miss_db = options.target_lufs - loudness.integrated_lufs
         if gain is None or abs(miss_db) <= _TRIM_LIMIT_DB:
             break
         target += miss_db  # aim off by the miss
-        gain = plan_gain(energies, scan_peaks, rate, target, limits)
+        gain = plan_gain(energies, peaks.at_least, rate, target, limits)
     # What is left is trimmed with one scalar gain: exact for loudness, and too small to take
     # the true peak past the ceiling (the limiter left a larger margin).
     trim_db = miss_db if gain is not None and math.isfinite(miss_db) else 0.0
@@ -299,7 +285,7 @@ def _render(plan: _Plan, options: MixOptions, sink: Sink) -> tuple[MixReport, fl
 def _render_final(
     programme: _Programme,
     gain: GainPlan | None,
-    scanned: npt.NDArray[np.float64],
+    peaks: LazyBlockPeaks,
     sink: Sink,
     rate: int,
     channels: int,
@@ -307,26 +293,22 @@ def _render_final(
     """Render the normalised programme into `sink`; return its loudness and true peak (dBTP).
 
     Blocks are rendered with one limiter block of context on either side, so the true peak of
-    their edges is exact. Only limiter blocks that the pass-2 peaks, gain and limiter curve put
-    within 1 dB of the loudest are oversampled: the curve moves far less than that in a block.
+    their edges is exact. Only limiter blocks that could hold the loudest peak are oversampled:
+    the output's largest sample is at least the largest input sample times its gain (within
+    half a dB for the limiter curve moving inside a block), and a block whose bound stays
+    under that can't hold the maximum.
     """
     meter = SubBlockMeter(channels, rate)
     peak = 0.0
-    candidates = None
+    floor = 0.0
     if gain is not None:
-        predicted = scanned * gain.curve
-        candidates = predicted >= predicted.max(initial=0.0) * 10 ** (-1 / 20)
+        scale = gain.curve * 10 ** (gain.gain_db / 20)
+        floor = float((peaks.sample_peaks * scale).max(initial=0.0)) * 10 ** (-0.5 / 20)
     for lo, block, inner in _with_context(programme):
-        first = lo // limiter.BLOCK
         if gain is not None:
-            apply_plan(block, gain, first_block=first)
-        chosen = None
-        if candidates is not None:
-            chosen = candidates[first : first + -(-block.shape[1] // limiter.BLOCK)]
-        peaks = block_true_peaks(block, rate, limiter.BLOCK, floor=None, candidates=chosen)
-        if chosen is not None:
-            peaks = np.where(chosen, peaks, 0.0)  # the others can't hold the maximum
-        peak = max(peak, float(peaks[_limiter_blocks(inner)].max(initial=0.0)))
+            apply_plan(block, gain, first_block=lo // limiter.BLOCK)
+        found = block_true_peaks(block, rate, limiter.BLOCK, floor=floor if gain else None)
+        peak = max(peak, float(found[_limiter_blocks(inner)].max(initial=0.0)))
         body = block[:, inner]
         meter.feed(body)
         sink(lo + inner.start, body)
@@ -335,32 +317,18 @@ def _render_final(
 
 
 def _measure_mix(
-    programme: _Programme, rate: int, channels: int, floor: float
+    programme: _Programme, rate: int, channels: int
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Pass 2 in one render: the ducked mix's sub-block energies, and its limiter-block true
-    peaks (exact where they may reach `floor`)."""
+    """Pass 2: the ducked mix's sub-block energies and the largest sample of each limiter block."""
     meter = SubBlockMeter(channels, rate)
-    peaks = np.empty(-(-programme.frames // limiter.BLOCK))
-    for lo, block, inner in _with_context(programme):
-        meter.feed(block[:, inner])
-        blocks = _limiter_blocks(inner)
-        first = (lo + inner.start) // limiter.BLOCK
-        found = block_true_peaks(block, rate, limiter.BLOCK, floor)[blocks]
-        peaks[first : first + found.size] = found
-    return meter.energies(), peaks
-
-
-def _estimated_mix_lufs(plan: _Plan, options: MixOptions) -> float:
-    """The ducked mix's loudness predicted from the stems' (their cross terms left out)."""
-    per = round(0.1 / ducking.FRAME_S)
-    gain_sq = 10 ** ((plan.duck_db + plan.balance_db) / 10)
-    count = min(plan.music_energy.size, gain_sq.size // per)
-    energy = np.zeros(max(count, plan.speech_energy.size))
-    music_gain = gain_sq[: count * per].reshape(count, per).mean(axis=1)
-    energy[:count] += plan.music_energy[:count] * music_gain
-    spread = options.channels if plan.programme.speech_channels == 1 else 1
-    energy[: plan.speech_energy.size] += plan.speech_energy * spread
-    return gated_integrated_lufs(window_energies(energy, 4))
+    block_max = np.empty(-(-programme.frames // limiter.BLOCK))
+    for start, stop in _blocks(programme.frames):
+        mixed = programme.mixed(start, stop)
+        meter.feed(mixed)
+        first = start // limiter.BLOCK
+        found = block_sample_peaks(mixed, limiter.BLOCK)
+        block_max[first : first + found.size] = found
+    return meter.energies(), block_max
 
 
 def _with_context(

@@ -24,7 +24,7 @@ from audio_creator.mix.loudness import gated_integrated_lufs, window_energies
 logger = logging.getLogger(__name__)
 
 TOLERANCE_LU = 0.02
-_HEADROOM_DB = 6.0  # how far above the plain gain the solver may go to make up for limiting
+_HEADROOM_DB = 1.0  # how far above the plain gain peaks are checked at first; more as needed
 _CEILING_MARGIN_DB = 0.05  # meters differ in their interpolators; stay a hair under the ceiling
 
 

@@ -21,7 +21,7 @@ from audio_creator.audio import Audio
 _TAPS_PER_PHASE = 16  # BS.1770-4's example interpolator has 12
 _BLOCK = 1024  # samples per pruning block
 _BLOCKS_PER_CALL = 4096  # blocks oversampled at once
-_BRIDGE_BLOCKS = 16  # gaps between runs of blocks to oversample that are oversampled anyway
+_BRIDGE_BLOCKS = 64  # gaps between runs of blocks to oversample that are oversampled anyway
 
 
 def oversampling_factor(sample_rate: int) -> int:
@@ -40,7 +40,7 @@ def interpolator(factor: int) -> tuple[npt.NDArray[np.float64], float]:
 
 
 def sample_peak_dbfs(audio: Audio) -> float:
-    return _db(float(_block_sample_peaks(audio.samples, 1 << 16).max(initial=0.0)))
+    return _db(float(block_sample_peaks(audio.samples, 1 << 16).max(initial=0.0)))
 
 
 def true_peak_dbtp(audio: Audio) -> float:
@@ -69,7 +69,7 @@ def block_true_peaks(
             others don't matter); the rest report their bound.
     """
     factor = oversampling_factor(sample_rate)
-    block_max = _block_sample_peaks(samples, block)
+    block_max = block_sample_peaks(samples, block)
     if factor == 1:
         return block_max
     taps, gain_bound = interpolator(factor)
@@ -88,11 +88,13 @@ def block_true_peaks(
         for start in range(run_start, run_stop, _BLOCKS_PER_CALL)
     ]
     for start, stop in spans:  # sequential: the matrix products already use every core
-        result[start:stop] = _exact(samples, taps, factor, block, start, stop)
+        # The samples themselves are true-peak candidates too.
+        exact = _exact(samples, taps, factor, block, start, stop)
+        result[start:stop] = np.maximum(exact, block_max[start:stop])
     return np.asarray(result, dtype=np.float64)
 
 
-def _block_sample_peaks(samples: npt.NDArray[np.float32], block: int) -> npt.NDArray[np.float64]:
+def block_sample_peaks(samples: npt.NDArray[np.float32], block: int) -> npt.NDArray[np.float64]:
     """max |sample| of each block, all channels, computed in chunks (no full-size temporary)."""
     frames = samples.shape[1]
     count = math.ceil(frames / block)
@@ -143,11 +145,9 @@ def _exact(
     begin = round(margin * factor + delay) - (per_phase - 1) * factor
     width = (last - first) * block * factor
     stretch = peak[begin : begin + width]
-    out = np.pad(stretch, (0, width - stretch.size)).reshape(last - first, -1).max(axis=1)
-    # The sample values themselves are true-peak candidates too.
-    span = np.abs(samples[:, first * block : min(last * block, frames)]).max(axis=0)
-    own = np.pad(span, (0, (last - first) * block - span.size)).reshape(-1, block).max(axis=1)
-    return np.asarray(np.maximum(out, own), dtype=np.float64)
+    if stretch.size < width:  # the signal's end: nothing beyond it
+        stretch = np.concatenate([stretch, np.zeros(width - stretch.size, np.float32)])
+    return np.asarray(stretch.reshape(last - first, -1).max(axis=1), dtype=np.float64)
 
 
 def _runs(indices: npt.NDArray[np.intp], bridge: int = 0) -> list[tuple[int, int]]:
@@ -165,23 +165,46 @@ def _db(linear: float) -> float:
     return 20 * math.log10(linear) if linear > 0 else -math.inf
 
 
-def streamed_block_true_peaks(
-    render: Callable[[int, int], npt.NDArray[np.float32]],
-    frames: int,
-    sample_rate: int,
-    block: int,
-    floor: float | None,
-    chunk_blocks: int = _BLOCKS_PER_CALL,
-) -> npt.NDArray[np.float64]:
-    """`block_true_peaks` of a signal rendered on demand: `render(start, stop)` gives samples
-    [start, stop). Each chunk is rendered with one block of context on either side."""
-    count = math.ceil(frames / block)
-    out = np.empty(count)
-    for first in range(0, count, chunk_blocks):
-        last = min(first + chunk_blocks, count)
-        lo, hi = max(0, first - 1), min(count, last + 1)
-        peaks = block_true_peaks(
-            render(lo * block, min(frames, hi * block)), sample_rate, block, floor
+class LazyBlockPeaks:
+    """Block true peaks of a signal rendered on demand, oversampled only where asked.
+
+    Built from the blocks' sample maxima (one cheap pass). `at_least(floor)` returns every
+    block's true peak, exact wherever it may reach `floor` and an upper bound below `floor`
+    elsewhere; only the stretches holding such blocks are rendered (with one block of context on
+    either side) and oversampled, and what was computed once is kept.
+    """
+
+    def __init__(
+        self,
+        render: Callable[[int, int], npt.NDArray[np.float32]],
+        frames: int,
+        sample_rate: int,
+        block: int,
+        block_max: npt.NDArray[np.float64],
+        chunk_blocks: int = 1 << 15,
+    ) -> None:
+        self._render, self._frames, self._rate, self._block = render, frames, sample_rate, block
+        self._chunk = chunk_blocks
+        factor = oversampling_factor(sample_rate)
+        gain_bound = interpolator(factor)[1] if factor > 1 else 1.0
+        near = np.maximum(block_max, np.maximum(np.roll(block_max, 1), np.roll(block_max, -1)))
+        self._bounds = gain_bound * near
+        self.sample_peaks = block_max  # a lower bound of each block's true peak
+        self._exact = np.full(block_max.size, np.nan)
+        if factor == 1:
+            self._exact[:] = block_max
+
+    def at_least(self, floor: float) -> npt.NDArray[np.float64]:
+        wanted = (self._bounds >= floor) & np.isnan(self._exact)
+        count = wanted.size
+        for first in np.unique(np.flatnonzero(wanted) // self._chunk) * self._chunk:
+            last = min(first + self._chunk, count)
+            lo, hi = max(0, first - 1), min(count, last + 1)
+            samples = self._render(lo * self._block, min(self._frames, hi * self._block))
+            chosen = wanted[lo:hi]
+            peaks = block_true_peaks(samples, self._rate, self._block, 0.0, candidates=chosen)
+            inner = slice(first - lo, last - lo)
+            self._exact[first:last] = np.where(chosen[inner], peaks[inner], self._exact[first:last])
+        return np.asarray(
+            np.where(np.isnan(self._exact), self._bounds, self._exact), dtype=np.float64
         )
-        out[first:last] = peaks[first - lo : last - lo]
-    return out
