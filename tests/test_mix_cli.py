@@ -169,3 +169,36 @@ def test_bad_inputs_exit_2_and_write_nothing(
         "nan.wav",
         "speech.wav",
     ]
+
+
+def test_long_inputs_streamed_from_disk_mix_the_same(
+    tmp_path: Path, stems: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import audio_creator.audio_source as source
+
+    music, speech = stems
+    rate = 44100  # the stems' own rate: streamable as they are
+    args = ["mix", "--music", str(music), "--speech", f"{speech}@1.0", "--sample-rate", str(rate)]
+    assert cli.main([*args, "-o", str(tmp_path / "memory.wav")]) == 0
+    monkeypatch.setattr(source, "IN_MEMORY_BYTES", 0)  # every input now counts as long
+    assert isinstance(source.open_audio(music, rate), source.AudioFile)
+    assert cli.main([*args, "-o", str(tmp_path / "streamed.wav")]) == 0
+    in_memory, _ = sf.read(tmp_path / "memory.wav")
+    streamed, _ = sf.read(tmp_path / "streamed.wav")
+    np.testing.assert_allclose(streamed, in_memory, atol=2**-22)  # speech at 22.05 kHz: decoded
+    assert ffmpeg_loudness(tmp_path / "streamed.wav")["I"] == pytest.approx(-16.0, abs=0.1)
+
+
+def test_a_streamed_input_with_nan_fails_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import audio_creator.audio_source as source
+
+    data = np.zeros((48000 * 3, 2), np.float32)
+    data[100000] = np.inf
+    sf.write(tmp_path / "bad.wav", data, 48000, subtype="FLOAT")
+    monkeypatch.setattr(source, "IN_MEMORY_BYTES", 0)
+    out = tmp_path / "out.wav"
+    assert cli.main(["mix", "--music", str(tmp_path / "bad.wav"), "-o", str(out)]) == 2
+    assert "NaN or infinite" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.wav"]
