@@ -256,3 +256,71 @@ def test_bad_options_are_refused(kwargs: dict[str, float], message: str) -> None
 def test_nothing_to_mix_is_refused() -> None:
     with pytest.raises(ConfigError, match="nothing to mix"):
         mix([], [], MixOptions())
+
+
+def test_an_unreachable_target_is_refused_not_hung_on() -> None:
+    rng = np.random.default_rng(0)
+    clicks = (0.05 * rng.standard_normal((2, 48000 * 3))).astype(np.float32)
+    clicks[:, ::2400] = 0.99  # a full-scale click every 50 ms: the limiter never lets go
+    with pytest.raises(ConfigError, match="can't be reached under this true-peak ceiling"):
+        mix([Track(Audio(clicks, 48000))], [], MixOptions(target_lufs=-14.0))
+
+
+def test_a_re_rendered_file_mix_is_written_once(tmp_path: Path) -> None:
+    from audio_creator.mix.mixer import mix_to_file
+
+    rng = np.random.default_rng(0)
+    clicks = (0.05 * rng.standard_normal((2, 48000 * 3))).astype(np.float32)
+    clicks[:, ::4800] = 0.99  # heavy limiting: the first render misses and is redone
+    report = mix_to_file(
+        [Track(Audio(clicks, 48000))], [], MixOptions(target_lufs=-20.0), tmp_path / "clicks.wav"
+    )
+    import soundfile as sf
+
+    assert sf.info(tmp_path / "clicks.wav").frames == 3 * 48000
+    assert report.integrated_lufs == pytest.approx(-20.0, abs=0.05)
+    assert ffmpeg_loudness(tmp_path / "clicks.wav")["TP"] <= -1.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clicks.wav"]
+
+
+def test_ducking_stays_on_time_at_22050_hz() -> None:
+    rate = 22050
+    speech = Audio(speech_like(rate, [(2.0, 4.0), (60.0, 64.0)], level=0.05), rate)
+    options = MixOptions(sample_rate=rate, ducking=DuckingOptions(depth_db=12.0), fade_in_s=0.0)
+    result = mix([Track(music_bed(rate, 70.0))], [Track(speech)], options, keep_stems=True)
+    assert result.music_stem is not None
+    gain = tone_envelope_db(result.music_stem.samples[0], rate, MUSIC_HZ)
+    gain -= tone_envelope_db(music_bed(rate, 70.0).samples[0], rate, MUSIC_HZ)[: gain.size]
+    gain -= result.report.music_balance_db
+    at = round(60.0 * rate / round(0.01 * rate))  # envelope frames are 220 samples here
+    assert gain[at] <= -11.0  # the second sentence starts at 60.00 s: already down
+    assert np.all(np.abs(gain[at : at + 280] + 12) <= 1.0)  # until the final fade-out
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"true_peak_dbtp": float("nan")},
+        {"true_peak_dbtp": -float("inf")},
+        {"duration_s": float("inf")},
+        {"music_volume": float("nan")},
+        {"fade_in_s": -1.0},
+    ],
+)
+def test_non_finite_options_are_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ConfigError):
+        MixOptions(**kwargs)  # type: ignore[arg-type]
+
+
+def test_non_finite_track_placement_is_refused() -> None:
+    audio = Audio(np.zeros((1, 10), np.float32), 48000)
+    for offset, gain in [
+        (float("nan"), 1.0),
+        (float("inf"), 1.0),
+        (0.0, float("nan")),
+        (-1.0, 1.0),
+    ]:
+        with pytest.raises(ConfigError):
+            Track(audio, offset, gain)
+    with pytest.raises(ConfigError):
+        DuckingOptions(attack_s=float("nan"))

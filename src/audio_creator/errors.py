@@ -25,3 +25,12 @@ class BackendUnavailable(AudioCreatorError):
     """A backend's package, weights or API key is missing."""
 
     exit_code = 3
+
+
+def require_finite(**values: float | None) -> None:
+    """Raise ConfigError naming the first option that is NaN or infinite (None is allowed)."""
+    import math
+
+    for name, value in values.items():
+        if value is not None and not math.isfinite(value):
+            raise ConfigError(f"{name.replace('_', ' ')} must be a finite number, got {value}")

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from audio_creator.errors import ConfigError
+from audio_creator.errors import ConfigError, require_finite
 
-FRAME_S = 0.01  # analysis and control resolution
+FRAME_S = 0.01  # analysis and control resolution (a whole number of samples, see frame_hop)
 _MIN_SPEECH_S = 0.04
 _FLOOR_DBFS = -60.0  # nothing quieter than this counts as speech
 _BELOW_SPEECH_DB = 30.0  # frames this far under the speech's typical level count as silence
@@ -34,6 +34,12 @@ class DuckingOptions:
     hold_s: float = 0.6  # pauses shorter than this stay ducked
 
     def __post_init__(self) -> None:
+        require_finite(
+            ducking_depth=self.depth_db,
+            duck_attack=self.attack_s,
+            duck_release=self.release_s,
+            duck_hold=self.hold_s,
+        )
         if self.depth_db < 0:
             raise ConfigError(f"ducking depth must be ≥ 0 dB, got {self.depth_db}")
         for name in ("attack_s", "release_s", "hold_s"):
@@ -86,7 +92,7 @@ def apply_frame_gain_in_place(
 ) -> None:
     """Multiply `samples` by a per-10-ms gain curve, interpolated sample by sample (no steps).
     `samples` start at sample `first_sample` of the curve's timeline."""
-    hop = sample_rate * FRAME_S
+    hop = frame_hop(sample_rate)
     lo = max(0, int(first_sample // hop) - 1)
     hi = min(gain_db.size, int((first_sample + samples.shape[1]) // hop) + 2)
     if lo >= hi:
@@ -98,6 +104,11 @@ def apply_frame_gain_in_place(
         stop = min(start + chunk, samples.shape[1])
         position = np.arange(first_sample + start, first_sample + stop)
         samples[:, start:stop] *= np.interp(position, centres, linear).astype(np.float32)
+
+
+def frame_hop(sample_rate: int) -> int:
+    """Samples per control frame: 10 ms rounded to whole samples, the same in every stage."""
+    return max(1, round(sample_rate * FRAME_S))
 
 
 def _runs_of(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:

@@ -13,6 +13,7 @@ inputs and its output.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -25,7 +26,7 @@ import numpy.typing as npt
 
 from audio_creator.audio import Audio, load, open_wav_writer, validate_audio
 from audio_creator.audio_source import AudioFile, AudioSource, Conformed
-from audio_creator.errors import ConfigError
+from audio_creator.errors import ConfigError, require_finite
 from audio_creator.files import atomic_output
 from audio_creator.mix import ducking, limiter
 from audio_creator.mix.fit import FittedMusic, fade_gain
@@ -38,7 +39,7 @@ from audio_creator.mix.loudness import (
     to_lufs,
     window_energies,
 )
-from audio_creator.mix.normalize import GainPlan, apply_plan, plan_gain, safe_limiter
+from audio_creator.mix.normalize import TOLERANCE_LU, GainPlan, apply_plan, plan_gain, safe_limiter
 from audio_creator.mix.true_peak import LazyBlockPeaks, block_sample_peaks, block_true_peaks
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,11 @@ class Track:
     audio: Audio | AudioFile
     offset_s: float = 0.0  # where it starts in the programme
     gain: float = 1.0  # linear volume
+
+    def __post_init__(self) -> None:
+        require_finite(track_offset=self.offset_s, track_gain=self.gain)
+        if self.offset_s < 0 or self.gain < 0:
+            raise ConfigError("a track's offset and gain must be ≥ 0")
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,21 @@ class MixOptions:
     duration_s: float | None = None  # programme length; default: the speech's, else the music's
 
     def __post_init__(self) -> None:
+        require_finite(
+            target_lufs=self.target_lufs,
+            true_peak=self.true_peak_dbtp,
+            music_volume=self.music_volume,
+            speech_volume=self.speech_volume,
+            speech_over_music=self.speech_over_music_lu,
+            crossfade=self.crossfade_s,
+            fade_in=self.fade_in_s,
+            fade_out=self.fade_out_s,
+            duration=self.duration_s,
+        )
+        if self.true_peak_dbtp < -60.0:
+            raise ConfigError(f"true-peak ceiling must be ≥ −60 dBTP, got {self.true_peak_dbtp}")
+        if min(self.crossfade_s, self.fade_in_s, self.fade_out_s) < 0:
+            raise ConfigError("crossfade and fade times must be ≥ 0 s")
         if not -70.0 <= self.target_lufs <= -5.0:
             raise ConfigError(f"target loudness must be within −70…−5 LUFS, got {self.target_lufs}")
         if self.true_peak_dbtp > 0.0:
@@ -127,10 +148,14 @@ def mix(
     plan = _prepare(music, speech, options)
     output = np.empty((options.channels, plan.programme.frames), np.float32)
 
-    def store(start: int, block: npt.NDArray[np.float32]) -> None:
-        output[:, start : start + block.shape[1]] = block
+    @contextlib.contextmanager
+    def into_output() -> Iterator[Sink]:
+        def store(start: int, block: npt.NDArray[np.float32]) -> None:
+            output[:, start : start + block.shape[1]] = block
 
-    report, trim_db = _render(plan, options, store)
+        yield store
+
+    report, trim_db = _render(plan, options, into_output)
     output *= np.float32(10 ** (trim_db / 20))
     stems: tuple[Audio | None, Audio | None] = (None, None)
     if keep_stems:
@@ -161,8 +186,13 @@ def mix_to_file(
     with atomic_output(path) as final:
         raw = final.with_name(final.stem + ".render.wav")  # float32, trimmed on the way out
         try:
-            with open_wav_writer(raw, rate, channels, 32) as write:
-                report, trim_db = _render(plan, options, lambda start, block: write(block))
+
+            @contextlib.contextmanager
+            def fresh_scratch() -> Iterator[Sink]:  # each render attempt starts the file anew
+                with open_wav_writer(raw, rate, channels, 32) as write:
+                    yield lambda start, block: write(block)
+
+            report, trim_db = _render(plan, options, fresh_scratch)
             _copy_scaled(raw, final, 10 ** (trim_db / 20), bit_depth)
         finally:
             raw.unlink(missing_ok=True)
@@ -204,13 +234,11 @@ def _prepare(music: Sequence[Track], speech: Sequence[Track], options: MixOption
         for number, track in enumerate(tracks, start=1):
             if isinstance(track.audio, Audio):  # files are checked as they are read
                 validate_audio(track.audio, name=f"{kind} track {number}")
-            if track.offset_s < 0:
-                raise ConfigError(f"{kind} track {number}: offset must be ≥ 0 s")
     rate = options.sample_rate
     programme = _Programme.build(music, speech, options)
     music_meter = SubBlockMeter(options.channels, rate)
     speech_meter = SubBlockMeter(programme.speech_channels, rate)
-    speech_power = FrameMeans(round(rate * ducking.FRAME_S))
+    speech_power = FrameMeans(ducking.frame_hop(rate))
     for start, stop in _blocks(programme.frames):
         music_meter.feed(programme.music(start, stop))
         if programme.speech:
@@ -226,8 +254,10 @@ def _prepare(music: Sequence[Track], speech: Sequence[Track], options: MixOption
             warnings.append("the speech is silent: no ducking")
     if music and not math.isfinite(gated_integrated_lufs(window_energies(music_energy, 4))):
         warnings.append("the music is silent")
-    balance_db = _balance_db(speech_energy, music_energy, active, options.speech_over_music_lu)
-    control_frames = math.ceil(programme.frames / (rate * ducking.FRAME_S))
+    balance_db = _balance_db(
+        speech_energy, music_energy, active, options.speech_over_music_lu, rate
+    )
+    control_frames = math.ceil(programme.frames / ducking.frame_hop(rate))
     duck_db = ducking.duck_gain_db(active, options.ducking, frames=control_frames)
     programme = replace(programme, music_gain_db=duck_db + balance_db)
     return _Plan(
@@ -235,11 +265,15 @@ def _prepare(music: Sequence[Track], speech: Sequence[Track], options: MixOption
     )
 
 
-def _render(plan: _Plan, options: MixOptions, sink: Sink) -> tuple[MixReport, float]:
+def _render(
+    plan: _Plan,
+    options: MixOptions,
+    open_sink: Callable[[], contextlib.AbstractContextManager[Sink]],
+) -> tuple[MixReport, float]:
     """Pass 2 measures the ducked mix and solves the gain; pass 3 renders it into `sink` while
-    measuring the result. A miss of more than a few hundredths of an LU (rare) re-solves and
-    renders again; the report, and the trim in dB still to apply to what `sink` received, are
-    returned."""
+    measuring the result; `open_sink` gives a fresh sink for each attempt. A miss of more than
+    a few hundredths of an LU (rare) re-solves and renders again; the report, and the trim in
+    dB still to apply to what the last sink received, are returned."""
     programme, rate = plan.programme, options.sample_rate
     warnings = list(plan.warnings)
     limits = safe_limiter(limiter.LimiterOptions(ceiling_dbtp=options.true_peak_dbtp))
@@ -252,7 +286,8 @@ def _render(plan: _Plan, options: MixOptions, sink: Sink) -> tuple[MixReport, fl
     if gain is None:
         warnings.append("the programme is silent; nothing to normalise")
     for _ in range(3):
-        loudness, peak = _render_final(programme, gain, peaks, sink, rate, options.channels)
+        with open_sink() as sink:
+            loudness, peak = _render_final(programme, gain, peaks, sink, rate, options.channels)
         miss_db = options.target_lufs - loudness.integrated_lufs
         if gain is None or abs(miss_db) <= _TRIM_LIMIT_DB:
             break
@@ -260,7 +295,14 @@ def _render(plan: _Plan, options: MixOptions, sink: Sink) -> tuple[MixReport, fl
         gain = plan_gain(energies, peaks.at_least, rate, target, limits)
     # What is left is trimmed with one scalar gain: exact for loudness, and too small to take
     # the true peak past the ceiling (the limiter left a larger margin).
-    trim_db = miss_db if gain is not None and math.isfinite(miss_db) else 0.0
+    trim_db = 0.0
+    if gain is not None and math.isfinite(miss_db):
+        trim_db = min(miss_db, _TRIM_LIMIT_DB)  # upwards, never past the ceiling's margin
+        if abs(miss_db - trim_db) > TOLERANCE_LU:
+            warnings.append(
+                f"the mix reaches {loudness.integrated_lufs + trim_db:.2f} LUFS, short of the "
+                f"{options.target_lufs:g} LUFS target: the true-peak ceiling doesn't allow more"
+            )
     for message in warnings:
         logger.warning("%s", message)
     report = MixReport(
@@ -269,7 +311,11 @@ def _render(plan: _Plan, options: MixOptions, sink: Sink) -> tuple[MixReport, fl
         loudness_range_lu=_finite(loudness.range_lu),
         duck_depth_db=_steady_duck_depth(plan.duck_db, plan.active),
         speech_over_music_lu=_speech_over_music(
-            plan.speech_energy, plan.music_energy, plan.duck_db + plan.balance_db, plan.active
+            plan.speech_energy,
+            plan.music_energy,
+            plan.duck_db + plan.balance_db,
+            plan.active,
+            options.sample_rate,
         ),
         music_balance_db=round(plan.balance_db, 2),
         normalisation_gain_db=round(gain.gain_db if gain else 0.0, 2),
@@ -470,13 +516,26 @@ def _programme_frames(music: Sequence[Track], speech: Sequence[Track], options: 
     return max(1, round(length * options.sample_rate))
 
 
-def _active_sub_blocks(active: npt.NDArray[np.bool_], count: int) -> npt.NDArray[np.bool_]:
+def _per_sub_block(
+    per_frame: npt.NDArray[np.float64], count: int, rate: int, missing: float
+) -> npt.NDArray[np.float64]:
+    """Mean of a per-10-ms-frame quantity over each of `count` 100 ms sub-blocks, matched by
+    sample position (frames and sub-blocks are both rounded to whole samples, so a fixed ratio
+    would drift); `missing` stands in where no frame falls."""
+    sub_hop = round(rate * 0.1)
+    frame = np.arange(per_frame.size)
+    index = (frame * ducking.frame_hop(rate) + ducking.frame_hop(rate) // 2) // sub_hop
+    inside = index < count
+    sums = np.bincount(index[inside], weights=per_frame[inside], minlength=count)
+    counts = np.bincount(index[inside], minlength=count)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), missing)
+
+
+def _active_sub_blocks(
+    active: npt.NDArray[np.bool_], count: int, rate: int
+) -> npt.NDArray[np.bool_]:
     """Speech activity per 100 ms sub-block: active for at least half of it."""
-    per = round(0.1 / ducking.FRAME_S)
-    padded = np.zeros(count * per, bool)
-    take = min(active.size, padded.size)
-    padded[:take] = active[:take]
-    return np.asarray(padded.reshape(count, per).mean(axis=1) >= 0.5)
+    return np.asarray(_per_sub_block(active.astype(np.float64), count, rate, 0.0) >= 0.5)
 
 
 def _balance_db(
@@ -484,12 +543,13 @@ def _balance_db(
     music_energy: npt.NDArray[np.float64],
     active: npt.NDArray[np.bool_],
     minimum_lu: float,
+    rate: int,
 ) -> float:
     """Gain for the music so that it sits `minimum_lu` under the speech while speech plays."""
     if not active.any() or music_energy.size == 0 or speech_energy.size == 0:
         return 0.0
     speech_lufs = gated_integrated_lufs(window_energies(speech_energy, 4))
-    under = _active_sub_blocks(active, music_energy.size)
+    under = _active_sub_blocks(active, music_energy.size, rate)
     if not under.any() or not math.isfinite(speech_lufs):
         return 0.0
     music_lufs = float(to_lufs(music_energy[under].mean()))
@@ -503,21 +563,19 @@ def _speech_over_music(
     music_energy: npt.NDArray[np.float64],
     music_gain_db: npt.NDArray[np.float64],
     active: npt.NDArray[np.bool_],
+    rate: int,
 ) -> float | None:
     """Median short-term (3 s) speech-minus-music loudness over windows where speech is active."""
     count = min(speech_energy.size, music_energy.size)
     if count < 30 or not active.any():
         return None
-    per = round(0.1 / ducking.FRAME_S)
-    gain_sq = np.ones(count * per)
-    take = min(gain_sq.size, music_gain_db.size)
-    gain_sq[:take] = 10 ** (music_gain_db[:take] / 10)
-    ducked_music = music_energy[:count] * gain_sq.reshape(count, per).mean(axis=1)
+    gain_sq = _per_sub_block(10 ** (music_gain_db / 10), count, rate, 1.0)
+    ducked_music = music_energy[:count] * gain_sq
     speech_st = window_energies(speech_energy[:count], 30)
     music_st = window_energies(ducked_music, 30)
     # Windows where speech runs throughout (pauses are bridged by the hold); failing that, any
     # window that is mostly speech.
-    coverage = window_energies(_active_sub_blocks(active, count).astype(np.float64), 30)
+    coverage = window_energies(_active_sub_blocks(active, count, rate).astype(np.float64), 30)
     speaking = coverage >= 0.95
     if not speaking.any():
         speaking = coverage >= 0.5

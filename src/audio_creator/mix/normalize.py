@@ -18,12 +18,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from audio_creator.errors import ConfigError
 from audio_creator.mix import limiter
 from audio_creator.mix.loudness import gated_integrated_lufs, window_energies
 
 logger = logging.getLogger(__name__)
 
 TOLERANCE_LU = 0.02
+_MAX_MAKEUP_DB = 30.0  # the most gain the solver adds beyond the plain gain
 _HEADROOM_DB = 1.0  # how far above the plain gain peaks are checked at first; more as needed
 _CEILING_MARGIN_DB = 0.05  # meters differ in their interpolators; stay a hair under the ceiling
 
@@ -138,13 +140,49 @@ def _solve_gain_db(
         mean_sq = (sums[edges[1:]] - sums[edges[:-1]]) / counts
         return _integrated(energies * gain**2 * mean_sq)
 
-    x0, y0 = start_db, predicted(start_db) - target_lufs
-    if abs(y0) <= TOLERANCE_LU / 4:
-        return x0
-    x1 = x0 - y0
-    for _ in range(12):
-        y1 = predicted(x1) - target_lufs
-        if abs(y1) <= TOLERANCE_LU / 4 or y1 == y0:
-            return x1
-        x0, y0, x1 = x1, y1, x1 - y1 * (x1 - x0) / (y1 - y0)
-    return x1
+    return _bracketed_root(lambda gain_db: predicted(gain_db) - target_lufs, start_db, target_lufs)
+
+
+def _bracketed_root(f: Callable[[float], float], start: float, target_lufs: float) -> float:
+    """A root of the non-decreasing `f` near `start`: bracket it, then regula falsi (Illinois).
+
+    Raises:
+        ConfigError: the limiter keeps the programme from ever reaching the target.
+    """
+    tolerance = TOLERANCE_LU / 4
+    x, y = start, f(start)
+    if abs(y) <= tolerance:
+        return x
+    step = max(1.0, abs(y))
+    direction = 1.0 if y < 0 else -1.0
+    a, fa = x, y
+    while True:  # walk outwards until the sign changes
+        b = a + direction * step
+        fb = f(b)
+        if (fb > 0) != (y > 0) or abs(fb) <= tolerance:
+            break
+        if direction > 0 and (b - start > _MAX_MAKEUP_DB or fb - fa < tolerance / 10):
+            raise ConfigError(
+                f"the target can't be reached under this true-peak ceiling: the limiter holds "
+                f"the programme near {target_lufs + fb:.1f} LUFS; lower the target loudness or "
+                "raise the ceiling"
+            )
+        a, fa, step = b, fb, step * 2
+    if abs(fb) <= tolerance:
+        return b
+    side = 0
+    for _ in range(40):
+        c = b - fb * (b - a) / (fb - fa)
+        fc = f(c)
+        if abs(fc) <= tolerance:
+            return c
+        if (fc > 0) == (fb > 0):  # c replaces b; keep a, halving its weight if it stays twice
+            b, fb = c, fc
+            if side == -1:
+                fa /= 2
+            side = -1
+        else:
+            a, fa = b, fb
+            b, fb = c, fc
+            side = 1
+    return c
