@@ -4,11 +4,12 @@
                                           ├─ balance ─ duck ─ sum ─ normalise + limit ─ Audio
     speech tracks ─ volume ───────────────┘      (speech activity drives balance and ducking)
 
-The programme is never held before it is final: `_Programme` renders any stretch of it on demand
-from the inputs, and the mixer makes three passes of 30 s blocks — analysis (stem loudness, speech
-activity), measurement (loudness and true peaks of the ducked mix), and the final render with the
-solved gain and limiter curve into the output. A one-hour mix needs little more memory than its
-inputs and its output.
+The programme is never held before it is final: `Programme` (programme.py) renders any stretch
+of it on demand from the inputs, and the mixer makes three passes of ~22 s blocks — analysis
+(stem loudness, speech activity), measurement (loudness and block maxima of the ducked mix; true
+peaks are oversampled lazily while the gain is solved), and the final render with the solved gain
+and limiter curve into memory or a WAV file. Long inputs are read from disk as needed, so an
+hour-long mix written to a file needs a few hundred MB.
 """
 
 from __future__ import annotations
@@ -18,18 +19,16 @@ import logging
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from audio_creator.audio import Audio, load, open_wav_writer, validate_audio
-from audio_creator.audio_source import AudioFile, AudioSource, Conformed
-from audio_creator.errors import ConfigError, require_finite
+from audio_creator.audio import Audio, open_wav_writer, validate_audio
+from audio_creator.errors import ConfigError
 from audio_creator.files import atomic_output
 from audio_creator.mix import ducking, limiter
-from audio_creator.mix.fit import FittedMusic, fade_gain
 from audio_creator.mix.loudness import (
     FrameMeans,
     Loudness,
@@ -40,69 +39,19 @@ from audio_creator.mix.loudness import (
     window_energies,
 )
 from audio_creator.mix.normalize import TOLERANCE_LU, GainPlan, apply_plan, plan_gain, safe_limiter
+from audio_creator.mix.options import MixOptions, Track
+from audio_creator.mix.programme import (
+    RENDER_BLOCK,
+    Programme,
+    limiter_blocks,
+    render_blocks,
+    with_context,
+)
 from audio_creator.mix.true_peak import LazyBlockPeaks, block_sample_peaks, block_true_peaks
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Track:
-    """One input of the mix, placed on the programme's timeline."""
-
-    audio: Audio | AudioFile
-    offset_s: float = 0.0  # where it starts in the programme
-    gain: float = 1.0  # linear volume
-
-    def __post_init__(self) -> None:
-        require_finite(track_offset=self.offset_s, track_gain=self.gain)
-        if self.offset_s < 0 or self.gain < 0:
-            raise ConfigError("a track's offset and gain must be ≥ 0")
-
-
-@dataclass(frozen=True)
-class MixOptions:
-    target_lufs: float = -16.0  # integrated loudness of the output
-    true_peak_dbtp: float = -1.0  # ceiling for the output's true peak
-    sample_rate: int = 48000
-    channels: int = 2
-    music_volume: float = 1.0  # linear, applied to every music track
-    speech_volume: float = 1.0  # linear, applied to every speech track
-    ducking: ducking.DuckingOptions = field(default_factory=ducking.DuckingOptions)
-    speech_over_music_lu: float = 10.0  # music at least this far under the speech, before ducking
-    music_fit: str = "loop"  # loop | pad | trim, see fit.fit_to_length
-    crossfade_s: float = 2.0  # between loop repeats
-    fade_in_s: float = 1.0  # music fade-in
-    fade_out_s: float = 2.0  # music fade-out at the end of the programme
-    duration_s: float | None = None  # programme length; default: the speech's, else the music's
-
-    def __post_init__(self) -> None:
-        require_finite(
-            target_lufs=self.target_lufs,
-            true_peak=self.true_peak_dbtp,
-            music_volume=self.music_volume,
-            speech_volume=self.speech_volume,
-            speech_over_music=self.speech_over_music_lu,
-            crossfade=self.crossfade_s,
-            fade_in=self.fade_in_s,
-            fade_out=self.fade_out_s,
-            duration=self.duration_s,
-        )
-        if self.true_peak_dbtp < -60.0:
-            raise ConfigError(f"true-peak ceiling must be ≥ −60 dBTP, got {self.true_peak_dbtp}")
-        if min(self.crossfade_s, self.fade_in_s, self.fade_out_s) < 0:
-            raise ConfigError("crossfade and fade times must be ≥ 0 s")
-        if not -70.0 <= self.target_lufs <= -5.0:
-            raise ConfigError(f"target loudness must be within −70…−5 LUFS, got {self.target_lufs}")
-        if self.true_peak_dbtp > 0.0:
-            raise ConfigError(f"true-peak ceiling must be ≤ 0 dBTP, got {self.true_peak_dbtp}")
-        if self.channels not in (1, 2):
-            raise ConfigError(f"output must be mono or stereo, got {self.channels} channels")
-        if not 8000 <= self.sample_rate <= 384000:
-            raise ConfigError(f"output sample rate must be 8–384 kHz, got {self.sample_rate}")
-        if self.music_volume < 0 or self.speech_volume < 0:
-            raise ConfigError("volumes must be ≥ 0")
-        if self.duration_s is not None and self.duration_s <= 0:
-            raise ConfigError(f"duration must be positive, got {self.duration_s}")
+__all__ = ["MixOptions", "MixReport", "MixResult", "Track", "mix", "mix_to_file"]
 
 
 @dataclass(frozen=True)
@@ -133,7 +82,6 @@ class MixResult:
 
 
 _TRIM_LIMIT_DB = 0.04  # misses up to this are trimmed; the limiter's ceiling margin is larger
-_RENDER_BLOCK = 1 << 20  # samples rendered at a time (about 22 s at 48 kHz); a BLOCK multiple
 Sink = Callable[[int, npt.NDArray[np.float32]], None]  # (first sample, block) → stored
 
 
@@ -207,13 +155,13 @@ def _copy_scaled(source: Path, target: Path, gain: float, bit_depth: int) -> Non
         sf.SoundFile(source) as f,
         open_wav_writer(target, f.samplerate, f.channels, bit_depth) as write,
     ):
-        for block in f.blocks(blocksize=_RENDER_BLOCK, dtype="float32", always_2d=True):
+        for block in f.blocks(blocksize=RENDER_BLOCK, dtype="float32", always_2d=True):
             write(np.ascontiguousarray(block.T) * np.float32(gain))
 
 
 @dataclass(frozen=True)
 class _Plan:
-    programme: _Programme
+    programme: Programme
     duck_db: npt.NDArray[np.float64]
     balance_db: float
     active: npt.NDArray[np.bool_]
@@ -235,11 +183,11 @@ def _prepare(music: Sequence[Track], speech: Sequence[Track], options: MixOption
             if isinstance(track.audio, Audio):  # files are checked as they are read
                 validate_audio(track.audio, name=f"{kind} track {number}")
     rate = options.sample_rate
-    programme = _Programme.build(music, speech, options)
+    programme = Programme.build(music, speech, options)
     music_meter = SubBlockMeter(options.channels, rate)
     speech_meter = SubBlockMeter(programme.speech_channels, rate)
     speech_power = FrameMeans(ducking.frame_hop(rate))
-    for start, stop in _blocks(programme.frames):
+    for start, stop in render_blocks(programme.frames):
         music_meter.feed(programme.music(start, stop))
         if programme.speech:
             voice = programme.speech_block(start, stop)
@@ -329,7 +277,7 @@ def _render(
 
 
 def _render_final(
-    programme: _Programme,
+    programme: Programme,
     gain: GainPlan | None,
     peaks: LazyBlockPeaks,
     sink: Sink,
@@ -350,11 +298,11 @@ def _render_final(
     if gain is not None:
         scale = gain.curve * 10 ** (gain.gain_db / 20)
         floor = float((peaks.sample_peaks * scale).max(initial=0.0)) * 10 ** (-0.5 / 20)
-    for lo, block, inner in _with_context(programme):
+    for lo, block, inner in with_context(programme):
         if gain is not None:
             apply_plan(block, gain, first_block=lo // limiter.BLOCK)
         found = block_true_peaks(block, rate, limiter.BLOCK, floor=floor if gain else None)
-        peak = max(peak, float(found[_limiter_blocks(inner)].max(initial=0.0)))
+        peak = max(peak, float(found[limiter_blocks(inner)].max(initial=0.0)))
         body = block[:, inner]
         meter.feed(body)
         sink(lo + inner.start, body)
@@ -363,157 +311,18 @@ def _render_final(
 
 
 def _measure_mix(
-    programme: _Programme, rate: int, channels: int
+    programme: Programme, rate: int, channels: int
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Pass 2: the ducked mix's sub-block energies and the largest sample of each limiter block."""
     meter = SubBlockMeter(channels, rate)
     block_max = np.empty(-(-programme.frames // limiter.BLOCK))
-    for start, stop in _blocks(programme.frames):
+    for start, stop in render_blocks(programme.frames):
         mixed = programme.mixed(start, stop)
         meter.feed(mixed)
         first = start // limiter.BLOCK
         found = block_sample_peaks(mixed, limiter.BLOCK)
         block_max[first : first + found.size] = found
     return meter.energies(), block_max
-
-
-def _with_context(
-    programme: _Programme,
-) -> Iterator[tuple[int, npt.NDArray[np.float32], slice]]:
-    """Every render block as (first sample rendered, samples, the block's own part), rendered
-    with one limiter block of context on either side."""
-    for start, stop in _blocks(programme.frames):
-        lo = max(0, start - limiter.BLOCK)
-        hi = min(programme.frames, stop + limiter.BLOCK)
-        yield lo, programme.mixed(lo, hi), slice(start - lo, stop - lo)
-
-
-def _limiter_blocks(inner: slice) -> slice:
-    """The limiter blocks of a render block's own part (its start is a BLOCK multiple)."""
-    first = (inner.start or 0) // limiter.BLOCK
-    return slice(first, -(-(inner.stop or 0) // limiter.BLOCK))
-
-
-@dataclass(frozen=True)
-class _Programme:
-    """Renders any stretch of the mix before normalisation, straight from the inputs."""
-
-    frames: int
-    sample_rate: int
-    channels: int
-    music_tracks: tuple[tuple[FittedMusic, int, float], ...]  # fitted music, first sample, gain
-    speech: tuple[tuple[AudioSource, int, float], ...]  # speech source, first sample, gain
-    speech_channels: int
-    fade_in_s: float
-    fade_out_s: float
-    music_gain_db: npt.NDArray[np.float64] | None = None  # balance + ducking, per 10 ms
-
-    @classmethod
-    def build(
-        cls, music: Sequence[Track], speech: Sequence[Track], options: MixOptions
-    ) -> _Programme:
-        rate = options.sample_rate
-        frames = _programme_frames(music, speech, options)
-        fitted = []
-        for track in music:
-            start = round(track.offset_s * rate)
-            if start < frames:
-                source = Conformed(_at_rate(track.audio, rate), options.channels)
-                fit = FittedMusic(source, frames - start, options.music_fit, options.crossfade_s)
-                fitted.append((fit, start, track.gain * options.music_volume))
-        width = 1 if all(t.audio.channels == 1 for t in speech) else options.channels
-        voices = tuple(
-            (
-                Conformed(_at_rate(t.audio, rate), width),
-                round(t.offset_s * rate),
-                t.gain * options.speech_volume,
-            )
-            for t in speech
-        )
-        return cls(
-            frames,
-            rate,
-            options.channels,
-            tuple(fitted),
-            voices,
-            width,
-            options.fade_in_s,
-            options.fade_out_s,
-        )
-
-    def music(self, start: int, stop: int) -> npt.NDArray[np.float32]:
-        """Fitted, faded music, before balance and ducking."""
-        out = np.zeros((self.channels, stop - start), np.float32)
-        for fit, first, gain in self.music_tracks:
-            lo, hi = max(start, first), stop
-            if lo >= hi:
-                continue
-            piece = fit.segment(lo - first, hi - first)
-            piece *= np.float32(gain)
-            fades = fade_gain(
-                lo - first,
-                hi - first,
-                fit.frames,
-                self.sample_rate,
-                self.fade_in_s,
-                self.fade_out_s,
-            )
-            if fades is not None:
-                piece *= fades
-            out[:, lo - start : hi - start] += piece
-        return out
-
-    def music_ducked(self, start: int, stop: int) -> npt.NDArray[np.float32]:
-        out = self.music(start, stop)
-        if self.music_gain_db is not None:
-            ducking.apply_frame_gain_in_place(out, self.sample_rate, self.music_gain_db, start)
-        return out
-
-    def speech_block(self, start: int, stop: int) -> npt.NDArray[np.float32]:
-        out = np.zeros((self.speech_channels, stop - start), np.float32)
-        for source, first, gain in self.speech:
-            lo, hi = max(start, first), min(stop, first + source.frames)
-            if lo < hi:
-                voice = source.read(lo - first, hi - first)
-                out[:, lo - start : hi - start] += voice * np.float32(gain)
-        return out
-
-    def mixed(self, start: int, stop: int) -> npt.NDArray[np.float32]:
-        out = self.music_ducked(start, stop)
-        if self.speech:
-            out += self.speech_block(start, stop)  # mono speech spreads over every channel
-        return out
-
-
-def _at_rate(audio: Audio | AudioFile, rate: int) -> AudioSource:
-    """The input at the output rate: files at another rate are decoded and resampled."""
-    if audio.sample_rate == rate:
-        return audio
-    if isinstance(audio, AudioFile):
-        return load(audio.path, sample_rate=rate)
-    return audio.resample(rate)
-
-
-def _blocks(frames: int) -> list[tuple[int, int]]:
-    return [
-        (start, min(start + _RENDER_BLOCK, frames)) for start in range(0, frames, _RENDER_BLOCK)
-    ]
-
-
-def _programme_frames(music: Sequence[Track], speech: Sequence[Track], options: MixOptions) -> int:
-    def end_s(tracks: Sequence[Track]) -> float:
-        return max(t.offset_s + t.audio.duration_s for t in tracks)
-
-    if options.duration_s is not None:
-        length = options.duration_s
-    else:
-        length = end_s(speech) if speech else end_s(music)
-    if options.music_fit == "trim" and music and end_s(music) < length:
-        logger.warning(
-            "--music-fit trim: the programme ends with the music, at %.2f s", end_s(music)
-        )
-        length = end_s(music)
-    return max(1, round(length * options.sample_rate))
 
 
 def _per_sub_block(
@@ -531,7 +340,7 @@ def _per_sub_block(
     return np.where(counts > 0, sums / np.maximum(counts, 1), missing)
 
 
-def _active_sub_blocks(
+def _active_subrender_blocks(
     active: npt.NDArray[np.bool_], count: int, rate: int
 ) -> npt.NDArray[np.bool_]:
     """Speech activity per 100 ms sub-block: active for at least half of it."""
@@ -549,7 +358,7 @@ def _balance_db(
     if not active.any() or music_energy.size == 0 or speech_energy.size == 0:
         return 0.0
     speech_lufs = gated_integrated_lufs(window_energies(speech_energy, 4))
-    under = _active_sub_blocks(active, music_energy.size, rate)
+    under = _active_subrender_blocks(active, music_energy.size, rate)
     if not under.any() or not math.isfinite(speech_lufs):
         return 0.0
     music_lufs = float(to_lufs(music_energy[under].mean()))
@@ -575,7 +384,7 @@ def _speech_over_music(
     music_st = window_energies(ducked_music, 30)
     # Windows where speech runs throughout (pauses are bridged by the hold); failing that, any
     # window that is mostly speech.
-    coverage = window_energies(_active_sub_blocks(active, count, rate).astype(np.float64), 30)
+    coverage = window_energies(_active_subrender_blocks(active, count, rate).astype(np.float64), 30)
     speaking = coverage >= 0.95
     if not speaking.any():
         speaking = coverage >= 0.5
