@@ -31,7 +31,6 @@ from audio_creator.files import atomic_output
 from audio_creator.mix import ducking, limiter
 from audio_creator.mix.loudness import (
     FrameMeans,
-    Loudness,
     SubBlockMeter,
     gated_integrated_lufs,
     measure_energies,
@@ -97,7 +96,7 @@ def mix(
     output = np.empty((options.channels, plan.programme.frames), np.float32)
 
     @contextlib.contextmanager
-    def into_output() -> Iterator[Sink]:
+    def into_output(final: bool) -> Iterator[Sink]:
         def store(start: int, block: npt.NDArray[np.float32]) -> None:
             output[:, start : start + block.shape[1]] = block
 
@@ -131,17 +130,22 @@ def mix_to_file(
     """
     plan = _prepare(music, speech, options)
     rate, channels = options.sample_rate, options.channels
-    with atomic_output(path) as final:
-        raw = final.with_name(final.stem + ".render.wav")  # float32, trimmed on the way out
+    with atomic_output(path) as output:
+        raw = output.with_name(output.stem + ".render.wav")  # float32, trimmed on the way out
+        direct = False
         try:
 
             @contextlib.contextmanager
-            def fresh_scratch() -> Iterator[Sink]:  # each render attempt starts the file anew
-                with open_wav_writer(raw, rate, channels, 32) as write:
+            def fresh_file(final: bool) -> Iterator[Sink]:  # each attempt starts anew
+                nonlocal direct
+                direct = final  # no trim to come: write the final format straight away
+                target, depth = (output, bit_depth) if final else (raw, 32)
+                with open_wav_writer(target, rate, channels, depth) as write:
                     yield lambda start, block: write(block)
 
-            report, trim_db = _render(plan, options, fresh_scratch)
-            _copy_scaled(raw, final, 10 ** (trim_db / 20), bit_depth)
+            report, trim_db = _render(plan, options, fresh_file)
+            if not direct:
+                _copy_scaled(raw, output, 10 ** (trim_db / 20), bit_depth)
         finally:
             raw.unlink(missing_ok=True)
     return report
@@ -216,12 +220,15 @@ def _prepare(music: Sequence[Track], speech: Sequence[Track], options: MixOption
 def _render(
     plan: _Plan,
     options: MixOptions,
-    open_sink: Callable[[], contextlib.AbstractContextManager[Sink]],
+    open_sink: Callable[[bool], contextlib.AbstractContextManager[Sink]],
 ) -> tuple[MixReport, float]:
-    """Pass 2 measures the ducked mix and solves the gain; pass 3 renders it into `sink` while
-    measuring the result; `open_sink` gives a fresh sink for each attempt. A miss of more than
-    a few hundredths of an LU (rare) re-solves and renders again; the report, and the trim in
-    dB still to apply to what the last sink received, are returned."""
+    """Pass 2 measures the ducked mix and solves the gain; pass 3 renders it into a sink.
+
+    `open_sink(final)` gives a fresh sink for each attempt; `final` says that no trim will
+    follow. When the limiter has work to do, pass 3 measures what it renders; a miss of more
+    than a few hundredths of an LU (rare) re-solves and renders again. Returns the report and
+    the trim in dB still to apply to what the last sink received.
+    """
     programme, rate = plan.programme, options.sample_rate
     warnings = list(plan.warnings)
     limits = safe_limiter(limiter.LimiterOptions(ceiling_dbtp=options.true_peak_dbtp))
@@ -233,14 +240,32 @@ def _render(
     gain = plan_gain(energies, peaks.at_least, rate, target, limits)
     if gain is None:
         warnings.append("the programme is silent; nothing to normalise")
-    for _ in range(3):
-        with open_sink() as sink:
-            loudness, peak = _render_final(programme, gain, peaks, sink, rate, options.channels)
-        miss_db = options.target_lufs - loudness.integrated_lufs
-        if gain is None or abs(miss_db) <= _TRIM_LIMIT_DB:
-            break
-        target += miss_db  # aim off by the miss
-        gain = plan_gain(energies, peaks.at_least, rate, target, limits)
+    if gain is not None and gain.max_reduction_db == 0.0:
+        # Nothing needs limiting: the output is the mix times one gain, so its loudness follows
+        # exactly from pass 2 (K-weighting is linear) and needs neither measuring nor a trim.
+        mix_lufs = measure_energies(energies).integrated_lufs
+        gain = replace(gain, gain_db=options.target_lufs - mix_lufs)
+        known = peaks.exact_max()  # likewise the true peak, if the solve already pinned it down
+        with open_sink(True) as sink:
+            _, peak = _render_final(
+                programme, gain, peaks, sink, rate, options.channels, False, known is None
+            )
+        if known is not None:
+            peak = 20 * math.log10(known) + gain.gain_db if known > 0 else -math.inf
+        loudness = measure_energies(energies * 10 ** (gain.gain_db / 10))
+        miss_db = 0.0
+    else:
+        for _ in range(3):
+            with open_sink(False) as sink:
+                energies_out, peak = _render_final(
+                    programme, gain, peaks, sink, rate, options.channels, True, True
+                )
+            loudness = measure_energies(energies_out)
+            miss_db = options.target_lufs - loudness.integrated_lufs
+            if gain is None or abs(miss_db) <= _TRIM_LIMIT_DB:
+                break
+            target += miss_db  # aim off by the miss
+            gain = plan_gain(energies, peaks.at_least, rate, target, limits)
     # What is left is trimmed with one scalar gain: exact for loudness, and too small to take
     # the true peak past the ceiling (the limiter left a larger margin).
     trim_db = 0.0
@@ -283,8 +308,11 @@ def _render_final(
     sink: Sink,
     rate: int,
     channels: int,
-) -> tuple[Loudness, float]:
-    """Render the normalised programme into `sink`; return its loudness and true peak (dBTP).
+    measure: bool,
+    find_peak: bool,
+) -> tuple[npt.NDArray[np.float64], float]:
+    """Render the normalised programme into `sink`; return its K-weighted sub-block energies (if
+    `measure`; else none) and its true peak in dBTP (if `find_peak`; else −inf).
 
     Blocks are rendered with one limiter block of context on either side, so the true peak of
     their edges is exact. Only limiter blocks that could hold the loudest peak are oversampled:
@@ -301,13 +329,14 @@ def _render_final(
     for lo, block, inner in with_context(programme):
         if gain is not None:
             apply_plan(block, gain, first_block=lo // limiter.BLOCK)
-        found = block_true_peaks(block, rate, limiter.BLOCK, floor=floor if gain else None)
-        peak = max(peak, float(found[limiter_blocks(inner)].max(initial=0.0)))
+        if find_peak:
+            found = block_true_peaks(block, rate, limiter.BLOCK, floor=floor if gain else None)
+            peak = max(peak, float(found[limiter_blocks(inner)].max(initial=0.0)))
         body = block[:, inner]
-        meter.feed(body)
+        if measure:
+            meter.feed(body)
         sink(lo + inner.start, body)
-    loudness = measure_energies(meter.energies())
-    return loudness, 20 * math.log10(peak) if peak > 0 else -math.inf
+    return meter.energies(), 20 * math.log10(peak) if peak > 0 else -math.inf
 
 
 def _measure_mix(

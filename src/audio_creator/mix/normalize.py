@@ -90,6 +90,9 @@ def plan_gain(
 def apply_plan(samples: npt.NDArray[np.float32], plan: GainPlan, first_block: int = 0) -> None:
     """Apply the plan in place to `samples`, which start at block `first_block` of the programme."""
     gain = 10 ** (plan.gain_db / 20)
+    if plan.max_reduction_db == 0.0:  # no limiting anywhere: one gain
+        samples *= np.float32(gain)
+        return
     blocks = -(-samples.shape[1] // limiter.BLOCK)
     # One block of context each side keeps the interpolation between block gains continuous.
     lo, hi = max(0, first_block - 1), min(plan.curve.size, first_block + blocks + 1)

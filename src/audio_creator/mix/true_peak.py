@@ -191,10 +191,20 @@ class LazyBlockPeaks:
         self._bounds = gain_bound * near
         self.sample_peaks = block_max  # a lower bound of each block's true peak
         self._exact = np.full(block_max.size, np.nan)
+        self._covered = math.inf  # every block whose bound reaches this is exact
         if factor == 1:
             self._exact[:] = block_max
+            self._covered = 0.0
+
+    def exact_max(self) -> float | None:
+        """The largest true peak of the signal, if what has been oversampled already proves it."""
+        if not np.any(np.isfinite(self._exact)):
+            return None
+        found = float(np.nanmax(self._exact))
+        return found if found >= self._covered else None
 
     def at_least(self, floor: float) -> npt.NDArray[np.float64]:
+        self._covered = min(self._covered, floor)
         wanted = (self._bounds >= floor) & np.isnan(self._exact)
         count = wanted.size
         for first in np.unique(np.flatnonzero(wanted) // self._chunk) * self._chunk:
