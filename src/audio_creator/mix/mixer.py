@@ -19,6 +19,7 @@ import logging
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from audio_creator.mix.programme import (
     RENDER_BLOCK,
     Programme,
     limiter_blocks,
+    prefetched,
     render_blocks,
     with_context,
 )
@@ -191,13 +193,21 @@ def _prepare(music: Sequence[Track], speech: Sequence[Track], options: MixOption
     music_meter = SubBlockMeter(options.channels, rate)
     speech_meter = SubBlockMeter(programme.speech_channels, rate)
     speech_power = FrameMeans(ducking.frame_hop(rate))
-    for start, stop in render_blocks(programme.frames):
-        music_meter.feed(programme.music(start, stop))
-        if programme.speech:
-            voice = programme.speech_block(start, stop)
-            speech_meter.feed(voice)
-            mono = voice.astype(np.float64).mean(axis=0)
-            speech_power.feed(mono * mono)
+
+    def stems(start: int, stop: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        return programme.music(start, stop), programme.speech_block(start, stop)
+
+    def analyse_speech(voice: npt.NDArray[np.float32]) -> None:
+        speech_meter.feed(voice)
+        mono = voice.astype(np.float64).mean(axis=0)
+        speech_power.feed(mono * mono)
+
+    with ThreadPoolExecutor(max_workers=1) as helper:  # the speech alongside the music
+        for fitted, voice in prefetched(stems, render_blocks(programme.frames)):
+            speech_done = helper.submit(analyse_speech, voice) if programme.speech else None
+            music_meter.feed(fitted)
+            if speech_done is not None:
+                speech_done.result()
     music_energy, speech_energy = music_meter.energies(), speech_meter.energies()
     active = np.zeros(0, bool)
     if programme.speech:
@@ -326,16 +336,23 @@ def _render_final(
     if gain is not None:
         scale = gain.curve * 10 ** (gain.gain_db / 20)
         floor = float((peaks.sample_peaks * scale).max(initial=0.0)) * 10 ** (-0.5 / 20)
-    for lo, block, inner in with_context(programme):
-        if gain is not None:
-            apply_plan(block, gain, first_block=lo // limiter.BLOCK)
-        if find_peak:
-            found = block_true_peaks(block, rate, limiter.BLOCK, floor=floor if gain else None)
-            peak = max(peak, float(found[limiter_blocks(inner)].max(initial=0.0)))
-        body = block[:, inner]
-        if measure:
-            meter.feed(body)
-        sink(lo + inner.start, body)
+
+    def block_peak(block: npt.NDArray[np.float32], inner: slice) -> float:
+        found = block_true_peaks(block, rate, limiter.BLOCK, floor=floor if gain else None)
+        return float(found[limiter_blocks(inner)].max(initial=0.0))
+
+    with ThreadPoolExecutor(max_workers=2) as helpers:  # peak, meter and sink side by side
+        for lo, block, inner in with_context(programme):
+            if gain is not None:
+                apply_plan(block, gain, first_block=lo // limiter.BLOCK)
+            body = block[:, inner]
+            jobs = [helpers.submit(sink, lo + inner.start, body)]
+            if measure:
+                jobs.append(helpers.submit(meter.feed, body))
+            if find_peak:
+                peak = max(peak, block_peak(block, inner))
+            for job in jobs:
+                job.result()
     return meter.energies(), 20 * math.log10(peak) if peak > 0 else -math.inf
 
 
@@ -345,12 +362,14 @@ def _measure_mix(
     """Pass 2: the ducked mix's sub-block energies and the largest sample of each limiter block."""
     meter = SubBlockMeter(channels, rate)
     block_max = np.empty(-(-programme.frames // limiter.BLOCK))
-    for start, stop in render_blocks(programme.frames):
-        mixed = programme.mixed(start, stop)
-        meter.feed(mixed)
-        first = start // limiter.BLOCK
-        found = block_sample_peaks(mixed, limiter.BLOCK)
-        block_max[first : first + found.size] = found
+    spans = render_blocks(programme.frames)
+    with ThreadPoolExecutor(max_workers=1) as helper:  # metering beside the peak search
+        for (start, _), mixed in zip(spans, prefetched(programme.mixed, spans), strict=True):
+            metering = helper.submit(meter.feed, mixed)
+            first = start // limiter.BLOCK
+            found = block_sample_peaks(mixed, limiter.BLOCK)
+            block_max[first : first + found.size] = found
+            metering.result()
     return meter.energies(), block_max
 
 

@@ -8,8 +8,10 @@ Nothing here holds the whole programme, so it serves mixes of any length.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +24,7 @@ from audio_creator.mix.options import MixOptions, Track
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
 RENDER_BLOCK = 1 << 20  # samples rendered at a time (about 22 s at 48 kHz); a BLOCK multiple
 
 
@@ -145,15 +148,35 @@ def programme_frames(music: Sequence[Track], speech: Sequence[Track], options: M
     return max(1, round(length * options.sample_rate))
 
 
+def prefetched(work: Callable[[int, int], T], spans: Sequence[tuple[int, int]]) -> Iterator[T]:
+    """`work(*span)` for every span in order, each computed on a helper thread while the caller
+    handles the one before: rendering (NumPy, GIL released) overlaps the caller's filtering and
+    oversampling, which would otherwise leave a core idle."""
+    if not spans:
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(work, *spans[0])
+        for following in [*spans[1:], None]:
+            result = pending.result()
+            if following is not None:
+                pending = pool.submit(work, *following)
+            yield result
+
+
 def with_context(
     programme: Programme,
 ) -> Iterator[tuple[int, npt.NDArray[np.float32], slice]]:
     """Every render block as (first sample rendered, samples, the block's own part), rendered
     with one limiter block of context on either side."""
-    for start, stop in render_blocks(programme.frames):
-        lo = max(0, start - limiter.BLOCK)
-        hi = min(programme.frames, stop + limiter.BLOCK)
-        yield lo, programme.mixed(lo, hi), slice(start - lo, stop - lo)
+    spans = [
+        (max(0, start - limiter.BLOCK), min(programme.frames, stop + limiter.BLOCK))
+        for start, stop in render_blocks(programme.frames)
+    ]
+    blocks = prefetched(programme.mixed, spans)
+    for (lo, _), (start, stop), block in zip(
+        spans, render_blocks(programme.frames), blocks, strict=True
+    ):
+        yield lo, block, slice(start - lo, stop - lo)
 
 
 def limiter_blocks(inner: slice) -> slice:
