@@ -40,11 +40,11 @@ from audio_creator.mix.loudness import (
 )
 from audio_creator.mix.normalize import TOLERANCE_LU, GainPlan, apply_plan, plan_gain, safe_limiter
 from audio_creator.mix.options import MixOptions, Track
+from audio_creator.mix.prefetch import prefetched
 from audio_creator.mix.programme import (
     RENDER_BLOCK,
     Programme,
     limiter_blocks,
-    prefetched,
     render_blocks,
     with_context,
 )

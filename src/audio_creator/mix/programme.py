@@ -8,10 +8,8 @@ Nothing here holds the whole programme, so it serves mixes of any length.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -21,10 +19,10 @@ from audio_creator.audio_source import AudioFile, AudioSource, Conformed
 from audio_creator.mix import ducking, limiter
 from audio_creator.mix.fit import FittedMusic, fade_gain
 from audio_creator.mix.options import MixOptions, Track
+from audio_creator.mix.prefetch import prefetched
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 RENDER_BLOCK = 1 << 20  # samples rendered at a time (about 22 s at 48 kHz); a BLOCK multiple
 
 
@@ -146,21 +144,6 @@ def programme_frames(music: Sequence[Track], speech: Sequence[Track], options: M
         )
         length = end_s(music)
     return max(1, round(length * options.sample_rate))
-
-
-def prefetched(work: Callable[[int, int], T], spans: Sequence[tuple[int, int]]) -> Iterator[T]:
-    """`work(*span)` for every span in order, each computed on a helper thread while the caller
-    handles the one before: rendering (NumPy, GIL released) overlaps the caller's filtering and
-    oversampling, which would otherwise leave a core idle."""
-    if not spans:
-        return
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(work, *spans[0])
-        for following in [*spans[1:], None]:
-            result = pending.result()
-            if following is not None:
-                pending = pool.submit(work, *following)
-            yield result
 
 
 def with_context(

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from audio_creator.audio import Audio
+from audio_creator.mix.prefetch import prefetched
 
 _TAPS_PER_PHASE = 16  # BS.1770-4's example interpolator has 12
 _BLOCK = 1024  # samples per pruning block
@@ -207,12 +208,16 @@ class LazyBlockPeaks:
         self._covered = min(self._covered, floor)
         wanted = (self._bounds >= floor) & np.isnan(self._exact)
         count = wanted.size
-        for first in np.unique(np.flatnonzero(wanted) // self._chunk) * self._chunk:
-            last = min(first + self._chunk, count)
-            lo, hi = max(0, first - 1), min(count, last + 1)
-            samples = self._render(lo * self._block, min(self._frames, hi * self._block))
+        firsts = [int(f) for f in np.unique(np.flatnonzero(wanted) // self._chunk) * self._chunk]
+        spans = [(max(0, first - 1), min(count, first + self._chunk + 1)) for first in firsts]
+
+        def render(lo: int, hi: int) -> npt.NDArray[np.float32]:
+            return self._render(lo * self._block, min(self._frames, hi * self._block))
+
+        for first, (lo, hi), samples in zip(firsts, spans, prefetched(render, spans), strict=True):
             chosen = wanted[lo:hi]
             peaks = block_true_peaks(samples, self._rate, self._block, 0.0, candidates=chosen)
+            last = min(first + self._chunk, count)
             inner = slice(first - lo, last - lo)
             self._exact[first:last] = np.where(chosen[inner], peaks[inner], self._exact[first:last])
         return np.asarray(
