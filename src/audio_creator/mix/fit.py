@@ -63,6 +63,8 @@ class FittedMusic:
             if repeat < last and overlap:  # fading out under the next repeat's head
                 tail = offsets >= length - overlap
                 piece[:, tail] *= fade_out[offsets[tail] - (length - overlap)]
+            if lo == start and hi == stop:
+                return piece  # one repeat covers the whole stretch: no need to sum
             out[:, lo - start : hi - start] += piece
         return out
 

@@ -81,7 +81,8 @@ class Programme:
             if lo >= hi:
                 continue
             piece = fit.segment(lo - first, hi - first)
-            piece *= np.float32(gain)
+            if gain != 1.0:
+                piece *= np.float32(gain)
             fades = fade_gain(
                 lo - first,
                 hi - first,
@@ -92,6 +93,8 @@ class Programme:
             )
             if fades is not None:
                 piece *= fades
+            if lo == start and len(self.music_tracks) == 1:
+                return piece  # the only track, covering the stretch: it is the music
             out[:, lo - start : hi - start] += piece
         return out
 
@@ -107,6 +110,8 @@ class Programme:
             lo, hi = max(start, first), min(stop, first + source.frames)
             if lo < hi:
                 voice = source.read(lo - first, hi - first)
+                if (lo, hi) == (start, stop) and len(self.speech) == 1:
+                    return np.asarray(voice * np.float32(gain), dtype=np.float32)
                 out[:, lo - start : hi - start] += voice * np.float32(gain)
         return out
 
