@@ -297,10 +297,12 @@ def _quantise(
 
     24-bit values are returned left-aligned in int32, which is how libsndfile takes them.
     """
-    scale = float(2 ** (bits - 1))
-    scaled = np.rint(samples.astype(np.float64) * scale)
+    # float32 holds every integer up to 2**24 exactly, so 16- and 24-bit rounding is exact in it.
+    scale = np.float32(2 ** (bits - 1))
+    scaled = samples * scale
+    np.rint(scaled, out=scaled)
     clipped = int(np.count_nonzero((scaled < -scale) | (scaled > scale - 1)))
-    scaled = np.clip(scaled, -scale, scale - 1)
+    np.clip(scaled, -scale, scale - 1, out=scaled)
     if bits == 16:
         return scaled.astype(np.int16), clipped
     return scaled.astype(np.int32) << (32 - bits), clipped

@@ -246,11 +246,19 @@ class FrameMeans:
         self._pending = np.zeros(0)
         self._means: list[npt.NDArray[np.float64]] = []
 
-    def feed(self, values: npt.NDArray[np.float64]) -> None:
-        joined = np.concatenate([self._pending, values]) if self._pending.size else values
-        whole = joined.size // self.hop * self.hop
-        self._means.append(joined[:whole].reshape(-1, self.hop).mean(axis=1))
-        self._pending = joined[whole:].copy()
+    def feed(self, values: npt.NDArray[np.floating]) -> None:
+        if self._pending.size:  # complete the frame left open by the last piece
+            need = self.hop - self._pending.size
+            head = np.concatenate([self._pending, values[:need]])
+            values = values[need:]
+            if head.size < self.hop:
+                self._pending = head
+                return
+            self._means.append(np.array([head.mean(dtype=np.float64)]))
+        whole = values.size // self.hop * self.hop
+        frames = values[:whole].reshape(-1, self.hop)
+        self._means.append(frames.mean(axis=1, dtype=np.float64))
+        self._pending = np.array(values[whole:], dtype=np.float64)
 
     def means(self) -> npt.NDArray[np.float64]:
         """The means of every whole frame so far (a partial last frame is left out)."""
@@ -269,13 +277,14 @@ class SubBlockMeter:
     def feed(self, samples: npt.NDArray[np.float32]) -> None:
         from scipy.signal import sosfilt
 
-        def weighted_square(channel: int) -> npt.NDArray[np.float64]:
+        def weighted_square(channel: int) -> npt.NDArray[np.float32]:
             x = samples[channel].astype(np.float32)  # float32 filtering: see _SOS_DTYPE
             x[::2] += np.float32(1e-18)  # keeps the state out of subnormal numbers in silence
             y, self._states[channel] = sosfilt(self._sos, x, zi=self._states[channel])
-            energy: npt.NDArray[np.float64] = np.asarray(y, dtype=np.float64)
-            energy *= energy
-            energy *= self._weights[channel]
+            energy: npt.NDArray[np.float32] = np.asarray(y, dtype=np.float32)
+            energy *= energy  # frame means are taken in float64 (FrameMeans)
+            if self._weights[channel] != 1.0:
+                energy *= np.float32(self._weights[channel])
             return energy
 
         measured = [c for c, weight in enumerate(self._weights) if weight > 0]
