@@ -4,7 +4,7 @@ Prints one JSON object. Both sides get the same 10-minute stereo 48 kHz music be
 narration stand-in, duck the music under the speech, and normalise to −16 LUFS with a −1 dBTP
 ceiling. Both outputs are measured by FFmpeg's ebur128 filter (integrated loudness and true peak).
 
-- ours_mix_s: `mix()` in this process (inputs already in memory).
+- ours_mix_s: `mix()` in this process (inputs already in memory), best of `--repeat` runs.
 - ours_cli_s: `audio-creator mix` as a fresh process: read the WAVs, mix, write a 24-bit WAV.
 - ffmpeg_s: pass 1 (measure with loudnorm) plus pass 2 (apply it, linear mode) of
   `[music][speech]sidechaincompress → amix → loudnorm`.
@@ -204,14 +204,17 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=Path("output/bench"))
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--long-minutes", type=float, default=60, help="0 skips the memory run")
+    parser.add_argument("--repeat", type=int, default=3, help="in-process mix timings (best of)")
     args = parser.parse_args()
     music_path, speech_path = write_inputs(args.work_dir, args.minutes)
 
     music, speech = load(music_path), load(speech_path)
     mix([Track(music)], [Track(speech)], MixOptions(duration_s=5.0))  # warm up imports
-    start = time.perf_counter()
-    mix([Track(music)], [Track(speech)], MixOptions())
-    ours_mix_s = time.perf_counter() - start
+    ours_mix_s = math.inf
+    for _ in range(args.repeat):  # best of N, as bench/media.py: this machine is noisy
+        start = time.perf_counter()
+        mix([Track(music)], [Track(speech)], MixOptions())
+        ours_mix_s = min(ours_mix_s, time.perf_counter() - start)
     del music, speech
     ours_out, peer_out = args.work_dir / "ours_mix.wav", args.work_dir / "ffmpeg_mix.wav"
     ours_cli_s, ours_cli_mb = cli_run(music_path, speech_path, ours_out)
