@@ -335,7 +335,8 @@ def _render_final(
     floor = 0.0
     if gain is not None:
         scale = gain.curve * 10 ** (gain.gain_db / 20)
-        floor = float((peaks.sample_peaks * scale).max(initial=0.0)) * 10 ** (-0.5 / 20)
+        slack = 10 ** (-0.5 / 20) if gain.max_reduction_db > 0 else 1.0  # a flat gain is exact
+        floor = float((peaks.sample_peaks * scale).max(initial=0.0)) * slack
 
     def block_peak(block: npt.NDArray[np.float32], inner: slice) -> float:
         found = block_true_peaks(block, rate, limiter.BLOCK, floor=floor if gain else None)
