@@ -2,7 +2,10 @@
 
 Prints one JSON object. Both sides get the same 10-minute stereo 48 kHz music bed and a mono
 narration stand-in, duck the music under the speech, and normalise to −16 LUFS with a −1 dBTP
-ceiling. Both outputs are measured by FFmpeg's ebur128 filter (integrated loudness and true peak).
+ceiling. Both outputs are measured by FFmpeg's ebur128 filter (integrated loudness and true peak)
+and, for the loudness error, also by our own BS.1770 meter, which reads closed-form values to
+1e-5 LU (tests/test_loudness.py). FFmpeg's reads a stereo −23 dBFS 1 kHz sine, whose BS.1770
+loudness is −22.993 LUFS, as −23.000: its resolution is the size of both errors here.
 
 - ours_mix_s: `mix()` in this process (inputs already in memory), best of `--repeat` runs.
 - ours_cli_s: `audio-creator mix` as a fresh process: read the WAVs, mix, write a 24-bit WAV.
@@ -31,6 +34,7 @@ import numpy as np
 import soundfile as sf
 
 from audio_creator.audio import load
+from audio_creator.mix.loudness import measure
 from audio_creator.mix.mixer import MixOptions, Track, mix
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
@@ -97,6 +101,11 @@ def ffmpeg_loudness(path: Path) -> dict[str, float]:
         "integrated_lufs": round(float(values["lavfi.r128.I"]), 3),
         "true_peak_dbtp": round(20 * math.log10(peak), 2) if peak > 0 else -math.inf,
     }
+
+
+def exact_error(path: Path) -> float:
+    """Distance from −16 LUFS by our BS.1770 meter (see the module docstring)."""
+    return round(abs(measure(load(path), true_peak=False).integrated_lufs + 16), 4)
 
 
 def run_ffmpeg_chain(music: Path, speech: Path, out: Path) -> float:
@@ -230,11 +239,13 @@ def main() -> None:
             "cli_peak_mb": round(ours_cli_mb),
             **ours,
             "loudness_error_lu": round(abs(ours["integrated_lufs"] + 16), 3),
+            "loudness_error_lu_bs1770": exact_error(ours_out),
         },
         "ffmpeg_two_pass": {
             "s": round(ffmpeg_s, 2),
             **theirs,
             "loudness_error_lu": round(abs(theirs["integrated_lufs"] + 16), 3),
+            "loudness_error_lu_bs1770": exact_error(peer_out),
         },
     }
     if args.long_minutes > 0:

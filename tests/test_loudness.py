@@ -179,3 +179,24 @@ def test_block_true_peaks_equal_brute_force_oversampling() -> None:
     with_floor = block_true_peaks(x, 48000, 32, floor=0.5)
     assert with_floor.max() == pytest.approx(brute, rel=1e-5)
     assert np.all(with_floor >= np.abs(x).reshape(2, -1, 32).max(axis=(0, 2)) - 1e-6)
+
+
+@pytest.mark.parametrize("freq", [100.0, 1000.0, 5000.0])
+@pytest.mark.parametrize("level_db", [-23.0, -40.0])
+def test_steady_sines_read_their_closed_form_loudness(freq: float, level_db: float) -> None:
+    """L = −0.691 + 10·log10(Σ_channels mean square · |K(f)|²), with |K(f)| taken from the
+    coefficients printed in BS.1770-4 (not from our filter design)."""
+    from scipy.signal import freqz
+
+    def gain_sq(b: list[float], a: list[float]) -> float:
+        return float(np.abs(freqz(b, a, worN=[freq], fs=48000)[1][0]) ** 2)
+
+    shelf = gain_sq(
+        [1.53512485958697, -2.69169618940638, 1.19839281085285],
+        [1.0, -1.69065929318241, 0.73248077421585],
+    )
+    highpass = gain_sq([1.0, -2.0, 1.0], [1.0, -1.99004745483398, 0.99007225036621])
+    amplitude = 10 ** (level_db / 20)
+    expected = -0.691 + 10 * np.log10(2 * amplitude**2 / 2 * shelf * highpass)
+    audio = tone([(level_db, 10.0)], 48000, freq=freq)
+    assert measure(audio, true_peak=False).integrated_lufs == pytest.approx(expected, abs=0.001)
