@@ -199,8 +199,8 @@ def _prepare(music: Sequence[Track], speech: Sequence[Track], options: MixOption
 
     def analyse_speech(voice: npt.NDArray[np.float32]) -> None:
         speech_meter.feed(voice)
-        mono = voice.astype(np.float64).mean(axis=0)
-        speech_power.feed(mono * mono)
+        mono = voice[0] if voice.shape[0] == 1 else voice.mean(axis=0)
+        speech_power.feed(np.square(mono))  # frame means accumulate in float64
 
     with ThreadPoolExecutor(max_workers=1) as helper:  # the speech alongside the music
         for fitted, voice in prefetched(stems, render_blocks(programme.frames)):
