@@ -126,7 +126,7 @@ def _solve_gain_db(
     start_db: float,
     options: limiter.LimiterOptions,
 ) -> float:
-    """The gain whose predicted loudness after limiting is the target (secant iterations)."""
+    """The gain whose predicted loudness after limiting is the target."""
     ceiling = 10 ** (options.ceiling_dbtp / 20)
     hop = round(sample_rate * 0.1)
     per_sub_block = hop / limiter.BLOCK
