@@ -11,17 +11,17 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed (set PYTHON=...)")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --no-deps 'tinysoundfont>=0.3.7'  # its PyAudio is playback only
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/audio-creator demo-video $(DEMO_DIR)/demo.mp4
 	$(BIN)/audio-creator probe $(DEMO_DIR)/demo.mp4
-	$(BIN)/audio-creator extract-audio $(DEMO_DIR)/demo.mp4 -o $(DEMO_DIR)/demo_audio.wav
-	$(BIN)/audio-creator mix --music $(DEMO_DIR)/demo_audio.wav -o $(DEMO_DIR)/demo_master.wav \
-		--target-lufs -16 --report $(DEMO_DIR)/demo_master.json
-	$(BIN)/audio-creator mux $(DEMO_DIR)/demo.mp4 $(DEMO_DIR)/demo_master.wav -o $(DEMO_DIR)/demo_mastered.mp4
-	$(BIN)/audio-creator probe $(DEMO_DIR)/demo_mastered.mp4
+	$(BIN)/audio-creator vidmuse --video $(DEMO_DIR)/demo.mp4 -o $(DEMO_DIR)/demo_music.wav \
+		--rerank 3 --midi-out $(DEMO_DIR)/demo_music.mid \
+		--merge-video --merged-video-path $(DEMO_DIR)/demo_scored.mp4
+	$(BIN)/audio-creator probe $(DEMO_DIR)/demo_scored.mp4
 	@echo "demo outputs are in $(DEMO_DIR)/"
 
 lint: $(STAMP)

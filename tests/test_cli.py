@@ -366,9 +366,9 @@ def test_main_py_says_which_modes_have_not_landed(tmp_path: Path) -> None:
             sys.executable,
             str(REPO / "main.py"),
             "--mode",
-            "vidmuse",
-            "--video_path",
-            "v.mp4",
+            "tts",
+            "--text",
+            "Hello",
             "--output_path",
             str(tmp_path / "o.wav"),
         ],
@@ -379,7 +379,7 @@ def test_main_py_says_which_modes_have_not_landed(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert proc.returncode == 2
-    assert "mode 'vidmuse' is not available in this version yet" in proc.stderr
+    assert "mode 'tts' is not available in this version yet" in proc.stderr
     assert list(tmp_path.iterdir()) == []
 
 

@@ -118,7 +118,37 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = command("mix", _mix, "mix music and narration: ducking, loudness target, true-peak ceiling")
     _add_mix_options(p)
+
+    p = command("vidmuse", _vidmuse, "compose music that follows a video: its cuts, motion, mood")
+    _add_vidmuse_options(p)
     return parser
+
+
+# The procedural styles, named here so that `--help` imports no music code (a test keeps it true).
+STYLE_NAMES = ("cinematic", "ambient", "lofi", "pop", "orchestral", "electronic", "piano")
+
+
+def _add_vidmuse_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--video", type=Path, required=True, help="the video to score")
+    p.add_argument("-o", "--output", type=Path, required=True, help="music WAV to write")
+    p.add_argument("--duration", type=float, default=None, help="seconds (default: the video's)")
+    p.add_argument("--backend", default="auto", help="auto (default), procedural, …")
+    p.add_argument("--style", default=None, help=f"one of: {', '.join(STYLE_NAMES)}")
+    p.add_argument("--prompt", default=None, help="a description; its words can pick the style")
+    p.add_argument("--seed", type=int, default=0, help="same seed, same music (default 0)")
+    p.add_argument("--rerank", type=int, default=1, help="candidates to make (default 1)")
+    p.add_argument("--rerank-topk", type=int, default=1, help="best candidates to keep")
+    p.add_argument("--soundfont", type=Path, default=None, help="SF2/SF3 file to render with")
+    p.add_argument("--midi-out", type=Path, default=None, help="also write the score as MIDI")
+    p.add_argument("--lora", type=Path, default=None, help="LoRA adapter (neural backends)")
+    p.add_argument("--target-lufs", type=float, default=-18.0, help="loudness (default −18)")
+    p.add_argument("--merge-video", action="store_true", help="also write the video with it")
+    p.add_argument(
+        "--merged-video-path",
+        type=Path,
+        default=None,
+        help="where --merge-video writes (default: OUTPUT's name with the video's suffix)",
+    )
 
 
 def _add_mix_options(p: argparse.ArgumentParser) -> None:
@@ -358,6 +388,38 @@ def _mix(args: argparse.Namespace) -> int:
         if key != "warnings":
             print(f"{key:<28} {value}")
     logger.info("wrote %s", args.output)
+    return 0
+
+
+def _vidmuse(args: argparse.Namespace) -> int:
+    from audio_creator.vidmuse import VidmuseOptions, run_vidmuse
+
+    merged = args.merged_video_path
+    if args.merge_video and merged is None:
+        merged = args.output.with_suffix(args.video.suffix or ".mp4")
+    options = VidmuseOptions(
+        video=args.video,
+        output=args.output,
+        duration_s=args.duration,
+        backend=args.backend,
+        style=args.style,
+        prompt=args.prompt,
+        seed=args.seed,
+        rerank=args.rerank,
+        rerank_topk=args.rerank_topk,
+        soundfont=args.soundfont,
+        lora=args.lora,
+        midi_out=args.midi_out,
+        merged_video=merged,
+        target_lufs=args.target_lufs,
+    )
+    result = run_vidmuse(options)
+    for key, value in result.summary.items():
+        print(f"{key:<16} {value}")
+    for path, score in zip(result.outputs, result.scores, strict=True):
+        print(f"wrote {path}  (rerank {score})")
+    if result.merged_video is not None:
+        print(f"wrote {result.merged_video}")
     return 0
 
 

@@ -42,6 +42,11 @@ _VALUE_FLAGS: tuple[tuple[str, str, type], ...] = (
     ("--caption-max-len", "--caption-max-len", int),
     ("--caption-frames", "--caption-frames", int),
     ("--seed", "--seed", int),
+    ("--backend", "--backend", str),
+    ("--style", "--style", str),
+    ("--prompt", "--prompt", str),
+    ("--soundfont", "--soundfont", str),
+    ("--midi-out", "--midi-out", str),
 )
 _SWITCH_FLAGS: tuple[tuple[str, str], ...] = (("--merge-video", "--merge-video"),)
 _GLOBAL_FLAGS: tuple[tuple[str, str], ...] = (

@@ -1,0 +1,112 @@
+"""How long `audio-creator vidmuse` takes against the floor: FFmpeg decoding the same video.
+
+Measures, on a 55 s 1280×720 H.264 clip with scripted cuts, fades and pans (made once, cached):
+
+- `ffmpeg -i VIDEO -map 0:v -f null -` (the decode every approach must pay), best of N;
+- the whole command in a fresh process (start-up, analysis, composition, rendering, writing);
+- each stage in-process: analysis, composition, rendering with loudness normalisation, writing.
+
+Run: `python bench/vidmuse.py [--repeat N]`; prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+
+from audio_creator.analysis import analyse_video
+from audio_creator.audio import save
+from audio_creator.media.synthetic import Shot, make_shot_video
+from audio_creator.music import MusicRequest
+from audio_creator.music.procedural import ProceduralBackend
+
+WORK = Path("output/bench")
+
+
+def best_of(repeat: int, work: Callable[[], object]) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def clip(path: Path) -> Path:
+    """55 s, 720p, 30 fps: shots of 1–6 s, a third of them fast pans, some fades and dissolves."""
+    if path.exists():
+        return path
+    rng = np.random.default_rng(11)
+    shots, total = [], 0.0
+    while total < 55.0:
+        length = min(float(rng.uniform(1.0, 6.0)), 55.0 - total)
+        if length < 0.5:
+            break
+        kind = str(rng.choice(["cut", "cut", "cut", "fade", "dissolve"]))
+        speed = float(rng.choice([0.03, 0.05, 1.2]))
+        shots.append(Shot(length, speed, kind, 0.8))
+        total += length
+    make_shot_video(path, shots, width=1280, height=720, fps=30, seed=5)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    video = clip(WORK / "vidmuse55.mp4")
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    decode = best_of(
+        args.repeat,
+        lambda: subprocess.run(
+            [ffmpeg, "-v", "error", "-i", str(video), "-map", "0:v", "-f", "null", "-"],
+            check=True,
+        ),
+    )
+    out = WORK / "vidmuse_music.wav"
+    command = [sys.executable, "-m", "audio_creator.cli", "vidmuse", "--video", str(video)]
+    whole = best_of(
+        args.repeat,
+        lambda: subprocess.run([*command, "-o", str(out)], check=True, capture_output=True),
+    )
+    stages: dict[str, float] = {}
+    start = time.perf_counter()
+    analysis = analyse_video(video)
+    stages["analysis_s"] = time.perf_counter() - start
+    backend = ProceduralBackend()
+    request = MusicRequest(analysis.duration_s, analysis)
+    start = time.perf_counter()
+    backend.compose(request)
+    stages["composition_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    music = backend.generate(request)
+    stages["composition_rendering_loudness_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    save(music.audio, out)
+    stages["writing_s"] = time.perf_counter() - start
+    print(
+        json.dumps(
+            {
+                "video": {"duration_s": analysis.duration_s, "size": "1280x720", "fps": 30},
+                "ffmpeg_decode_s": round(decode, 3),
+                "vidmuse_command_s": round(whole, 3),
+                "ratio_to_decode": round(whole / decode, 3),
+                "stages": {k: round(v, 3) for k, v in stages.items()},
+                "music": music.summary,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""`MusicBackend`: the one interface every music generator offers, and the registry of them.
+
+A request says what is wanted (length, the video's analysis, style or prompt, seed); a backend
+returns the music and what it decided. Backends are registered as lazy factories, so a neural
+backend's heavy imports happen only when it is chosen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from audio_creator.analysis.video import VideoAnalysis
+from audio_creator.audio import Audio
+from audio_creator.errors import BackendUnavailable, ConfigError, require_finite
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class MusicRequest:
+    """What music to make. Backends ignore the fields they cannot use, and say so in the log."""
+
+    duration_s: float  # length of the piece
+    analysis: VideoAnalysis | None = None  # the picture to follow; None: music for no video
+    style: str | None = None  # a preset name (see `audio-creator vidmuse --help`)
+    prompt: str | None = None  # free text: the neural backends' conditioning, a style hint here
+    seed: int = 0  # the same request and seed give the same music
+    variation: int = 0  # candidate number when several are made for reranking
+    sample_rate: int = 48000
+    target_lufs: float = -18.0  # loudness of the delivered music
+    true_peak_dbtp: float = -1.0
+
+    def __post_init__(self) -> None:
+        require_finite(duration=self.duration_s, target_lufs=self.target_lufs)
+        if not self.duration_s > 0:
+            raise ConfigError(f"music duration must be positive, got {self.duration_s} s")
+        if self.duration_s > 4 * 3600:
+            raise ConfigError(f"music duration must be at most 4 hours, got {self.duration_s} s")
+
+
+@dataclass(frozen=True)
+class GeneratedMusic:
+    """A backend's answer: the audio and a summary of what it decided (for logs and reports)."""
+
+    audio: Audio
+    backend: str
+    beats_s: tuple[float, ...] = ()  # where the backend put the beats, when it knows
+    summary: dict[str, Any] = field(default_factory=dict)
+    midi: Any = None  # the score, for backends that write one (procedural)
+
+
+class MusicBackend(Protocol):
+    """Anything that turns a `MusicRequest` into music."""
+
+    name: str
+
+    def generate(self, request: MusicRequest, progress: Progress | None = None) -> GeneratedMusic:
+        """Make one piece of music."""
+        ...
+
+
+Factory = Callable[..., MusicBackend]
+_REGISTRY: dict[str, tuple[Factory, Callable[[], str | None]]] = {}
+
+
+def register(name: str, factory: Factory, missing: Callable[[], str | None]) -> None:
+    """Add a backend. `missing()` says what it lacks (a package, weights), or None if ready."""
+    if name in _REGISTRY or name == "auto":
+        raise ConfigError(f"a music backend called {name!r} is already registered")
+    _REGISTRY[name] = (factory, missing)
+
+
+def available_backends() -> dict[str, str | None]:
+    """Every registered backend → None if it can run here, else what it lacks."""
+    _register_builtins()
+    return {name: missing() for name, (_, missing) in _REGISTRY.items()}
+
+
+def create_backend(name: str = "auto", **options: Any) -> MusicBackend:
+    """The backend called `name`; "auto" takes the best one that can run here.
+
+    Raises:
+        ConfigError: no backend has that name.
+        BackendUnavailable: it exists but lacks a package or weights (the message says which).
+    """
+    _register_builtins()
+    if name == "auto":
+        for candidate in AUTO_ORDER:
+            if candidate in _REGISTRY and _REGISTRY[candidate][1]() is None:
+                return _REGISTRY[candidate][0](**options)
+        name = AUTO_ORDER[-1]  # nothing is ready: report what the embedded default lacks
+    if name not in _REGISTRY:
+        raise ConfigError(
+            f"unknown music backend {name!r}; available: auto, {', '.join(sorted(_REGISTRY))}"
+        )
+    factory, missing = _REGISTRY[name]
+    lack = missing()
+    if lack is not None:
+        raise BackendUnavailable(f"music backend {name!r} cannot run here: {lack}")
+    return factory(**options)
+
+
+# Neural backends join this list (before "procedural") when they land.
+AUTO_ORDER = ("procedural",)
+
+
+def _register_builtins() -> None:
+    if "procedural" in _REGISTRY:
+        return
+    from audio_creator.music import procedural
+
+    register("procedural", procedural.ProceduralBackend, procedural.missing_requirements)

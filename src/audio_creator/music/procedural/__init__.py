@@ -1,0 +1,128 @@
+"""The embedded default music backend: a composer that follows the picture, rendered with a
+General MIDI SoundFont. Runs offline on a CPU in a fraction of the video's length."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from pathlib import Path
+
+from audio_creator.audio import Audio
+from audio_creator.errors import ConfigError
+from audio_creator.music.backend import GeneratedMusic, MusicRequest, Progress
+from audio_creator.music.procedural.arrange import arrange
+from audio_creator.music.procedural.harmony import NOTE_NAMES
+from audio_creator.music.procedural.plan import plan_music
+from audio_creator.music.procedural.render import default_soundfont, render
+from audio_creator.music.procedural.score import Score, write_midi
+from audio_creator.music.procedural.styles import (
+    STYLES,
+    Style,
+    style_from_picture,
+    style_from_prompt,
+    style_named,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["STYLES", "ProceduralBackend", "Score", "choose_style", "missing_requirements"]
+
+
+def missing_requirements() -> str | None:
+    """What the procedural backend lacks here, or None."""
+    if importlib.util.find_spec("tinysoundfont") is None:
+        return "TinySoundFont is not installed: pip install --no-deps tinysoundfont"
+    if importlib.util.find_spec("mido") is None:
+        return "mido is not installed: pip install mido"
+    return None
+
+
+def choose_style(request: MusicRequest) -> tuple[Style, str]:
+    """The style for a request, and why: named, from the prompt's words, or from the picture."""
+    if request.style:
+        return style_named(request.style), "--style"
+    if request.prompt:
+        found = style_from_prompt(request.prompt)
+        if found is not None:
+            return found, "the prompt"
+    analysis = request.analysis
+    if analysis is None:
+        return STYLES["piano"], "default (no video)"
+    energy = float(analysis.energy.mean()) if analysis.energy.size else 0.3
+    brightness = float(analysis.brightness.mean()) if analysis.brightness.size else 0.5
+    return style_from_picture(energy, brightness), "the picture"
+
+
+class ProceduralBackend:
+    """Compose (plan → arrangement → score) and render with a SoundFont."""
+
+    name = "procedural"
+
+    def __init__(
+        self,
+        soundfont: str | os.PathLike[str] | None = None,
+        lora: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if lora is not None:
+            raise ConfigError(
+                "LoRA adapters apply to the neural music backends (musicgen, vidmuse); "
+                "the procedural composer has no weights to adapt"
+            )
+        self.soundfont = Path(soundfont) if soundfont is not None else None
+
+    def compose(self, request: MusicRequest) -> tuple[Score, Style, str]:
+        """The score for a request, without rendering it."""
+        style, reason = choose_style(request)
+        seed = request.seed * 1009 + request.variation
+        plan = plan_music(request.analysis, request.duration_s, style, seed)
+        return arrange(plan, seed), style, reason
+
+    def generate(self, request: MusicRequest, progress: Progress | None = None) -> GeneratedMusic:
+        """Compose, render and bring the piece to the requested loudness and peak ceiling."""
+        from audio_creator.mix.mixer import mix
+        from audio_creator.mix.options import MixOptions, Track
+
+        score, style, reason = self.compose(request)
+        if progress is not None:
+            progress(0.1, f"rendering {style.name} music")
+        samples = render(
+            score,
+            sample_rate=request.sample_rate,
+            soundfont=self.soundfont or default_soundfont(),
+            reverb=style.reverb,
+        )
+        options = MixOptions(
+            target_lufs=request.target_lufs,
+            true_peak_dbtp=request.true_peak_dbtp,
+            sample_rate=request.sample_rate,
+            fade_in_s=0.0,
+            fade_out_s=0.0,
+            music_fit="pad",
+            duration_s=request.duration_s,
+        )
+        mastered = mix([Track(Audio(samples, request.sample_rate))], [], options)
+        if progress is not None:
+            progress(1.0, "music ready")
+        grid = score.grid
+        summary = {
+            "style": style.name,
+            "style_from": reason,
+            "tempo_bpm": round(grid.nominal_bpm, 2),
+            "tempo_changes": int((abs(grid.bpm[1:] - grid.bpm[:-1]) > 0.01).sum()),
+            "key": f"{NOTE_NAMES[score.key_root]} {score.mode}",
+            "cuts_on_beat": round(grid.cuts_on_beat, 3),
+            "loudness_lufs": mastered.report.integrated_lufs,
+            "true_peak_dbtp": mastered.report.true_peak_dbtp,
+        }
+        logger.info("procedural music: %s", summary)
+        return GeneratedMusic(
+            mastered.audio, self.name, tuple(float(b) for b in grid.beats_s), summary, score
+        )
+
+
+def save_midi(music: GeneratedMusic, path: str | os.PathLike[str]) -> None:
+    """Write the score behind `music` as a MIDI file."""
+    if not isinstance(music.midi, Score):
+        raise ConfigError(f"the {music.backend} backend writes no MIDI score")
+    write_midi(music.midi, path)

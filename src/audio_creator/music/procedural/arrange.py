@@ -1,0 +1,379 @@
+"""From a plan to notes: drums, bass, chords, melody or arpeggio, an intro and a real ending.
+
+Chords change on downbeats; every section starts a new progression, and sections that begin on a
+cut start with an accent (a crash and a kick on that very beat). Timing and velocity are
+humanised within small bounds, except for the notes on a cut, which stay exact. The closing chord
+starts on a downbeat and every note ends before the piece does.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+import numpy as np
+
+from audio_creator.music.procedural import harmony
+from audio_creator.music.procedural.plan import MusicPlan, Section
+from audio_creator.music.procedural.score import Note, Part, Score
+from audio_creator.music.procedural.styles import RANGES
+
+HUMANISE_S = 0.012  # largest timing deviation of a humanised note
+HUMANISE_SD_S = 0.005
+VELOCITY_SD = 5.0
+END_MARGIN_S = 0.3  # every note stops this long before the end, for its release to fade
+KICK, SNARE, STICK, CLOSED_HAT, OPEN_HAT, CRASH, RIDE, BASS_DRUM, SHAKER = (
+    36, 38, 37, 42, 46, 49, 51, 35, 70,
+)  # fmt: skip
+
+# Drum patterns by kind and level: (GM key, positions in beats within a four-beat bar, velocity).
+Hit = tuple[int, tuple[float, ...], int]
+PATTERNS: dict[str, list[list[Hit]]] = {
+    "rock": [
+        [(CLOSED_HAT, (0, 1, 2, 3), 60)],
+        [
+            (KICK, (0, 2), 100),
+            (SNARE, (1, 3), 92),
+            (CLOSED_HAT, (0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5), 64),
+        ],
+        [
+            (KICK, (0, 2, 2.5), 108),
+            (SNARE, (1, 3), 100),
+            (CLOSED_HAT, tuple(k / 2 for k in range(8)), 72),
+        ],
+        [
+            (KICK, (0, 1.5, 2, 2.5), 114),
+            (SNARE, (1, 3), 108),
+            (OPEN_HAT, (0.5, 1.5, 2.5, 3.5), 70),
+            (CLOSED_HAT, tuple(k / 4 for k in range(16)), 62),
+        ],
+    ],
+    "four": [
+        [(KICK, (0, 2), 90), (CLOSED_HAT, (0.5, 1.5, 2.5, 3.5), 60)],
+        [(KICK, (0, 1, 2, 3), 108), (CLOSED_HAT, (0.5, 1.5, 2.5, 3.5), 72)],
+        [(KICK, (0, 1, 2, 3), 114), (SNARE, (1, 3), 90), (OPEN_HAT, (0.5, 1.5, 2.5, 3.5), 74)],
+        [
+            (KICK, (0, 1, 2, 3), 118),
+            (SNARE, (1, 3), 100),
+            (OPEN_HAT, (0.5, 1.5, 2.5, 3.5), 78),
+            (CLOSED_HAT, tuple(k / 4 for k in range(16)), 56),
+        ],
+    ],
+    "lofi": [
+        [(STICK, (1, 3), 60), (CLOSED_HAT, (0, 1, 2, 3), 50)],
+        [
+            (KICK, (0, 2.5), 96),
+            (SNARE, (1, 3), 80),
+            (CLOSED_HAT, tuple(k / 2 for k in range(8)), 56),
+        ],
+        [
+            (KICK, (0, 1.5, 2.5), 100),
+            (SNARE, (1, 3), 88),
+            (CLOSED_HAT, tuple(k / 2 for k in range(8)), 62),
+        ],
+        [
+            (KICK, (0, 1.5, 2, 2.5), 104),
+            (SNARE, (1, 3), 94),
+            (CLOSED_HAT, tuple(k / 4 for k in range(16)), 58),
+        ],
+    ],
+    "soft": [
+        [],
+        [(BASS_DRUM, (0,), 70), (SHAKER, (0, 1, 2, 3), 50)],
+        [(BASS_DRUM, (0, 2), 80), (SHAKER, tuple(k / 2 for k in range(8)), 56)],
+        [
+            (BASS_DRUM, (0, 2), 90),
+            (STICK, (1, 3), 60),
+            (SHAKER, tuple(k / 2 for k in range(8)), 62),
+        ],
+    ],
+    "orchestral": [
+        [],
+        [(BASS_DRUM, (0,), 80)],
+        [(BASS_DRUM, (0, 2), 92)],
+        [(BASS_DRUM, (0, 2), 104), (SNARE, (1, 3), 70)],
+    ],
+    "none": [[], [], [], []],
+}
+# Melody rhythms: note lengths in beats filling a four-beat bar, by level.
+MELODY_CELLS: list[list[tuple[float, ...]]] = [
+    [(4,), (2, 2), (3, 1)],
+    [(2, 2), (1, 1, 2), (2, 1, 1), (3, 1)],
+    [(1, 1, 1, 1), (1, 0.5, 0.5, 2), (0.5, 0.5, 1, 2), (1.5, 0.5, 2)],
+    [(0.5, 0.5, 1, 0.5, 0.5, 1), (1, 0.5, 0.5, 1, 1), (0.5, 0.5, 0.5, 0.5, 2)],
+]
+
+
+class _Writer:
+    """Places notes on the grid: beat positions → seconds, cut anchoring, the end margin."""
+
+    def __init__(self, plan: MusicPlan) -> None:
+        self.plan = plan
+        self.beats = plan.grid.beats_s
+        self.cut_times = sorted(float(self.beats[b]) for b in plan.cut_beats)
+        self.cutoff = plan.duration_s - END_MARGIN_S
+
+    def time(self, position: float) -> float:
+        """Seconds at a fractional beat position (beat index + fraction)."""
+        index = min(int(position), self.beats.size - 1)
+        start = self.beats[index]
+        stop = self.beats[index + 1] if index + 1 < self.beats.size else None
+        period = (stop - start) if stop is not None else 60.0 / float(self.plan.grid.bpm[index])
+        return float(start + (position - index) * period)
+
+    def note(self, start: float, length: float, pitch: int, velocity: float) -> Note | None:
+        """A note from beat position `start`, `length` beats long; None past the cutoff."""
+        start_s, end_s = self.time(start), min(self.time(start + length), self.cutoff)
+        if start_s >= self.cutoff - 0.05:
+            return None
+        end_s = max(end_s, start_s + 0.05)
+        near = bisect.bisect_left(self.cut_times, start_s - 1e-6)
+        anchor = near < len(self.cut_times) and abs(self.cut_times[near] - start_s) < 1e-6
+        return Note(start_s, end_s, pitch, int(np.clip(round(velocity), 1, 127)), anchor)
+
+
+def arrange(plan: MusicPlan, seed: int) -> Score:
+    """Write every part of the piece."""
+    rng = np.random.default_rng(seed + 1)
+    writer = _Writer(plan)
+    bars = _bars(plan)
+    style = plan.style
+    parts = [
+        _humanise("pad", style.pad, False, _pad(plan, writer, bars), rng),
+        _humanise("bass", style.bass, False, _bass(plan, writer, bars), rng),
+        _humanise("lead", style.lead, False, _lead(plan, writer, bars, rng), rng),
+    ]
+    if style.rhythm is not None:
+        parts.append(_humanise("rhythm", style.rhythm, False, _rhythm(plan, writer, bars), rng))
+    if style.drums != "none":
+        parts.append(_humanise("drums", 0, True, _drums(plan, writer, bars), rng))
+    return Score(tuple(parts), plan.duration_s, plan.grid, plan.key_root, plan.mode)
+
+
+# A bar: (first beat, beat count, chord degree, section, level 0–3, bar index in the piece).
+_Bar = tuple[int, int, int, Section | None, int, int]
+
+
+def _bars(plan: MusicPlan) -> list[_Bar]:
+    downbeats = [int(b) for b in np.flatnonzero(plan.grid.downbeat)]
+    # Bars start on downbeats, and a section that begins on a cut off the downbeat starts a bar.
+    section_starts = {s.first_beat for s in plan.sections}
+    starts = sorted({0, *(d for d in downbeats if d < plan.final_beat), *section_starts})
+    starts = [b for b in starts if b < plan.final_beat] + [plan.final_beat]
+    bars: list[_Bar] = []
+    for index, first in enumerate(starts):
+        if first >= plan.final_beat:
+            break
+        stop = starts[index + 1] if index + 1 < len(starts) else plan.final_beat
+        section = next((s for s in plan.sections if s.first_beat <= first < s.stop_beat), None)
+        progression = section.progression if section else (0,)
+        in_section = sum(1 for b in starts[:index] if section and b >= section.first_beat)
+        degree = progression[in_section % len(progression)]
+        level = min(3, int((section.intensity if section else 0.4) * 4))
+        if index < 1 or (index < 2 and len(starts) > 8):
+            level = min(level, 1)  # the intro: sparse
+        bars.append((first, stop - first, degree, section, level, index))
+    if bars and bars[-1][1] >= 2:  # the cadence: the bar before the closing chord is the dominant
+        first, count, _, section, level, index = bars[-1]
+        bars[-1] = (first, count, 4, section, level, index)
+    # The closing chord: the tonic, from the final downbeat to the end.
+    closing = max(1, plan.grid.beats_s.size - plan.final_beat)
+    bars.append((plan.final_beat, closing, 0, None, -1, len(bars)))
+    return bars
+
+
+def _chord_pcs(plan: MusicPlan, degree: int) -> list[int]:
+    return [
+        harmony.degree_pitch(d, plan.key_root, plan.mode, 0) % 12 for d in harmony.triad(degree)
+    ]
+
+
+def _velocity(plan: MusicPlan, beat: int, base: float) -> float:
+    level = float(plan.beat_intensity[min(beat, plan.beat_intensity.size - 1)])
+    return base * (0.75 + 0.4 * level)
+
+
+def _pad(plan: MusicPlan, writer: _Writer, bars: list[_Bar]) -> list[Note | None]:
+    low, high = RANGES[plan.style.pad]
+    notes: list[Note | None] = []
+    for first, count, degree, _, level, _ in bars:
+        pitches = harmony.voice(_chord_pcs(plan, degree), 55, max(low, 48), min(high, 79))
+        if plan.style.pad == 0:  # piano comps: chords on beats 1 and 3
+            hits = [(float(b), min(2.0, count - b)) for b in range(0, count, 2)]
+            if level < 0:
+                hits = [(0.0, float(count))]
+        else:
+            hits = [(0.0, float(count))]
+        velocity = 52 if level < 0 else 46 + 8 * max(level, 0)
+        for offset, length in hits:
+            for pitch in pitches:
+                notes.append(
+                    writer.note(first + offset, length, pitch, _velocity(plan, first, velocity))
+                )
+    return notes
+
+
+def _bass(plan: MusicPlan, writer: _Writer, bars: list[_Bar]) -> list[Note | None]:
+    low, high = RANGES[plan.style.bass]
+    notes: list[Note | None] = []
+    for first, count, degree, _, level, _ in bars:
+        root = harmony.fit_range(
+            36 + (_chord_pcs(plan, degree)[0] - 36) % 12, max(low, 28), min(high, 52)
+        )
+        fifth = harmony.fit_range(root + 7, low, min(high, 55))
+        if level < 0:
+            pattern = [(0.0, float(count), root)]
+        elif level <= 1:
+            pattern = (
+                [(0.0, float(count), root)]
+                if count <= 2
+                else [(0.0, 2.0, root), (2.0, count - 2.0, root)]
+            )
+        elif level == 2:
+            pattern = [(float(b), 1.0, root if b % 2 == 0 else fifth) for b in range(count)]
+        else:
+            pattern = [(b / 2, 0.5, root if b % 4 != 3 else fifth) for b in range(2 * count)]
+        for offset, length, pitch in pattern:
+            notes.append(
+                writer.note(first + offset, length * 0.95, pitch, _velocity(plan, first, 84))
+            )
+    return notes
+
+
+def _lead(
+    plan: MusicPlan, writer: _Writer, bars: list[_Bar], rng: np.random.Generator
+) -> list[Note | None]:
+    low, high = RANGES[plan.style.lead]
+    low, high = max(low, 60), min(high, 86)
+    notes: list[Note | None] = []
+    key, mode = plan.key_root, plan.mode
+    degree_now = 7  # scale degree counted from the tonic of octave 4
+    for first, count, degree, _, level, index in bars:
+        if level < 0:  # the closing chord: the tonic, held
+            pitch = harmony.fit_range(harmony.degree_pitch(7, key, mode, 4), low, high)
+            notes.append(writer.note(first, float(count), pitch, 60))
+            continue
+        if index == 0 or (level == 0 and index % 2):
+            continue  # the intro and sparse bars leave room
+        if plan.style.lead_kind == "arpeggio":
+            step = 0.5 if level <= 1 else 0.25
+            tones = [d + 7 for d in harmony.triad(degree)] + [degree + 14]
+            order = tones + tones[-2:0:-1]
+            for k in range(int(count / step)):
+                pitch = harmony.fit_range(
+                    harmony.degree_pitch(order[k % len(order)], key, mode, 4), low, high
+                )
+                accent = 1.1 if (k * step) % 1 == 0 else 0.9
+                notes.append(
+                    writer.note(
+                        first + k * step, step * 0.9, pitch, _velocity(plan, first, 62 * accent)
+                    )
+                )
+            continue
+        cells = MELODY_CELLS[max(level, 0)]
+        cell = cells[int(rng.integers(len(cells)))]
+        position = 0.0
+        chord = [d + 7 for d in harmony.triad(degree)]
+        for k, cell_length in enumerate(cell):
+            if position >= count:
+                break
+            length = min(cell_length, count - position)
+            if k == 0 or position % 2 == 0:  # strong beats: the nearest chord tone
+                degree_now = min(
+                    chord + [c + 7 for c in chord] + [c - 7 for c in chord],
+                    key=lambda d: abs(d - degree_now),
+                )
+            else:
+                degree_now += int(rng.choice([-2, -1, -1, 1, 1, 2]))
+            degree_now = int(np.clip(degree_now, 4, 14))
+            pitch = harmony.fit_range(harmony.degree_pitch(degree_now, key, mode, 4), low, high)
+            notes.append(
+                writer.note(first + position, length * 0.92, pitch, _velocity(plan, first, 74))
+            )
+            position += length
+    return notes
+
+
+def _rhythm(plan: MusicPlan, writer: _Writer, bars: list[_Bar]) -> list[Note | None]:
+    assert plan.style.rhythm is not None
+    low, high = RANGES[plan.style.rhythm]
+    notes: list[Note | None] = []
+    for first, count, degree, _, level, _ in bars:
+        if level < 1:
+            continue
+        pitches = harmony.voice(_chord_pcs(plan, degree), 52, max(low, 45), min(high, 76))
+        step = 1.0 if level < 3 else 0.5
+        for k in range(int(count / step)):
+            accent = 1.0 if (k * step) % 1 == 0 else 0.8
+            for pitch in pitches:
+                notes.append(
+                    writer.note(
+                        first + k * step, step * 0.6, pitch, _velocity(plan, first, 66 * accent)
+                    )
+                )
+    return notes
+
+
+def _drums(plan: MusicPlan, writer: _Writer, bars: list[_Bar]) -> list[Note | None]:
+    patterns = PATTERNS[plan.style.drums]
+    notes: list[Note | None] = []
+    section_starts = {s.first_beat for s in plan.sections if s.on_cut or s.first_beat == 0}
+    for position, (first, count, _, _, level, index) in enumerate(bars):
+        if level < 0:  # the closing chord: one last hit
+            notes.append(
+                writer.note(first, 0.5, KICK if plan.style.drums != "none" else BASS_DRUM, 100)
+            )
+            notes.append(writer.note(first, 0.5, CRASH, 90))
+            continue
+        if first in section_starts and index > 0:
+            notes.append(writer.note(first, 0.5, CRASH, 100))
+            if plan.style.drums in ("orchestral", "soft") or level < 1:
+                notes.append(writer.note(first, 0.5, KICK, 100))
+        for key, positions, velocity in patterns[level]:
+            for beat in positions:
+                if beat < count:
+                    swung = beat + (plan.style.swing * 0.5 if beat % 1 == 0.5 else 0.0)
+                    notes.append(
+                        writer.note(first + swung, 0.25, key, _velocity(plan, first, velocity))
+                    )
+        following = bars[position + 1][0] if position + 1 < len(bars) else None
+        if level >= 2 and following in section_starts and count >= 2:
+            for k in range(4):  # a fill into the next section
+                notes.append(writer.note(first + count - 1 + k / 4, 0.2, SNARE, 70 + 10 * k))
+    return notes
+
+
+def _humanise(
+    name: str, program: int, is_drums: bool, written: list[Note | None], rng: np.random.Generator
+) -> Part:
+    notes = sorted((n for n in written if n is not None), key=lambda n: (n.start_s, n.pitch))
+    out: list[Note] = []
+    for note in notes:
+        if note.anchor:
+            out.append(note)
+            continue
+        shift = float(np.clip(rng.normal(0, HUMANISE_SD_S), -HUMANISE_S, HUMANISE_S))
+        shift = max(shift, -note.start_s)
+        velocity = int(np.clip(round(note.velocity + rng.normal(0, VELOCITY_SD)), 1, 127))
+        end = min(note.end_s + shift, note.end_s) if shift > 0 else note.end_s + shift
+        out.append(
+            Note(note.start_s + shift, max(end, note.start_s + shift + 0.03), note.pitch, velocity)
+        )
+    if name == "bass":  # monophonic: each note ends before the next begins
+        out = _monophonic(out)
+    return Part(name, program, is_drums, tuple(out))
+
+
+def _monophonic(notes: list[Note], gap_s: float = 0.005) -> list[Note]:
+    """One note at a time: a note that starts too soon after another is dropped, and each note
+    is shortened to end `gap_s` before the next one starts."""
+    kept: list[Note] = []
+    for note in sorted(notes, key=lambda n: n.start_s):
+        if kept and note.start_s < kept[-1].start_s + 0.04:
+            continue
+        if kept and kept[-1].end_s > note.start_s - gap_s:
+            last = kept[-1]
+            kept[-1] = Note(
+                last.start_s, note.start_s - gap_s, last.pitch, last.velocity, last.anchor
+            )
+        kept.append(note)
+    return kept

@@ -1,0 +1,137 @@
+"""Render a score with a SoundFont (TinySoundFont), sample-accurately, plus a light room reverb.
+
+The default SoundFont is the General MIDI bank that the `pretty_midi` wheel ships (TimGM6mb,
+GPL-2.0); any SF2/SF3 file can be given instead.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from audio_creator.errors import BackendUnavailable, MediaError
+from audio_creator.files import check_input_file
+from audio_creator.music.procedural.score import DRUM_CHANNEL, Score
+
+REVERB_S = 1.6  # length of the room's impulse response
+TAIL_FADE_S = 0.25  # a last safety fade: the piece always ends in silence
+
+
+def default_soundfont() -> Path:
+    """The General MIDI SoundFont inside the installed `pretty_midi` package."""
+    spec = importlib.util.find_spec("pretty_midi")
+    if spec is None or not spec.submodule_search_locations:
+        raise BackendUnavailable(
+            "the default SoundFont comes with the pretty_midi package: pip install pretty_midi "
+            "(or give --soundfont PATH to an SF2/SF3 file)"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "TimGM6mb.sf2"
+    if not path.is_file():
+        raise BackendUnavailable(f"pretty_midi is installed but {path} is missing; reinstall it")
+    return path
+
+
+def render(
+    score: Score,
+    *,
+    sample_rate: int = 48000,
+    soundfont: str | os.PathLike[str] | None = None,
+    reverb: float = 0.2,
+) -> npt.NDArray[np.float32]:
+    """The score as float32 stereo `[2, frames]`, `score.duration_s` long, at `sample_rate`."""
+    try:
+        import tinysoundfont  # type: ignore[import-untyped]
+    except ImportError as exc:
+        raise BackendUnavailable(
+            "the procedural composer renders with TinySoundFont: "
+            "pip install --no-deps tinysoundfont (its PyAudio dependency is only for playback)"
+        ) from exc
+    font = check_input_file(soundfont, what="SoundFont") if soundfont else default_soundfont()
+    synth = tinysoundfont.Synth(samplerate=sample_rate, gain=-6.0)
+    try:
+        sfid = synth.sfload(str(font))
+    except Exception as exc:  # TinySoundFont raises its own exception type for a bad file
+        raise MediaError(f"{font} is not a usable SoundFont (SF2/SF3): {exc}") from exc
+
+    events: list[tuple[int, int, int, int, int]] = []  # (frame, off-before-on, channel, key, vel)
+    channel = 0
+    for part in score.parts:
+        if part.is_drums:
+            chan = DRUM_CHANNEL
+            _select(synth, chan, sfid, 128, 0, True, font)
+        else:
+            chan = channel
+            channel += 1 + (channel + 1 == DRUM_CHANNEL)
+            _select(synth, chan, sfid, 0, part.program, False, font)
+        for note in part.notes:
+            events.append((round(note.start_s * sample_rate), 1, chan, note.pitch, note.velocity))
+            events.append((round(note.end_s * sample_rate), 0, chan, note.pitch, 0))
+    events.sort()
+
+    frames = max(1, round(score.duration_s * sample_rate))
+    out = np.zeros((frames, 2), np.float32)
+    now = 0
+    for when, is_on, chan, key, velocity in events:
+        frame = min(when, frames)
+        if frame > now:
+            out[now:frame] = _generate(synth, frame - now)
+            now = frame
+        if is_on:
+            synth.noteon(chan, key, velocity)
+        else:
+            synth.noteoff(chan, key)
+    if now < frames:
+        out[now:] = _generate(synth, frames - now)
+    stereo = np.ascontiguousarray(out.T)
+    if reverb > 0:
+        stereo = _add_reverb(stereo, sample_rate, reverb)
+    fade = min(frames, round(TAIL_FADE_S * sample_rate))
+    stereo[:, frames - fade :] *= np.cos(np.linspace(0, np.pi / 2, fade, dtype=np.float32)) ** 2
+    return stereo
+
+
+def _select(
+    synth: Any, chan: int, sfid: int, bank: int, preset: int, drums: bool, font: Path
+) -> None:
+    try:
+        synth.program_select(chan, sfid, bank, preset, is_drums=drums)
+    except Exception:
+        try:  # a SoundFont without that preset: fall back to its first instrument of the bank
+            synth.program_select(chan, sfid, bank, 0, is_drums=drums)
+        except Exception as exc:
+            raise MediaError(f"{font} has no instrument in bank {bank}: {exc}") from exc
+
+
+def _generate(synth: Any, frames: int) -> npt.NDArray[np.float32]:
+    block = synth.generate(frames)
+    samples: npt.NDArray[np.float32] = np.frombuffer(block, dtype=np.float32)
+    return samples.reshape(frames, 2)
+    return np.frombuffer(block, dtype=np.float32).reshape(frames, 2).copy()
+
+
+def _add_reverb(
+    stereo: npt.NDArray[np.float32], sample_rate: int, wet: float
+) -> npt.NDArray[np.float32]:
+    """A small room: convolution with two decorrelated, exponentially decaying noise tails."""
+    from scipy.signal import oaconvolve
+
+    rng = np.random.default_rng(2024)  # the same room every time
+    length = round(REVERB_S * sample_rate)
+    t = np.arange(length) / sample_rate
+    envelope = np.exp(-6.9 * t / REVERB_S) * (1 - np.exp(-t / 0.004))  # −60 dB at REVERB_S
+    pre_delay = round(0.012 * sample_rate)
+    tails = []
+    for _ in range(2):
+        tail = np.zeros(length + pre_delay)
+        tail[pre_delay:] = rng.standard_normal(length) * envelope
+        tails.append(tail / np.sqrt(np.sum(tail**2)))
+    frames = stereo.shape[1]
+    out: npt.NDArray[np.float32] = stereo.copy()
+    for ch in range(2):
+        out[ch] += np.float32(wet) * oaconvolve(stereo[ch], tails[ch])[:frames].astype(np.float32)
+    return out

@@ -1,0 +1,85 @@
+"""Rank candidate pieces by how well they fit the picture.
+
+The score is a weighted sum of terms in 0–1. The rhythmic terms are built in: cut alignment (is
+there an onset right at each cut?) and motion–onset correlation (does the music get busier when
+the picture moves?, the original project's `rhythm` metric). A semantic term (CLAP/CLIP
+similarity) joins as one more `Term` when those models are present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from audio_creator.analysis.onsets import ONSET_RATE_HZ, onset_strength
+from audio_creator.analysis.video import CURVE_RATE_HZ, VideoAnalysis
+from audio_creator.audio import Audio
+
+CUT_WINDOW_S = 0.07  # an onset this close to a cut counts for it
+Term = Callable[[Audio, VideoAnalysis], float]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One candidate's place: its index among the candidates, total score and each term."""
+
+    index: int
+    score: float
+    terms: dict[str, float]
+
+
+def cut_alignment(audio: Audio, analysis: VideoAnalysis) -> float:
+    """Fraction of cuts with a clear onset within 70 ms: the strongest onset near the cut stands
+    out (above mean + one standard deviation) of the onsets in the two seconds around it."""
+    envelope = onset_strength(audio)
+    hits = []
+    for cut in analysis.cuts_s:
+        centre = round(cut * ONSET_RATE_HZ)
+        if centre >= envelope.size:
+            continue
+        reach, context = round(CUT_WINDOW_S * ONSET_RATE_HZ), round(ONSET_RATE_HZ)
+        near = envelope[max(0, centre - reach) : centre + reach + 1]
+        around = envelope[max(0, centre - context) : centre + context + 1]
+        hits.append(float(near.max() > around.mean() + around.std()))
+    return float(np.mean(hits)) if hits else 1.0
+
+
+def motion_onset_correlation(audio: Audio, analysis: VideoAnalysis) -> float:
+    """Pearson r between the motion curve and the onset strength (both smoothed over 1 s)."""
+    envelope = onset_strength(audio)
+    step = round(ONSET_RATE_HZ / CURVE_RATE_HZ)
+    count = min(analysis.motion.size, envelope.size // step)
+    if count < 3:
+        return 0.0
+    onsets = envelope[: count * step].reshape(count, step).mean(axis=1)
+    kernel = np.ones(round(CURVE_RATE_HZ)) / round(CURVE_RATE_HZ)
+    a = np.convolve(analysis.motion[:count], kernel, mode="same")
+    b = np.convolve(onsets, kernel, mode="same")
+    if a.std() < 1e-9 or b.std() < 1e-9:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+RHYTHMIC_TERMS: dict[str, tuple[float, Term]] = {
+    "cut_alignment": (0.5, cut_alignment),
+    # r in −1…1 → 0…1
+    "motion_onset": (0.5, lambda audio, video: (motion_onset_correlation(audio, video) + 1) / 2),
+}
+
+
+def rank(
+    candidates: Sequence[Audio],
+    analysis: VideoAnalysis,
+    terms: dict[str, tuple[float, Term]] | None = None,
+) -> list[Ranked]:
+    """Candidates from best to worst (ties keep their order)."""
+    chosen = terms or RHYTHMIC_TERMS
+    total_weight = sum(weight for weight, _ in chosen.values())
+    ranked = []
+    for index, audio in enumerate(candidates):
+        values = {name: term(audio, analysis) for name, (_, term) in chosen.items()}
+        score = sum(chosen[name][0] * value for name, value in values.items()) / total_weight
+        ranked.append(Ranked(index, score, values))
+    return sorted(ranked, key=lambda r: (-r.score, r.index))
