@@ -416,8 +416,9 @@ def _vidmuse(args: argparse.Namespace) -> int:
     result = run_vidmuse(options)
     for key, value in result.summary.items():
         print(f"{key:<16} {value}")
-    for path, score in zip(result.outputs, result.scores, strict=True):
-        print(f"wrote {path}  (rerank {score})")
+    for index, path in enumerate(result.outputs):
+        ranked = f"  (rerank {result.scores[index]})" if index < len(result.scores) else ""
+        print(f"wrote {path}{ranked}")
     if result.merged_video is not None:
         print(f"wrote {result.merged_video}")
     return 0

@@ -8,6 +8,7 @@ of the video.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,7 @@ class VidmuseResult:
     """What was written, and what was decided."""
 
     outputs: tuple[Path, ...]  # music files, best first
-    scores: tuple[dict[str, Any], ...]  # per written candidate: its rank score and terms
+    scores: tuple[dict[str, Any], ...]  # per written candidate, when several were ranked
     summary: dict[str, Any] = field(default_factory=dict)
     merged_video: Path | None = None
 
@@ -69,7 +70,7 @@ def run_vidmuse(options: VidmuseOptions, progress: Progress | None = None) -> Vi
     """Make music for a video and write it (see the module docstring)."""
     from audio_creator.media.mux import mux
     from audio_creator.music import MusicRequest, create_backend
-    from audio_creator.music.rerank import rank
+    from audio_creator.music.rerank import Ranked, rank
 
     info = probe(options.video)  # inputs first: a bad input leaves nothing behind
     outputs = [options.output] + [
@@ -87,6 +88,9 @@ def run_vidmuse(options: VidmuseOptions, progress: Progress | None = None) -> Vi
     backend = create_backend(options.backend, **backend_options)
     logger.info("music backend: %s", backend.name)
 
+    warm_up = getattr(backend, "warm_up", None)
+    if warm_up is not None:  # the backend's imports load while the decoder works
+        threading.Thread(target=warm_up, name="music-warm-up", daemon=True).start()
     analysis = analyse_video(info.path, progress)
     duration = options.duration_s or analysis.duration_s
     logger.info(
@@ -109,8 +113,9 @@ def run_vidmuse(options: VidmuseOptions, progress: Progress | None = None) -> Vi
         candidates.append(backend.generate(request))
         if progress is not None:
             progress((variation + 1) / options.rerank, "composing")
-    ranked = rank([c.audio for c in candidates], analysis)
-    kept = ranked[: options.rerank_topk]
+    # One candidate needs no ranking: its scores would only cost time.
+    ranked = rank([c.audio for c in candidates], analysis) if len(candidates) > 1 else []
+    kept = ranked[: options.rerank_topk] or [Ranked(0, float("nan"), {})]
     for path, place in zip(outputs, kept, strict=True):
         save(candidates[place.index].audio, path)
     best = candidates[kept[0].index]
@@ -127,6 +132,6 @@ def run_vidmuse(options: VidmuseOptions, progress: Progress | None = None) -> Vi
             "score": round(r.score, 4),
             **{k: round(v, 4) for k, v in r.terms.items()},
         }
-        for r in kept
+        for r in ranked[: options.rerank_topk]
     )
     return VidmuseResult(tuple(outputs), scores, best.summary, merged)

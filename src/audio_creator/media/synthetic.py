@@ -55,8 +55,13 @@ def make_shot_video(
     fps: int = 25,
     seed: int = 0,
     crf: int = 23,
+    grain: float = 0.0,
 ) -> ShotTimeline:
-    """Encode `shots` as H.264 (in the container of `path`'s suffix) and return the ground truth."""
+    """Encode `shots` as H.264 (in the container of `path`'s suffix) and return the ground truth.
+
+    `grain` adds sensor-like noise of that standard deviation (8-bit levels) to every frame, which
+    gives the encoder, and later the decoder, the work that camera footage does.
+    """
     if not shots:
         raise ConfigError("a synthetic video needs at least one shot")
     if width % 2 or height % 2 or width < 16 or height < 16:
@@ -65,6 +70,11 @@ def make_shot_video(
         if shot.transition_in not in TRANSITIONS:
             raise ConfigError(f"transition must be one of {TRANSITIONS}, got {shot.transition_in}")
     rng = np.random.default_rng(seed)
+    noise = (
+        [np.round(rng.normal(0, grain, (height, width, 3))).astype(np.int16) for _ in range(7)]
+        if grain > 0
+        else []
+    )
     starts = np.round(np.cumsum([0.0, *(s.duration_s for s in shots)]) * fps).astype(int)
     scenes = [_Scene(rng, width, height, fps, shot) for shot in shots]
     total = int(starts[-1])
@@ -93,6 +103,8 @@ def make_shot_video(
             for index, first, stop in blends:
                 if first <= k < stop:
                     image = _transition(scenes, starts, index, k, first, stop, shots)
+            if noise:
+                image = np.clip(image + noise[k % len(noise)], 0, 255).astype(np.uint8)
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts = k
             container.mux(stream.encode(frame))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -18,7 +19,21 @@ from audio_creator.analysis.video import CURVE_RATE_HZ, VideoAnalysis
 from audio_creator.audio import Audio
 
 CUT_WINDOW_S = 0.07  # an onset this close to a cut counts for it
-Term = Callable[[Audio, VideoAnalysis], float]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A piece under evaluation, with what is measured on it computed once for every term."""
+
+    audio: Audio
+
+    @cached_property
+    def onsets(self) -> np.ndarray:
+        """Onset strength at ONSET_RATE_HZ."""
+        return onset_strength(self.audio)
+
+
+Term = Callable[[Candidate, VideoAnalysis], float]
 
 
 @dataclass(frozen=True)
@@ -30,10 +45,10 @@ class Ranked:
     terms: dict[str, float]
 
 
-def cut_alignment(audio: Audio, analysis: VideoAnalysis) -> float:
+def cut_alignment(candidate: Candidate, analysis: VideoAnalysis) -> float:
     """Fraction of cuts with a clear onset within 70 ms: the strongest onset near the cut stands
     out (above mean + one standard deviation) of the onsets in the two seconds around it."""
-    envelope = onset_strength(audio)
+    envelope = candidate.onsets
     hits = []
     for cut in analysis.cuts_s:
         centre = round(cut * ONSET_RATE_HZ)
@@ -46,9 +61,11 @@ def cut_alignment(audio: Audio, analysis: VideoAnalysis) -> float:
     return float(np.mean(hits)) if hits else 1.0
 
 
-def motion_onset_correlation(audio: Audio, analysis: VideoAnalysis) -> float:
+def motion_onset_correlation(candidate: Candidate | Audio, analysis: VideoAnalysis) -> float:
     """Pearson r between the motion curve and the onset strength (both smoothed over 1 s)."""
-    envelope = onset_strength(audio)
+    if isinstance(candidate, Audio):
+        candidate = Candidate(candidate)
+    envelope = candidate.onsets
     step = round(ONSET_RATE_HZ / CURVE_RATE_HZ)
     count = min(analysis.motion.size, envelope.size // step)
     if count < 3:
@@ -65,7 +82,7 @@ def motion_onset_correlation(audio: Audio, analysis: VideoAnalysis) -> float:
 RHYTHMIC_TERMS: dict[str, tuple[float, Term]] = {
     "cut_alignment": (0.5, cut_alignment),
     # r in −1…1 → 0…1
-    "motion_onset": (0.5, lambda audio, video: (motion_onset_correlation(audio, video) + 1) / 2),
+    "motion_onset": (0.5, lambda heard, video: (motion_onset_correlation(heard, video) + 1) / 2),
 }
 
 
@@ -79,7 +96,8 @@ def rank(
     total_weight = sum(weight for weight, _ in chosen.values())
     ranked = []
     for index, audio in enumerate(candidates):
-        values = {name: term(audio, analysis) for name, (_, term) in chosen.items()}
+        heard = Candidate(audio)
+        values = {name: term(heard, analysis) for name, (_, term) in chosen.items()}
         score = sum(chosen[name][0] * value for name, value in values.items()) / total_weight
         ranked.append(Ranked(index, score, values))
     return sorted(ranked, key=lambda r: (-r.score, r.index))

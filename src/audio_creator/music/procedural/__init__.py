@@ -71,6 +71,15 @@ class ProceduralBackend:
             )
         self.soundfont = Path(soundfont) if soundfont is not None else None
 
+    def warm_up(self) -> None:
+        """Import what rendering and mastering need. The vidmuse job calls this on a helper
+        thread while the video decodes (SciPy's signal module alone takes most of a second)."""
+        import mido  # noqa: F401
+        import scipy.fft
+        import scipy.ndimage
+        import scipy.signal  # noqa: F401
+        import tinysoundfont  # noqa: F401
+
     def compose(self, request: MusicRequest) -> tuple[Score, Style, str]:
         """The score for a request, without rendering it."""
         style, reason = choose_style(request)

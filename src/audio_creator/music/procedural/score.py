@@ -52,7 +52,7 @@ class Score:
 
 def write_midi(score: Score, path: str | os.PathLike[str], ticks_per_beat: int = 480) -> None:
     """Write `score` as a type-1 Standard MIDI File, with the grid's tempo map (atomically)."""
-    import mido  # type: ignore[import-untyped]
+    import mido
 
     out = check_output_path(path)
     beats = score.grid.beats_s
