@@ -6,13 +6,16 @@ Measures, on a 55 s 1280×720 H.264 clip with scripted cuts, fades and pans (mad
 - the whole command in a fresh process (start-up, analysis, composition, rendering, writing);
 - each stage in-process: analysis, composition, rendering with loudness normalisation, writing.
 
-Run: `python bench/vidmuse.py [--repeat N]`; prints JSON.
+With `--long`, also the peak memory (RSS) and time of the command on a 10-minute 1080p video
+(a 60 s clip repeated, stream-copied). Run: `python bench/vidmuse.py [--repeat N] [--long]`;
+prints JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -59,11 +62,50 @@ def clip(path: Path) -> Path:
     return path
 
 
+def long_video(work: Path) -> Path:
+    """Ten minutes of 1080p: a 60 s scripted clip, ten times over (joined without re-encoding)."""
+    path = work / "vidmuse600_1080p.mp4"
+    if path.exists():
+        return path
+    minute = work / "vidmuse60_1080p.mp4"
+    if not minute.exists():
+        rng = np.random.default_rng(3)
+        shots = [
+            Shot(float(rng.uniform(1.5, 6.0)), float(rng.choice([0.03, 1.2])), "cut")
+            for _ in range(16)
+        ]
+        scale = 60.0 / sum(s.duration_s for s in shots)
+        shots = [Shot(s.duration_s * scale, s.pan_widths_per_s) for s in shots]
+        make_shot_video(minute, shots, width=1920, height=1080, fps=30, seed=9)
+    listing = work / "vidmuse600.txt"
+    listing.write_text("".join(f"file '{minute.name}'\n" for _ in range(10)))
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "concat", "-safe", "0", "-i",
+         str(listing), "-c", "copy", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def peak_memory_run(video: Path, out: Path) -> dict[str, float]:
+    """Time and peak RSS of the whole command in a child process."""
+    command = [sys.executable, "-m", "audio_creator.cli", "vidmuse", "--video", str(video)]
+    start = time.perf_counter()
+    subprocess.run([*command, "-o", str(out)], check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"command_s": round(seconds, 2), "peak_rss_mib": round(peak_kib / 1024, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--long", action="store_true", help="also the 10-minute 1080p run")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
+    long_figures = (
+        peak_memory_run(long_video(WORK), WORK / "vidmuse_long.wav") if args.long else None
+    )  # first, so that the peak RSS of the children is this run's
     video = clip(WORK / "vidmuse55_grain.mp4")
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     decode = best_of(
@@ -106,6 +148,7 @@ def main() -> None:
                 "ratio_to_decode": round(whole / decode, 3),
                 "stages": {k: round(v, 3) for k, v in stages.items()},
                 "music": music.summary,
+                "ten_minutes_1080p": long_figures,
             },
             indent=2,
         )

@@ -26,9 +26,14 @@ from audio_creator.errors import ConfigError
 TOLERANCE_S = 0.02  # a cut this close to a beat counts as on it
 MAX_DEVIATION = 0.2  # no segment's tempo further than this (relative) from the target
 DEVIATION_COST = 2.0  # per unit of |log(tempo / target)|, per segment
-CHANGE_COST = 3.0  # per unit of |log(new / old)| at a tempo change
-OFF_DOWNBEAT_COST = 0.1  # per cut on a beat that does not start a bar (or per irregular bar)
+CHANGE_COST = 6.0  # per unit of |log(new / old)| at a tempo change
+OFF_DOWNBEAT_COST = 0.25  # per cut on a beat that does not start a bar (or per irregular bar)
 ERROR_COST = 0.2  # per cut on a beat, times its distance from the beat ÷ tolerance
+# A segment whose first beat is shortened or lengthened to keep the tempo pays RESET_COST plus
+# RESET_SIZE_COST × |log(that beat / a beat)|: beat trackers, like listeners, follow small ones.
+RESET_COST = 0.2
+RESET_SIZE_COST = 0.0
+MAX_RESET = 0.7  # |log(span remainder / beat)|: any remainder from ½ to 1½ beats
 MAX_SPAN = 8  # a segment may skip over at most this many cuts
 MAX_ANCHORS = 64  # a constant tempo's phase is tried on at most this many cuts
 
@@ -37,7 +42,7 @@ MAX_ANCHORS = 64  # a constant tempo's phase is tried on at most this many cuts
 class BeatGrid:
     """Beat times and bar structure of a piece. Times in seconds."""
 
-    beats_s: npt.NDArray[np.float64]  # every beat, increasing, covering [0, duration)
+    beats_s: npt.NDArray[np.float64]  # every beat, increasing; the first within half a beat of 0
     downbeat: npt.NDArray[np.bool_]  # True where a bar starts
     bpm: npt.NDArray[np.float64]  # tempo of the beat starting at each beats_s
     nominal_bpm: float  # the tempo that most of the piece is in
@@ -73,23 +78,26 @@ def fit_beat_grid(
     constant_cost, constant = _constant_plan(
         cuts, duration_s, target_bpm, beats_per_bar, tolerance_s
     )
+    base_period = constant[0][1]  # the best single tempo is also the one resets keep
     segments_cost, segments = _segment_plan(
-        cuts, duration_s, target_bpm, beats_per_bar, tolerance_s
+        cuts, duration_s, target_bpm, beats_per_bar, tolerance_s, base_period
     )
     plan = segments if segments_cost < constant_cost - 1e-9 else constant
     return _grid(plan, cuts, duration_s, beats_per_bar, tolerance_s)
 
 
-# A plan is a list of (start time, beat period, beats) segments; the last runs to the end.
-_Plan = list[tuple[float, float, int]]
+# A plan is a list of (start time, beat period, beats, starts a bar) pieces; the last runs to the
+# end of the piece.
+_Plan = list[tuple[float, float, int, bool]]
 
 
 def _constant_plan(
     cuts: npt.NDArray[np.float64], duration: float, target: float, per_bar: int, tol: float
 ) -> tuple[float, _Plan]:
-    periods = 60.0 / np.linspace(target * (1 - MAX_DEVIATION), target * (1 + MAX_DEVIATION), 481)
+    # Tempi within ±MAX_DEVIATION of the target, evenly spaced in log-tempo.
+    periods = 60.0 / (target * np.geomspace(1 / (1 + MAX_DEVIATION), 1 + MAX_DEVIATION, 481))
     if cuts.size == 0:
-        return 0.0, [(0.0, 60.0 / target, math.ceil(duration * target / 60) + 1)]
+        return 0.0, [(0.0, 60.0 / target, math.ceil(duration * target / 60) + 1, True)]
     # Phase anchored on a cut (each in turn, or a spread of them); score the cuts on that grid.
     anchors = cuts[
         np.unique(np.linspace(0, cuts.size - 1, min(cuts.size, MAX_ANCHORS)).astype(int))
@@ -107,93 +115,147 @@ def _constant_plan(
     )
     p, a = np.unravel_index(int(np.argmin(cost)), cost.shape)
     period, anchor = float(periods[p]), float(anchors[a])
+    # Refine: the least-squares line through the cuts on the grid (time = phase + beat × period)
+    # puts them on their beats exactly rather than merely within tolerance.
+    hit = on[p, :, a]
+    if hit.sum() >= 2:
+        fitted, phase = np.polyfit(nearest[p, hit, a], cuts[hit] - anchor, 1)
+        if abs(math.log(fitted * target / 60.0)) <= math.log(1 + MAX_DEVIATION):
+            period, anchor = float(fitted), anchor + float(phase)
     start = anchor - math.floor(anchor / period) * period
-    return float(cost[p, a]), [(start, period, math.ceil((duration - start) / period) + 1)]
+    return float(cost[p, a]), [(start, period, math.ceil((duration - start) / period) + 1, True)]
 
 
 def _segment_plan(
-    cuts: npt.NDArray[np.float64], duration: float, target: float, per_bar: int, tol: float
+    cuts: npt.NDArray[np.float64],
+    duration: float,
+    target: float,
+    per_bar: int,
+    tol: float,
+    base_period: float,
 ) -> tuple[float, _Plan]:
+    """The dynamic programme over cuts (see the module docstring).
+
+    A segment between two chosen cuts is either *even* (a whole number of beats at its own
+    tempo) or a *reset* at the base tempo: the beats are counted back from the later cut, so the
+    first beat of the segment is shortened or lengthened (by at most half a beat) and the tempo
+    itself never moves.
+    """
     nodes = np.r_[0.0, cuts]  # node 0 is the start of the piece: a downbeat at 0
     count = nodes.size
-    # best[(j, i, n)]: cheapest plan whose last segment runs from node i to node j in n beats.
-    best: dict[tuple[int, int, int], tuple[float, tuple[int, int, int] | None]] = {}
-    ending_at: dict[int, list[tuple[int, int, int]]] = {}
     target_period = 60.0 / target
+    # best[state] = (cost, previous state, segment entries, the segment's main period), where a
+    # state (j, i, option) is a plan whose last segment runs from node i to node j.
+    best: dict[tuple[int, int, int], tuple[float, tuple[int, int, int] | None, _Plan, float]] = {}
+    ending_at: dict[int, list[tuple[int, int, int]]] = {}
     for j in range(1, count):
         for i in range(max(0, j - MAX_SPAN - 1), j):
-            span = nodes[j] - nodes[i]
-            for n in {max(1, math.floor(span / target_period)), math.ceil(span / target_period)}:
-                period = span / n
-                deviation = abs(math.log(target_period / period))
-                if n < 1 or deviation > math.log(1 + MAX_DEVIATION):
+            for option, (entries, beats, main, extra) in enumerate(
+                _segment_options(nodes[i], nodes[j], target_period, base_period, per_bar)
+            ):
+                if abs(math.log(target_period / main)) > math.log(1 + MAX_DEVIATION):
                     continue
-                inner = nodes[i + 1 : j] - nodes[i]
-                phase = np.abs(np.mod(inner / period + 0.5, 1.0) - 0.5) * period
+                deviation = abs(math.log(base_period / main))  # from the piece's own tempo
+                inner = nodes[i + 1 : j]
+                distance = np.abs(inner[:, None] - beats[None, :])
+                nearest = np.argmin(distance, axis=1) if inner.size else np.zeros(0, int)
+                error = distance[np.arange(inner.size), nearest]
+                on = error <= tol
                 cost = (
                     DEVIATION_COST * deviation
-                    + float((phase > tol).sum())
-                    + ERROR_COST * float(phase[phase <= tol].sum() / tol)
-                    + (OFF_DOWNBEAT_COST if n % per_bar else 0.0)
+                    + extra
+                    + float((~on).sum())
+                    + ERROR_COST * float(error[on].sum() / tol)
+                    # bars restart at the segment's start
+                    + OFF_DOWNBEAT_COST * float((on & (nearest % per_bar != 0)).sum())
                 )
+                state = (j, i, option)
                 if i == 0:
-                    best[(j, i, n)] = (cost, None)
-                    ending_at.setdefault(j, []).append((j, i, n))
-                    continue
-                options = [
-                    (
-                        best[key][0]
-                        + CHANGE_COST * abs(math.log((nodes[i] - nodes[key[1]]) / key[2] / period)),
-                        key,
-                    )
-                    for key in ending_at.get(i, ())
-                ]
-                if options:
+                    best[state] = (cost, None, entries, main)
+                else:
+                    options = [
+                        (best[key][0] + CHANGE_COST * abs(math.log(best[key][3] / main)), key)
+                        for key in ending_at.get(i, ())
+                    ]
+                    if not options:
+                        continue
                     previous_cost, previous_key = min(options)
-                    best[(j, i, n)] = (cost + previous_cost, previous_key)
-                    ending_at.setdefault(j, []).append((j, i, n))
+                    best[state] = (cost + previous_cost, previous_key, entries, main)
+                ending_at.setdefault(j, []).append(state)
     if not best:
         return math.inf, []
     # Cuts after the last segment's end are missed.
-    finals = [(c + (count - 1 - j), (j, i, n)) for (j, i, n), (c, _) in best.items()]
-    total, state = min(finals)
+    total, last = min((value[0] + (count - 1 - key[0]), key) for key, value in best.items())
+    total += DEVIATION_COST * abs(math.log(target_period / base_period))  # once, as for one tempo
     chain: list[tuple[int, int, int]] = []
-    node: tuple[int, int, int] | None = state
+    node: tuple[int, int, int] | None = last
     while node is not None:
         chain.append(node)
         node = best[node][1]
-    chain.reverse()
-    plan: _Plan = []
-    for j, i, n in chain:
-        plan.append((float(nodes[i]), float((nodes[j] - nodes[i]) / n), n))
-    last_j, last_i, last_n = chain[-1]
-    last_period = (nodes[last_j] - nodes[last_i]) / last_n
-    plan.append(
-        (float(nodes[last_j]), last_period, math.ceil((duration - nodes[last_j]) / last_period) + 1)
-    )
+    plan: _Plan = [entry for key in reversed(chain) for entry in best[key][2]]
+    end, main = float(nodes[last[0]]), best[last][3]
+    plan.append((end, main, math.ceil((duration - end) / main) + 1, True))
     return total, plan
+
+
+def _segment_options(
+    start: float, stop: float, target_period: float, base_period: float, per_bar: int
+) -> list[tuple[_Plan, npt.NDArray[np.float64], float, float]]:
+    """Ways to fill [start, stop) with beats so that both ends fall on one: (plan entries, beat
+    times, main period, extra cost)."""
+    span = stop - start
+    options = []
+    for n in sorted({max(1, math.floor(span / target_period)), math.ceil(span / target_period)}):
+        period = span / n
+        beats = np.asarray(start + period * np.arange(n), dtype=np.float64)
+        options.append(
+            ([(start, period, n, True)], beats, period, OFF_DOWNBEAT_COST if n % per_bar else 0.0)
+        )
+    # The reset: beats counted back from the later cut at the base tempo; the difference is
+    # shared by the first bar's beats (a brief push or pull that trackers and listeners follow).
+    n = max(1, round(span / base_period))
+    first = span - (n - 1) * base_period
+    if abs(first - base_period) > 1e-3 and abs(math.log(first / base_period)) <= MAX_RESET:
+        ramp = min(n, per_bar)
+        beat = base_period + (first - base_period) / ramp
+        beats = np.asarray(
+            np.r_[
+                start + beat * np.arange(ramp),
+                start + ramp * beat + base_period * np.arange(n - ramp),
+            ],
+            dtype=np.float64,
+        )
+        entries: _Plan = [(start, beat, ramp, True)]
+        if n > ramp:
+            entries.append((start + ramp * beat, base_period, n - ramp, False))
+        size = abs(math.log(beat / base_period))
+        options.append((entries, beats, base_period, RESET_COST + RESET_SIZE_COST * size))
+    return options
 
 
 def _grid(
     plan: _Plan, cuts: npt.NDArray[np.float64], duration: float, per_bar: int, tol: float
 ) -> BeatGrid:
-    first_start, first_period, _ = plan[0]
-    # A constant plan may start after 0: extend it backwards (a pickup) to cover the start.
-    beats = [
-        first_start - k * first_period
-        for k in range(math.ceil(first_start / first_period - 1e-9), 0, -1)
-    ]
+    first_start, first_period, _, _ = plan[0]
+    # A constant plan may start after 0: extend it backwards to cover the start, and let a
+    # pickup beat at 0 take up what is left if that is more than half a beat.
+    whole = math.floor(first_start / first_period + 1e-9)
+    beats = [first_start - k * first_period for k in range(whole, 0, -1)]
+    if (beats[0] if beats else first_start) > 0.5 * first_period:
+        beats.insert(0, 0.0)
     periods = [first_period] * len(beats)
-    for index, (start, period, count) in enumerate(plan):
+    bar_starts: list[bool] = [False] * len(beats)
+    for index, (start, period, count, bar_start) in enumerate(plan):
         stop = duration if index == len(plan) - 1 else start + count * period - 1e-9
         k = 0
         while start + k * period < min(stop, duration - 1e-9):
             beats.append(start + k * period)
             periods.append(period)
+            bar_starts.append(bar_start and k == 0)
             k += 1
-    times = np.clip(np.array(beats, dtype=np.float64), 0.0, None)
+    times = np.array(beats, dtype=np.float64)
     bpm = 60.0 / np.array(periods, dtype=np.float64)
-    downbeats = _downbeats(times, cuts, plan, per_bar, tol)
+    downbeats = _downbeats(times, cuts, np.array(bar_starts), len(plan) == 1, per_bar, tol)
     durations = np.diff(np.r_[times, duration])
     # The tempo that most of the piece's time is in.
     order = np.argsort(bpm)
@@ -205,31 +267,27 @@ def _grid(
 def _downbeats(
     times: npt.NDArray[np.float64],
     cuts: npt.NDArray[np.float64],
-    plan: _Plan,
+    bar_starts: npt.NDArray[np.bool_],
+    constant: bool,
     per_bar: int,
     tol: float,
 ) -> npt.NDArray[np.bool_]:
-    """Bars restart at every segment start; a single-segment plan picks the bar phase that puts
+    """Bars restart at every segment start; one constant tempo picks the bar phase that puts
     the most cuts on downbeats."""
     flags = np.zeros(times.size, bool)
     if times.size == 0:
         return flags
-    if len(plan) == 1:
+    if constant:
         on = np.array([np.min(np.abs(cuts - t)) <= tol if cuts.size else False for t in times])
         counts = [on[offset::per_bar].sum() for offset in range(per_bar)]
-        offset = int(np.argmax(counts)) if cuts.size else 0
-        flags[offset::per_bar] = True
+        flags[int(np.argmax(counts)) if cuts.size else 0 :: per_bar] = True
         return flags
-    for start, _, _ in plan:
-        index = int(np.argmin(np.abs(times - start)))
-        flags[index] = True
-    index = 0
+    since_bar = 0
     for k in range(times.size):  # within a segment, every per_bar beats after its start
-        if flags[k]:
-            index = 0
-        elif index % per_bar == 0:
-            flags[k] = True
-        index += 1
+        if bar_starts[k] or k == 0:
+            since_bar = 0
+        flags[k] = since_bar % per_bar == 0
+        since_bar += 1
     return flags
 
 
