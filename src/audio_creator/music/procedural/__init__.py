@@ -89,8 +89,7 @@ class ProceduralBackend:
 
     def generate(self, request: MusicRequest, progress: Progress | None = None) -> GeneratedMusic:
         """Compose, render and bring the piece to the requested loudness and peak ceiling."""
-        from audio_creator.mix.mixer import mix
-        from audio_creator.mix.options import MixOptions, Track
+        from audio_creator.mix.master import master_in_place
 
         score, style, reason = self.compose(request)
         if progress is not None:
@@ -101,16 +100,12 @@ class ProceduralBackend:
             soundfont=self.soundfont or default_soundfont(),
             reverb=style.reverb,
         )
-        options = MixOptions(
+        mastered = master_in_place(
+            samples,
+            request.sample_rate,
             target_lufs=request.target_lufs,
             true_peak_dbtp=request.true_peak_dbtp,
-            sample_rate=request.sample_rate,
-            fade_in_s=0.0,
-            fade_out_s=0.0,
-            music_fit="pad",
-            duration_s=request.duration_s,
         )
-        mastered = mix([Track(Audio(samples, request.sample_rate))], [], options)
         if progress is not None:
             progress(1.0, "music ready")
         grid = score.grid
@@ -121,12 +116,16 @@ class ProceduralBackend:
             "tempo_changes": int((abs(grid.bpm[1:] - grid.bpm[:-1]) > 0.01).sum()),
             "key": f"{NOTE_NAMES[score.key_root]} {score.mode}",
             "cuts_on_beat": round(grid.cuts_on_beat, 3),
-            "loudness_lufs": mastered.report.integrated_lufs,
-            "true_peak_dbtp": mastered.report.true_peak_dbtp,
+            "loudness_lufs": _rounded(mastered.integrated_lufs),
+            "true_peak_dbtp": _rounded(mastered.true_peak_dbtp),
         }
         logger.info("procedural music: %s", summary)
         return GeneratedMusic(
-            mastered.audio, self.name, tuple(float(b) for b in grid.beats_s), summary, score
+            Audio(samples, request.sample_rate),
+            self.name,
+            tuple(float(b) for b in grid.beats_s),
+            summary,
+            score,
         )
 
 
@@ -135,3 +134,7 @@ def save_midi(music: GeneratedMusic, path: str | os.PathLike[str]) -> None:
     if not isinstance(music.midi, Score):
         raise ConfigError(f"the {music.backend} backend writes no MIDI score")
     write_midi(music.midi, path)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
