@@ -218,3 +218,30 @@ def test_music_follows_motion(tmp_path: Path) -> None:
         MusicRequest(analysis.duration_s, analysis, style="pop")
     )
     assert motion_onset_correlation(music.audio, analysis) >= 0.3
+
+
+@pytest.mark.parametrize("duration", [0.5, 1.0, 3.7])
+@pytest.mark.parametrize("style", list(STYLES))
+def test_short_pieces_have_music_and_an_ending(duration: float, style: str) -> None:
+    score = compose(None, style, duration=duration)
+    notes = [n for p in score.parts for n in p.notes]
+    assert notes and all(0 <= n.start_s < n.end_s <= duration for n in notes)
+    if duration >= 3:  # something happens before the closing chord
+        assert len({round(n.start_s, 3) for n in notes}) >= 2
+
+
+def test_reverb_blocks_join_without_seams() -> None:
+    """The block-wise reverb equals one long convolution, across block boundaries."""
+    import importlib
+
+    from scipy.signal import oaconvolve
+
+    render = importlib.import_module("audio_creator.music.procedural.render")
+    rng = np.random.default_rng(0)
+    dry = rng.standard_normal((2, 700_000)).astype(np.float32)  # more than two blocks
+    wet = dry.copy()
+    render._add_reverb_in_place(wet, 48000, 0.3)
+    response = render.room_response(48000)
+    for channel in range(2):
+        reference = dry[channel] + 0.3 * oaconvolve(dry[channel], response[channel])[:700_000]
+        assert np.max(np.abs(wet[channel] - reference)) < 1e-4

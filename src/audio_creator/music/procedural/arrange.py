@@ -110,7 +110,7 @@ class _Writer:
         self.plan = plan
         self.beats = plan.grid.beats_s
         self.cut_times = sorted(float(self.beats[b]) for b in plan.cut_beats)
-        self.cutoff = plan.duration_s - END_MARGIN_S
+        self.cutoff = plan.duration_s - min(END_MARGIN_S, plan.duration_s / 4)
 
     def time(self, position: float) -> float:
         """Seconds at a fractional beat position (beat index + fraction)."""
@@ -123,9 +123,9 @@ class _Writer:
     def note(self, start: float, length: float, pitch: int, velocity: float) -> Note | None:
         """A note from beat position `start`, `length` beats long; None past the cutoff."""
         start_s, end_s = self.time(start), min(self.time(start + length), self.cutoff)
-        if start_s >= self.cutoff - 0.05:
+        if start_s >= self.cutoff - 0.02:
             return None
-        end_s = max(end_s, start_s + 0.05)
+        end_s = max(end_s, min(start_s + 0.05, self.cutoff))
         near = bisect.bisect_left(self.cut_times, start_s - 1e-6)
         anchor = near < len(self.cut_times) and abs(self.cut_times[near] - start_s) < 1e-6
         return Note(start_s, end_s, pitch, int(np.clip(round(velocity), 1, 127)), anchor)

@@ -102,17 +102,21 @@ def _beat_intensity(
 
 def _final_beat(grid: BeatGrid, duration_s: float, cut_beats: frozenset[int]) -> int:
     """Where the closing chord starts: on the last cut if it comes near the end, else on the
-    last downbeat that leaves room (at least two beats and 1.5 s) to ring out."""
+    last downbeat that leaves room (two beats and 1.5 s, or a third of a short piece) to ring
+    out; failing a downbeat, the last beat that does."""
     beats = grid.beats_s
     period = 60.0 / grid.nominal_bpm
-    room = max(1.5, 2 * period)
-    late_cuts = [b for b in cut_beats if duration_s - 2 * room <= beats[b] <= duration_s - 1.2]
+    room = min(max(1.5, 2 * period), duration_s / 3)
+    late_cuts = [
+        b for b in cut_beats if duration_s - 2 * room <= beats[b] <= duration_s - 0.8 * room
+    ]
     if late_cuts:
         return max(late_cuts)
-    candidates = np.flatnonzero(grid.downbeat & (beats <= duration_s - room))
-    if candidates.size:
+    fits = beats <= duration_s - room
+    candidates = np.flatnonzero(grid.downbeat & fits)
+    if candidates.size and candidates[-1] > 0:
         return int(candidates[-1])
-    fitting = np.flatnonzero(beats <= duration_s - min(room, duration_s / 2))
+    fitting = np.flatnonzero(fits)  # a short piece: some music before the closing chord
     return int(fitting[-1]) if fitting.size else 0
 
 
