@@ -35,8 +35,11 @@ test: lint typecheck
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet scenedetect opencv-python-headless  # the cut-detection peer
 	$(BIN)/python bench/media.py
 	$(BIN)/python bench/mix.py
+	$(BIN)/python bench/cuts.py
+	$(BIN)/python bench/vidmuse.py --long
 
 clean:
 	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache

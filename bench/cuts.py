@@ -29,7 +29,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -40,6 +39,7 @@ import numpy as np
 
 from audio_creator.analysis import analyse_video
 from audio_creator.media.synthetic import Shot, make_shot_video
+from timing import best_of
 
 try:
     import scenedetect
@@ -58,15 +58,6 @@ VIDEOS = (
     (25, 50, 5, 0.4, 0.3, 0.3),
 )
 QUICK_VIDEOS = ((25, 20, 1, 0.3, 0.4, 0.3), (30, 20, 2, 0.3, 0.3, 0.3))
-
-
-def best_of(repeat: int, work: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def timed(run: Callable[[Path], list[float]], path: Path, repeat: int) -> tuple[list[float], float]:

@@ -20,8 +20,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -30,6 +28,7 @@ import soundfile as sf
 
 from audio_creator.audio import load
 from audio_creator.media import iter_frames, mux
+from timing import best_of
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
@@ -37,15 +36,6 @@ FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 def ffmpeg(*args: str, stdout: int | None = None) -> None:
     cmd = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
     subprocess.run(cmd, check=True, stdout=stdout)
-
-
-def best_of(repeat: int, work: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def prepare(work_dir: Path) -> tuple[Path, Path, Path]:

@@ -19,7 +19,6 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -30,17 +29,9 @@ from audio_creator.audio import save
 from audio_creator.media.synthetic import Shot, make_shot_video
 from audio_creator.music import MusicRequest
 from audio_creator.music.procedural import ProceduralBackend
+from timing import best_of
 
 WORK = Path("output/bench")
-
-
-def best_of(repeat: int, work: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def clip(path: Path) -> Path:

@@ -119,3 +119,25 @@ def test_help_lists_every_style() -> None:
     from audio_creator.music.procedural import STYLES
 
     assert tuple(STYLES) == cli.STYLE_NAMES
+
+
+def test_soundfont_option_takes_a_file_and_refuses_a_bad_one(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from audio_creator.music.procedural.render import default_soundfont
+
+    font = tmp_path / "copy.sf2"
+    font.write_bytes(default_soundfont().read_bytes())
+    out = tmp_path / "m.wav"
+    args = ["vidmuse", "--video", str(demo), "-o", str(out), "--duration", "3"]
+    assert cli.main([*args, "--soundfont", str(font)]) == 0
+    assert sf.info(out).duration == pytest.approx(3.0, abs=1e-3)
+    bad = tmp_path / "bad.sf2"
+    out.unlink()
+    bad.write_bytes(b"RIFF\x04\x00\x00\x00WAVE")  # refused before any work
+    assert cli.main([*args, "--soundfont", str(bad)]) == 2
+    assert "is not a SoundFont" in capsys.readouterr().err
+    bad.write_bytes(b"RIFF\x04\x00\x00\x00sfbk")  # looks like one, but is empty
+    assert cli.main([*args, "--soundfont", str(bad)]) == 2
+    assert "not a usable SoundFont" in capsys.readouterr().err
+    assert not out.exists()

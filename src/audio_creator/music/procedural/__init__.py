@@ -9,7 +9,8 @@ import os
 from pathlib import Path
 
 from audio_creator.audio import Audio
-from audio_creator.errors import ConfigError
+from audio_creator.errors import ConfigError, MediaError
+from audio_creator.files import check_input_file
 from audio_creator.music.backend import GeneratedMusic, MusicRequest, Progress
 from audio_creator.music.procedural.arrange import arrange
 from audio_creator.music.procedural.harmony import NOTE_NAMES
@@ -69,7 +70,7 @@ class ProceduralBackend:
                 "LoRA adapters apply to the neural music backends (musicgen, vidmuse); "
                 "the procedural composer has no weights to adapt"
             )
-        self.soundfont = Path(soundfont) if soundfont is not None else None
+        self.soundfont = _checked_soundfont(soundfont) if soundfont is not None else None
 
     def warm_up(self) -> None:
         """Import what rendering and mastering need. The vidmuse job calls this on a helper
@@ -138,3 +139,14 @@ def save_midi(music: GeneratedMusic, path: str | os.PathLike[str]) -> None:
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
+
+
+def _checked_soundfont(path: str | os.PathLike[str]) -> Path:
+    """`path` if it is a readable SoundFont (SF2/SF3: a RIFF file of form `sfbk`), checked before
+    any work starts; MediaError otherwise."""
+    font = check_input_file(path, what="SoundFont")
+    with font.open("rb") as handle:
+        head = handle.read(12)
+    if head[:4] != b"RIFF" or head[8:12] != b"sfbk":
+        raise MediaError(f"{font} is not a SoundFont (SF2/SF3 files start with RIFF…sfbk)")
+    return font
