@@ -110,6 +110,22 @@ def test_score_of_every_style_is_musically_sane(style: str, demo_analysis: Video
     assert sounding_until[-1] >= end - 1.0
 
 
+def test_instrumentation_changes_from_section_to_section(demo_analysis: VideoAnalysis) -> None:
+    score = compose(demo_analysis, "cinematic")
+    lead, alternate = score.part("lead"), score.part("lead2")
+    assert lead.program != alternate.program
+    assert lead.notes and alternate.notes
+    # Between two adjacent cuts only one of the two instruments plays the lead.
+    for start, stop in itertools.pairwise(DEMO_CUTS_S):
+        inside = [
+            part.name
+            for part in (lead, alternate)
+            for n in part.notes
+            if start + 0.05 <= n.start_s < stop - 0.05
+        ]
+        assert len(set(inside)) <= 1, (start, stop)
+
+
 def test_cut_beats_carry_exact_accents(demo_analysis: VideoAnalysis) -> None:
     score = compose(demo_analysis, "pop")
     drums = score.part("drums").notes

@@ -140,8 +140,30 @@ def arrange(plan: MusicPlan, seed: int) -> Score:
     parts = [
         _humanise("pad", style.pad, False, _pad(plan, writer, bars), rng),
         _humanise("bass", style.bass, False, _bass(plan, writer, bars), rng),
-        _humanise("lead", style.lead, False, _lead(plan, writer, bars, rng), rng),
     ]
+    lead = _lead(plan, writer, bars, rng)
+    if style.lead_alt != style.lead:  # every other section hands the lead to another instrument
+        alternate = [n is not None and _section_index(plan, n.start_s) % 2 == 1 for n in lead]
+        parts.append(
+            _humanise(
+                "lead",
+                style.lead,
+                False,
+                [n for n, a in zip(lead, alternate, strict=True) if not a],
+                rng,
+            )
+        )
+        parts.append(
+            _humanise(
+                "lead2",
+                style.lead_alt,
+                False,
+                [n for n, a in zip(lead, alternate, strict=True) if a],
+                rng,
+            )
+        )
+    else:
+        parts.append(_humanise("lead", style.lead, False, lead, rng))
     if style.rhythm is not None:
         parts.append(_humanise("rhythm", style.rhythm, False, _rhythm(plan, writer, bars), rng))
     if style.drums != "none":
@@ -179,6 +201,15 @@ def _bars(plan: MusicPlan) -> list[_Bar]:
     closing = max(1, plan.grid.beats_s.size - plan.final_beat)
     bars.append((plan.final_beat, closing, 0, None, -1, len(bars)))
     return bars
+
+
+def _section_index(plan: MusicPlan, time_s: float) -> int:
+    """Which section (by order) sounds at `time_s`; the ending counts as the first."""
+    beat = plan.grid.beat_at(time_s + 1e-6)
+    for index, section in enumerate(plan.sections):
+        if section.first_beat <= beat < section.stop_beat:
+            return index
+    return 0
 
 
 def _chord_pcs(plan: MusicPlan, degree: int) -> list[int]:
@@ -242,8 +273,9 @@ def _bass(plan: MusicPlan, writer: _Writer, bars: list[_Bar]) -> list[Note | Non
 def _lead(
     plan: MusicPlan, writer: _Writer, bars: list[_Bar], rng: np.random.Generator
 ) -> list[Note | None]:
-    low, high = RANGES[plan.style.lead]
-    low, high = max(low, 60), min(high, 86)
+    # Within both lead instruments' ranges, so that either can play any phrase.
+    (low_a, high_a), (low_b, high_b) = RANGES[plan.style.lead], RANGES[plan.style.lead_alt]
+    low, high = max(low_a, low_b, 60), min(high_a, high_b, 86)
     notes: list[Note | None] = []
     key, mode = plan.key_root, plan.mode
     degree_now = 7  # scale degree counted from the tonic of octave 4

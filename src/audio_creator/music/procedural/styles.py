@@ -22,6 +22,7 @@ class Style:
     pad: int  # GM program of the sustained chords
     bass: int
     lead: int  # melody or arpeggio
+    lead_alt: int  # the lead's instrument in every other section: instrumentation changes at cuts
     rhythm: int | None  # a pitched rhythm part (stabs, pizzicato, comping), or None
     drums: str  # "none", "soft", "rock", "four", "lofi", "orchestral"
     lead_kind: str  # "melody" or "arpeggio"
@@ -41,6 +42,7 @@ STYLES: dict[str, Style] = {
             pad=48,
             bass=43,
             lead=60,
+            lead_alt=71,
             rhythm=45,
             drums="orchestral",
             lead_kind="melody",
@@ -54,6 +56,7 @@ STYLES: dict[str, Style] = {
             pad=89,
             bass=38,
             lead=98,
+            lead_alt=46,
             rhythm=None,
             drums="soft",
             lead_kind="arpeggio",
@@ -67,6 +70,7 @@ STYLES: dict[str, Style] = {
             pad=4,
             bass=33,
             lead=11,
+            lead_alt=26,
             rhythm=None,
             drums="lofi",
             lead_kind="melody",
@@ -81,6 +85,7 @@ STYLES: dict[str, Style] = {
             pad=0,
             bass=34,
             lead=80,
+            lead_alt=56,
             rhythm=25,
             drums="rock",
             lead_kind="melody",
@@ -95,6 +100,7 @@ STYLES: dict[str, Style] = {
             pad=48,
             bass=42,
             lead=73,
+            lead_alt=68,
             rhythm=45,
             drums="orchestral",
             lead_kind="melody",
@@ -108,6 +114,7 @@ STYLES: dict[str, Style] = {
             pad=90,
             bass=38,
             lead=81,
+            lead_alt=80,
             rhythm=None,
             drums="four",
             lead_kind="arpeggio",
@@ -122,6 +129,7 @@ STYLES: dict[str, Style] = {
             pad=0,
             bass=0,
             lead=0,
+            lead_alt=0,
             rhythm=None,
             drums="none",
             lead_kind="melody",
@@ -139,15 +147,20 @@ RANGES: dict[int, tuple[int, int]] = {
     4: (28, 103),  # electric piano 1
     11: (53, 89),  # vibraphone
     25: (40, 84),  # acoustic guitar (steel)
+    26: (40, 86),  # electric guitar (jazz)
     33: (28, 55),  # electric bass (finger)
     34: (28, 55),  # electric bass (pick)
     38: (24, 60),  # synth bass 1
     42: (36, 76),  # cello
     43: (28, 60),  # contrabass
     45: (28, 96),  # pizzicato strings
+    46: (23, 103),  # orchestral harp
     47: (40, 55),  # timpani
     48: (28, 96),  # string ensemble 1
+    56: (52, 84),  # trumpet
     60: (34, 77),  # french horn
+    68: (58, 91),  # oboe
+    71: (50, 94),  # clarinet
     73: (60, 96),  # flute
     80: (48, 96),  # square lead
     81: (48, 96),  # saw lead
