@@ -165,13 +165,23 @@ def test_single_frame_video(tmp_path: Path) -> None:
     assert analysis.motion.size >= 1 and np.all(np.isfinite(analysis.energy))
 
 
-def test_video_without_frames_is_refused(tmp_path: Path) -> None:
-    empty = tmp_path / "empty.mp4"
-    with av.open(str(empty), "w") as out:
-        stream = out.add_stream("libx264", rate=FPS)
-        stream.width, stream.height = 64, 64
-    with pytest.raises(MediaError):
-        analyse_video(empty)
+def test_video_without_a_decodable_frame_is_refused(mixed: ShotTimeline, tmp_path: Path) -> None:
+    """A real video stream whose every packet is zeros: nothing can be decoded from it."""
+    blank = tmp_path / "blank.mp4"
+    with av.open(str(mixed.path)) as source, av.open(str(blank), "w") as target:
+        video = source.streams.video[0]
+        stream = target.add_stream_from_template(video)
+        for packet in source.demux(video):
+            if packet.dts is None:
+                continue
+            zeros = av.Packet(bytes(packet.size))
+            zeros.pts, zeros.dts, zeros.time_base = packet.pts, packet.dts, packet.time_base
+            zeros.stream = stream
+            target.mux(zeros)
+    with av.open(str(blank)) as check:  # the stream and its packets are really there
+        assert check.streams.video[0].frames > 0
+    with pytest.raises(MediaError, match="cannot decode"):
+        analyse_video(blank)
 
 
 def test_audio_only_file_is_refused(audio_only: Path) -> None:

@@ -260,28 +260,23 @@ def test_original_flags_translate_to_the_subcommand() -> None:
         "--device",
         "cpu",
         "autopipeline",
-        "--video",
-        "examples/2.mp4",
-        "--output",
-        "output/auto.wav",
-        "--merged-video-path",
-        "output/auto.mp4",
-        "--lora",
-        "src/models/lora/vidmuse_lora.pt",
-        "--rerank",
-        "3",
-        "--speed",
-        "0.95",
-        "--ducking-db",
-        "12.0",
-        "--caption-backend",
-        "openai",
-        "--caption-max-len",
-        "40",
-        "--caption-frames",
-        "4",
+        "--video=examples/2.mp4",
+        "--output=output/auto.wav",
+        "--merged-video-path=output/auto.mp4",
+        "--lora=src/models/lora/vidmuse_lora.pt",
+        "--rerank=3",
+        "--speed=0.95",
+        "--ducking-db=12.0",
+        "--caption-backend=openai",
+        "--caption-max-len=40",
+        "--caption-frames=4",
         "--merge-video",
     ]
+
+
+def test_values_that_start_with_a_dash_stay_values() -> None:
+    args = compat.build_parser().parse_args(["--mode", "vidmuse", "--prompt=-moody and dark"])
+    assert "--prompt=-moody and dark" in compat.translate(args)
 
 
 @pytest.mark.parametrize(

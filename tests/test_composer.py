@@ -55,6 +55,19 @@ def test_irregular_cuts_land_on_downbeats() -> None:
     assert np.all(np.diff(grid.beats_s) > 0) and grid.beats_s[0] == 0
 
 
+def test_fast_editing_keeps_the_tempo_within_bounds() -> None:
+    """Shots of 0.4–0.9 s (about a beat each): every cut still lands on a beat, no beat is
+    pushed or pulled beyond ±50 % of the target, and half the time stays within ±20 %."""
+    rng = np.random.default_rng(1)
+    cuts = np.cumsum(rng.uniform(0.4, 0.9, 40))
+    grid = fit_beat_grid(float(cuts[-1]) + 1.0, cuts, 100.0)
+    ratio = grid.bpm / 100.0
+    assert np.all((ratio >= 1 / 1.5) & (ratio <= 1.5))
+    spans = np.diff(np.r_[grid.beats_s, cuts[-1] + 1.0])
+    assert grid.cuts_on_beat >= 0.9
+    assert spans[np.abs(np.log(ratio)) <= np.log(1.2)].sum() >= 0.5 * spans.sum()
+
+
 def test_no_cuts_keeps_the_target_tempo() -> None:
     grid = fit_beat_grid(10.0, (), 90.0)
     assert grid.nominal_bpm == pytest.approx(90.0)
@@ -86,6 +99,11 @@ def test_score_of_every_style_is_musically_sane(style: str, demo_analysis: Video
                 assert low <= note.pitch <= high, (part.name, note.pitch)
     in_scale = [in_key(n.pitch, score.key_root, score.mode) for n in pitched]
     assert np.mean(in_scale) >= 0.9
+    for part in score.parts:  # a repeated pitch never overlaps itself (MIDI players cut it)
+        by_pitch: dict[int, float] = {}
+        for note in sorted(part.notes, key=lambda n: n.start_s):
+            assert note.start_s >= by_pitch.get(note.pitch, -1.0), (part.name, note)
+            by_pitch[note.pitch] = note.end_s
     bass = sorted(score.part("bass").notes, key=lambda n: n.start_s)
     assert all(a.end_s <= b.start_s for a, b in itertools.pairwise(bass))  # monophonic
     # Chords change on beats: every pad note starts within the humanisation bound of a beat.
@@ -145,6 +163,9 @@ def test_style_from_prompt_and_picture() -> None:
     assert style_from_prompt("an epic cinematic trailer").name == "cinematic"
     assert style_from_prompt("chill lofi beats to study to").name == "lofi"
     assert style_from_prompt("a video of my cat") is None
+    # Keywords start words: "fun" is not in "funeral", "edm" not in "fedmail".
+    assert style_from_prompt("a sad funeral").name == "piano"
+    assert style_from_prompt("footage of a lighthouse") is None
     with pytest.raises(ConfigError, match="choose one of"):
         compose(None, "polka")
 
@@ -261,3 +282,33 @@ def test_reverb_blocks_join_without_seams() -> None:
     for channel in range(2):
         reference = dry[channel] + 0.3 * oaconvolve(dry[channel], response[channel])[:700_000]
         assert np.max(np.abs(wet[channel] - reference)) < 1e-4
+
+
+@pytest.mark.parametrize("cuts", [(1.48, 6.48), (1.37, 2.9, 5.17)])
+def test_midi_notes_sit_where_the_audio_plays_them(cuts: tuple[float, ...], tmp_path: Path) -> None:
+    """Read back with mido, every note of the MIDI file starts at its time in the score."""
+    import mido
+
+    from audio_creator.music.procedural.score import write_midi
+
+    score = compose(_analysis_with_cuts(cuts, 9.0), "pop", seed=1)
+    write_midi(score, tmp_path / "score.mid")
+    onsets, now = [], 0.0
+    for message in mido.MidiFile(tmp_path / "score.mid"):  # iterating gives delta seconds
+        now += message.time
+        if message.type == "note_on":
+            onsets.append(now)
+    expected = sorted(n.start_s for p in score.parts for n in p.notes)
+    assert np.allclose(sorted(onsets), expected, atol=2e-3)
+
+
+def _analysis_with_cuts(cuts: tuple[float, ...], duration: float) -> VideoAnalysis:
+    """A VideoAnalysis with given cuts and calm, even curves (no video needed)."""
+    from audio_creator.media.probe import VideoInfo
+
+    axis = np.arange(0, duration, 0.1, dtype=np.float32)
+    flat = np.full_like(axis, 0.4)
+    info = VideoInfo(
+        Path("none.mp4"), "mp4", duration, 320, 180, 25.0, 0, 0, "h264", "yuv420p", False
+    )
+    return VideoAnalysis(info, duration, cuts, (), axis, flat * 0.2, flat, flat * 0, flat, flat)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import av
 import mido
 import pytest
 import soundfile as sf
@@ -60,7 +62,10 @@ def test_duration_longer_than_the_video_extends_the_music(demo: Path, tmp_path: 
     args = ["vidmuse", "--video", str(demo), "-o", str(out), "--duration", "26"]
     assert cli.main([*args, "--merged-video-path", str(merged), "--merge-video"]) == 0
     assert sf.info(out).duration == pytest.approx(26.0, abs=1e-3)
-    assert probe(merged).duration_s == pytest.approx(20.0, abs=0.05)  # the video sets the length
+    assert probe(merged).duration_s == pytest.approx(20.0, abs=0.05)  # the picture is unchanged
+    with av.open(str(merged)) as container:  # and the whole music plays: the last picture holds
+        audio = container.streams.audio[0]
+        assert float(audio.duration * audio.time_base) == pytest.approx(26.0, abs=0.05)
 
 
 @pytest.mark.parametrize(
@@ -72,12 +77,18 @@ def test_duration_longer_than_the_video_extends_the_music(demo: Path, tmp_path: 
         (["--style", "polka"], "unknown style"),
         (["--backend", "jukebox"], "unknown music backend"),
         (["--lora", "adapter.pt"], "LoRA adapters apply to the neural"),
+        (["--seed", "-1"], "the seed must be a whole number"),
+        (["--merge-video", "--merged-video-path", "{tmp}/v.flv"], "cannot write a video to v.flv"),
+        (["--midi-out", "{tmp}/o.wav"], "two outputs would be the same file"),
+        (["--rerank", "2", "--rerank-topk", "2", "--midi-out", "{tmp}/o.2.wav"], "same file"),
+        (["--midi-out", "{tmp}/score.txt"], "MIDI is written to a .mid file"),
     ],
 )
 def test_bad_options_are_refused_and_nothing_is_written(
     demo: Path, tmp_path: Path, extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "o.wav"
+    extra = [arg.replace("{tmp}", str(tmp_path)) for arg in extra]
     assert cli.main(["vidmuse", "--video", str(demo), "-o", str(out), *extra]) == 2
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
@@ -94,12 +105,13 @@ def test_audio_only_and_missing_inputs_are_refused(
 
 
 def test_output_may_not_overwrite_the_video(demo: Path, tmp_path: Path) -> None:
+    before = hashlib.sha256(demo.read_bytes()).hexdigest()
     code = cli.main(
         ["vidmuse", "--video", str(demo), "-o", str(tmp_path / "m.wav"), "--merged-video-path",
          str(demo), "--merge-video"]
     )  # fmt: skip
     assert code == 2
-    assert probe(demo).has_audio
+    assert hashlib.sha256(demo.read_bytes()).hexdigest() == before
 
 
 def test_main_py_runs_vidmuse_with_the_original_flags(demo: Path, tmp_path: Path) -> None:

@@ -82,8 +82,8 @@ def translate(args: argparse.Namespace) -> list[str]:
     argv.append(args.mode)
     for old, new, _ in _VALUE_FLAGS:
         value = getattr(args, _dest(old))
-        if value is not None:
-            argv += [new, str(value)]
+        if value is not None:  # one token, so that a value starting with "-" stays a value
+            argv.append(f"{new}={value}")
     for old, new in _SWITCH_FLAGS:
         if getattr(args, _dest(old)):
             argv.append(new)

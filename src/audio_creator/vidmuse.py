@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audio_creator.analysis.video import Progress, analyse_video
+from audio_creator.analysis.video import Progress, VideoAnalysis, analyse_video
 from audio_creator.audio import save
 from audio_creator.errors import ConfigError, require_finite
 from audio_creator.files import check_output_path
 from audio_creator.media.probe import probe
+from audio_creator.music.backend import GeneratedMusic
+from audio_creator.music.rerank import Ranked
 
 logger = logging.getLogger(__name__)
 
@@ -67,19 +70,19 @@ class VidmuseResult:
 
 
 def run_vidmuse(options: VidmuseOptions, progress: Progress | None = None) -> VidmuseResult:
-    """Make music for a video and write it (see the module docstring)."""
-    from audio_creator.media.mux import mux
+    """Make music for a video and write it (see the module docstring).
+
+    Every input and output is checked before any work starts; if writing fails part-way, the
+    outputs already written by this run are removed again.
+    """
     from audio_creator.music import MusicRequest, create_backend
-    from audio_creator.music.rerank import Ranked, rank
 
     info = probe(options.video)  # inputs first: a bad input leaves nothing behind
     outputs = [options.output] + [
         options.output.with_name(f"{options.output.stem}.{k}.wav")
         for k in range(2, options.rerank_topk + 1)
     ]
-    extra = [p for p in (options.midi_out, options.merged_video) if p is not None]
-    for path in outputs + extra:
-        check_output_path(path, inputs=[options.video])
+    _check_outputs(options, outputs)
     backend_options: dict[str, Any] = {}
     if options.soundfont is not None:
         backend_options["soundfont"] = options.soundfont
@@ -99,39 +102,103 @@ def run_vidmuse(options: VidmuseOptions, progress: Progress | None = None) -> Vi
         len(analysis.cuts_s),
         len(analysis.transitions),
     )
-    candidates = []
-    for variation in range(options.rerank):
-        request = MusicRequest(
-            duration,
-            analysis,
-            style=options.style,
-            prompt=options.prompt,
-            seed=options.seed,
-            variation=variation,
-            target_lufs=options.target_lufs,
-        )
-        candidates.append(backend.generate(request))
-        if progress is not None:
-            progress((variation + 1) / options.rerank, "composing")
-    # One candidate needs no ranking: its scores would only cost time.
-    ranked = rank([c.audio for c in candidates], analysis) if len(candidates) > 1 else []
-    kept = ranked[: options.rerank_topk] or [Ranked(0, float("nan"), {})]
-    for path, place in zip(outputs, kept, strict=True):
-        save(candidates[place.index].audio, path)
-    best = candidates[kept[0].index]
-    if options.midi_out is not None:
-        from audio_creator.music.procedural import save_midi
-
-        save_midi(best, options.midi_out)
-    merged = None
-    if options.merged_video is not None:
-        merged = mux(options.video, best.audio, options.merged_video).path
+    kept = _best_candidates(
+        lambda variation: backend.generate(
+            MusicRequest(
+                duration,
+                analysis,
+                style=options.style,
+                prompt=options.prompt,
+                seed=options.seed,
+                variation=variation,
+                target_lufs=options.target_lufs,
+            )
+        ),
+        analysis,
+        options.rerank,
+        options.rerank_topk,
+        progress,
+    )
+    best = kept[0][1]
+    merged = _write_all(options, outputs, [music for _, music in kept])
     scores = tuple(
         {
             "candidate": r.index,
             "score": round(r.score, 4),
             **{k: round(v, 4) for k, v in r.terms.items()},
         }
-        for r in ranked[: options.rerank_topk]
+        for r, _ in kept
+        if options.rerank > 1
     )
     return VidmuseResult(tuple(outputs), scores, best.summary, merged)
+
+
+def _check_outputs(options: VidmuseOptions, outputs: list[Path]) -> None:
+    """Every output writable, none an input, no two the same, each of a kind we can write."""
+    from audio_creator.media.mux import CONTAINERS
+
+    extra = [p for p in (options.midi_out, options.merged_video) if p is not None]
+    resolved = [p.expanduser().resolve() for p in outputs + extra]
+    if len(set(resolved)) != len(resolved):
+        raise ConfigError("two outputs would be the same file: give each output its own name")
+    for path in outputs + extra:
+        check_output_path(path, inputs=[options.video])
+    if options.merged_video is not None and options.merged_video.suffix.lower() not in CONTAINERS:
+        raise ConfigError(
+            f"cannot write a video to {options.merged_video.name}: "
+            f"use one of {', '.join(sorted(CONTAINERS))}"
+        )
+    if options.midi_out is not None and options.midi_out.suffix.lower() not in (".mid", ".midi"):
+        raise ConfigError(f"MIDI is written to a .mid file, not {options.midi_out.name}")
+
+
+def _best_candidates(
+    make: Callable[[int], GeneratedMusic],
+    analysis: VideoAnalysis,
+    count: int,
+    keep: int,
+    progress: Progress | None,
+) -> list[tuple[Ranked, GeneratedMusic]]:
+    """Make `count` candidates and keep the `keep` best, scoring each as it comes (so no more
+    than `keep` + 1 pieces are in memory). One candidate needs no score."""
+    from audio_creator.music.rerank import score
+
+    kept: list[tuple[Ranked, GeneratedMusic]] = []
+    for variation in range(count):
+        music = make(variation)
+        place = score(music.audio, analysis, variation) if count > 1 else Ranked(0, 0.0, {})
+        kept.append((place, music))
+        kept.sort(key=lambda item: (-item[0].score, item[0].index))
+        del kept[keep:]
+        if progress is not None:
+            progress((variation + 1) / count, "composing")
+    return kept
+
+
+def _write_all(
+    options: VidmuseOptions, outputs: list[Path], pieces: list[GeneratedMusic]
+) -> Path | None:
+    """Write the merged video, the MIDI and the WAVs; on failure, remove what was written."""
+    from audio_creator.media.mux import mux
+
+    written: list[Path] = []
+    try:
+        merged = None
+        if options.merged_video is not None:
+            # A --duration longer than the video keeps all its music: the picture holds.
+            merged = mux(
+                options.video, pieces[0].audio, options.merged_video, keep_longer_audio=True
+            ).path
+            written.append(merged)
+        if options.midi_out is not None:
+            from audio_creator.music.procedural import save_midi
+
+            save_midi(pieces[0], options.midi_out)
+            written.append(options.midi_out)
+        for path, music in zip(outputs, pieces, strict=True):
+            written.append(save(music.audio, path))
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return merged

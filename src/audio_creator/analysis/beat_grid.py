@@ -32,8 +32,9 @@ ERROR_COST = 0.2  # per cut on a beat, times its distance from the beat ÷ toler
 # A segment whose first beat is shortened or lengthened to keep the tempo pays RESET_COST plus
 # RESET_SIZE_COST × |log(that beat / a beat)|: beat trackers, like listeners, follow small ones.
 RESET_COST = 0.2
-RESET_SIZE_COST = 0.0
-MAX_RESET = 0.7  # |log(span remainder / beat)|: any remainder from ½ to 1½ beats
+RESET_SIZE_COST = 1.0
+MAX_PUSH = 0.5  # the most a pushed or pulled bar's beats may differ from the target tempo
+MAX_RESET = 0.7  # |log(span remainder / beat)|: round() keeps the remainder within ½–1½ beats
 MAX_SPAN = 8  # a segment may skip over at most this many cuts
 MAX_ANCHORS = 64  # a constant tempo's phase is tried on at most this many cuts
 
@@ -99,31 +100,45 @@ def _constant_plan(
     if cuts.size == 0:
         return 0.0, [(0.0, 60.0 / target, math.ceil(duration * target / 60) + 1, True)]
     # Phase anchored on a cut (each in turn, or a spread of them); score the cuts on that grid.
-    anchors = cuts[
+    # One anchor at a time keeps memory at tempi × cuts, however long the video.
+    deviation = DEVIATION_COST * np.abs(np.log(60.0 / periods / target))
+    best = (math.inf, 0, float(cuts[0]))  # (cost, period index, anchor)
+    for anchor in cuts[
         np.unique(np.linspace(0, cuts.size - 1, min(cuts.size, MAX_ANCHORS)).astype(int))
-    ]
-    beats = (cuts[None, :, None] - anchors[None, None, :]) / periods[:, None, None]
-    nearest = np.rint(beats)
-    error = np.abs(beats - nearest) * periods[:, None, None]  # [period, cut, anchor]
-    on = error <= tol
-    off_downbeat = on & (np.mod(nearest, per_bar) != 0)
-    cost = (
-        (~on).sum(axis=1)
-        + OFF_DOWNBEAT_COST * off_downbeat.sum(axis=1)
-        + ERROR_COST * np.where(on, error / tol, 0.0).sum(axis=1)
-        + DEVIATION_COST * np.abs(np.log(60.0 / periods / target))[:, None]
-    )
-    p, a = np.unravel_index(int(np.argmin(cost)), cost.shape)
-    period, anchor = float(periods[p]), float(anchors[a])
+    ]:
+        on, nearest, error = _on_grid(cuts, float(anchor), periods, tol)
+        cost = (
+            (~on).sum(axis=1)
+            + OFF_DOWNBEAT_COST * (on & (np.mod(nearest, per_bar) != 0)).sum(axis=1)
+            + ERROR_COST * np.where(on, error / tol, 0.0).sum(axis=1)
+            + deviation
+        )
+        p = int(np.argmin(cost))
+        if cost[p] < best[0]:
+            best = (float(cost[p]), p, float(anchor))
+    total, p, anchor = best
+    period = float(periods[p])
     # Refine: the least-squares line through the cuts on the grid (time = phase + beat × period)
     # puts them on their beats exactly rather than merely within tolerance.
-    hit = on[p, :, a]
+    on, nearest, _ = _on_grid(cuts, anchor, periods[p : p + 1], tol)
+    hit = on[0]
     if hit.sum() >= 2:
-        fitted, phase = np.polyfit(nearest[p, hit, a], cuts[hit] - anchor, 1)
+        fitted, phase = np.polyfit(nearest[0, hit], cuts[hit] - anchor, 1)
         if abs(math.log(fitted * target / 60.0)) <= math.log(1 + MAX_DEVIATION):
             period, anchor = float(fitted), anchor + float(phase)
     start = anchor - math.floor(anchor / period) * period
-    return float(cost[p, a]), [(start, period, math.ceil((duration - start) / period) + 1, True)]
+    return total, [(start, period, math.ceil((duration - start) / period) + 1, True)]
+
+
+def _on_grid(
+    cuts: npt.NDArray[np.float64], anchor: float, periods: npt.NDArray[np.float64], tol: float
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """For grids through `anchor` with each period: which cuts are on a beat, the beat numbers
+    nearest them, and their distance from it (all `[period, cut]`)."""
+    beats = (cuts[None, :] - anchor) / periods[:, None]
+    nearest = np.rint(beats)
+    error = np.abs(beats - nearest) * periods[:, None]
+    return error <= tol, nearest, error
 
 
 def _segment_plan(
@@ -229,7 +244,8 @@ def _segment_options(
         if n > ramp:
             entries.append((start + ramp * beat, base_period, n - ramp, False))
         size = abs(math.log(beat / base_period))
-        options.append((entries, beats, base_period, RESET_COST + RESET_SIZE_COST * size))
+        if abs(math.log(beat / target_period)) <= math.log(1 + MAX_PUSH):
+            options.append((entries, beats, base_period, RESET_COST + RESET_SIZE_COST * size))
     return options
 
 

@@ -32,6 +32,7 @@ DISSOLVE_HALF_WIDTHS_S = (0.25, 0.5, 0.75, 1.0)
 DISSOLVE_MIN_CHANGE = 0.35  # change score between a dissolve's two ends
 DISSOLVE_MAX_RESIDUAL = 0.4  # |middle − mean of ends| ÷ |end − end|
 DISSOLVE_CONTRAST_DIP = 0.9  # middle contrast ÷ mean contrast of the ends
+_CHUNK = 4096  # frames per step of the windowed measurements
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def hard_cuts(
     score = np.zeros(frames, np.float32)
     if frames < 2:
         return np.zeros(0, np.intp), score
-    score[1:] = change_score(histogram[1:], histogram[:-1], thumbnail[1:], thumbnail[:-1])
+    score[1:] = _lagged_scores(histogram, thumbnail, 1)
     reach = max(2, round(NEIGHBOURHOOD_S * fps))
     # Typical score on each side (excluding the frame's immediate neighbours), averaged: motion
     # raises both sides, while a cut out of a moving shot into a still one raises only one.
@@ -79,7 +80,7 @@ def hard_cuts(
         typical = np.nan_to_num(np.nanmean(sides, axis=0), nan=0.0)
     # The new picture must stay (frame i + 1 still differs from i − 1) and the old one must have
     # been there (frame i − 2 differs from i too): a flash frame fails one of the two.
-    two_apart = change_score(histogram[2:], histogram[:-2], thumbnail[2:], thumbnail[:-2])
+    two_apart = _lagged_scores(histogram, thumbnail, 2)
     persists = np.full(frames, np.inf, np.float32)
     persists[1:-1] = two_apart  # frame i − 1 against i + 1
     persists[2:] = np.minimum(persists[2:], two_apart)  # frame i − 2 against i
@@ -148,21 +149,22 @@ def dissolves(
         half = max(2, round(half_s * fps))
         if frames <= 2 * half:
             continue
-        mid = np.arange(half, frames - half)
-        a, b = mid - half, mid + half
-        change = change_score(histogram[a], histogram[b], thumbnail[a], thumbnail[b])
-        middle = thumbnail[mid] - 0.5 * (thumbnail[a] + thumbnail[b])
-        spread = np.abs(thumbnail[a] - thumbnail[b]).mean(axis=(1, 2))
-        residual = np.abs(middle).mean(axis=(1, 2)) / np.maximum(spread, 1e-3)
-        dip = contrast[mid] / np.maximum(0.5 * (contrast[a] + contrast[b]), 1e-3)
-        clean = blocked[b + 1] - blocked[a] == 0
-        ok = (
-            (change >= DISSOLVE_MIN_CHANGE)
-            & (residual <= DISSOLVE_MAX_RESIDUAL)
-            & (dip <= DISSOLVE_CONTRAST_DIP)
-            & clean
-        )
-        windows += [(int(a[i]), int(b[i]), float(change[i])) for i in np.flatnonzero(ok)]
+        for first in range(half, frames - half, _CHUNK):  # in chunks: memory flat at any length
+            mid = np.arange(first, min(first + _CHUNK, frames - half))
+            a, b = mid - half, mid + half
+            change = change_score(histogram[a], histogram[b], thumbnail[a], thumbnail[b])
+            middle = thumbnail[mid] - 0.5 * (thumbnail[a] + thumbnail[b])
+            spread = np.abs(thumbnail[a] - thumbnail[b]).mean(axis=(1, 2))
+            residual = np.abs(middle).mean(axis=(1, 2)) / np.maximum(spread, 1e-3)
+            dip = contrast[mid] / np.maximum(0.5 * (contrast[a] + contrast[b]), 1e-3)
+            clean = blocked[b + 1] - blocked[a] == 0
+            ok = (
+                (change >= DISSOLVE_MIN_CHANGE)
+                & (residual <= DISSOLVE_MAX_RESIDUAL)
+                & (dip <= DISSOLVE_CONTRAST_DIP)
+                & clean
+            )
+            windows += [(int(a[i]), int(b[i]), float(change[i])) for i in np.flatnonzero(ok)]
     # Overlapping windows describe one dissolve: take their union, then find where within it the
     # picture actually moves from one end to the other.
     merged: list[list[int]] = []
@@ -195,6 +197,21 @@ def _blend_extent(thumbs: Floats) -> tuple[int, int]:
     ramps = np.clip((index[None, :] - first[:, None]) / (last - first)[:, None], 0.0, 1.0)
     best = int(np.argmin(((ramps - weight[None, :]) ** 2).sum(axis=1)))
     return int(first[best]), int(last[best])
+
+
+def _lagged_scores(histogram: Floats, thumbnail: Floats, lag: int) -> Floats:
+    """change_score(frame i, frame i + lag) for every i, a chunk at a time."""
+    count = max(0, histogram.shape[0] - lag)
+    out = np.empty(count, np.float32)
+    for start in range(0, count, _CHUNK):
+        stop = min(start + _CHUNK, count)
+        out[start:stop] = change_score(
+            histogram[start + lag : stop + lag],
+            histogram[start:stop],
+            thumbnail[start + lag : stop + lag],
+            thumbnail[start:stop],
+        )
+    return out
 
 
 def _sliding_median(score: Floats, reach: int, *, before: bool) -> Floats:

@@ -83,10 +83,7 @@ def analyse_video(path: str | os.PathLike[str], progress: Progress | None = None
         if progress is not None and info.duration_s > 0:
             progress(min(1.0, times[-1] / info.duration_s), "analysing the video")
 
-    for frame in iter_every_frame(info.path):
-        if batch and frame.image.shape != batch[0].shape:
-            flush()  # the picture size changed mid-stream: measure what came before on its own
-            previous_luma = None
+    for frame in iter_every_frame(info.path):  # every image has the same (scaled) size
         times.append(frame.time_s)
         batch.append(frame.image)
         if len(batch) == BATCH_FRAMES:

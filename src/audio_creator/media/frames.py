@@ -139,6 +139,7 @@ def iter_every_frame(
     coded_w, coded_h = (out_h, out_w) if rotation in (90, 270) else (out_w, out_h)
     reformatter = VideoReformatter()
     last_time = -math.inf
+    step = 1 / (info.fps or 25.0)  # for frames without a timestamp: one frame after the last
     try:
         with av.open(str(info.path)) as container:
             stream = video_stream(container, info.path)
@@ -151,7 +152,10 @@ def iter_every_frame(
                 stream.codec_context.options = {"skip_loop_filter": "all", "flags2": "+fast"}
             start = float((stream.start_time or 0) * stream.time_base) if stream.time_base else 0.0
             for frame in container.decode(stream):
-                time = frame.time - start if frame.time is not None else last_time + 1 / info.fps
+                if frame.time is not None:
+                    time = frame.time - start
+                else:
+                    time = last_time + step if last_time > -math.inf else 0.0
                 if time <= last_time:  # a duplicate timestamp: the later picture replaces none
                     continue
                 last_time = time

@@ -76,16 +76,19 @@ def mux(
     output_path: str | os.PathLike[str],
     *,
     audio_bitrate: int = 192_000,
+    keep_longer_audio: bool = False,
     progress: Progress | None = None,
 ) -> MuxResult:
     """Write `output_path`: the video of `video_path` with `audio` as its only audio track.
 
     Args:
         video_path: the source video; never modified.
-        audio: the soundtrack; fitted to the video's duration. More than two channels are
-            downmixed to stereo.
+        audio: the soundtrack; fitted to the video's duration (padded with silence or cut).
+            More than two channels are downmixed to stereo.
         output_path: .mp4, .m4v, .mov, .mkv, .webm or .avi; written atomically.
         audio_bitrate: bits per second for the encoded audio.
+        keep_longer_audio: keep a soundtrack that outlasts the video whole instead of cutting it
+            (players hold the last picture until the sound ends).
         progress: called with (fraction done, message).
     """
     out = Path(output_path)
@@ -97,7 +100,7 @@ def mux(
     info = probe(video_path)
     validate_audio(audio, name="soundtrack")
     check_output_path(out, inputs=[info.path])
-    audio = _fit_audio(audio, info, container)
+    audio = _fit_audio(audio, info, container, keep_longer_audio)
     with atomic_output(out) as tmp:
         copied, video_codec = _write(
             info=info,
@@ -111,13 +114,14 @@ def mux(
     return MuxResult(out, copied, video_codec, audio_codec, info.duration_s)
 
 
-def _fit_audio(audio: Audio, info: VideoInfo, container: _Container) -> Audio:
+def _fit_audio(audio: Audio, info: VideoInfo, container: _Container, keep_longer: bool) -> Audio:
     if audio.channels > 2:
         logger.info("downmixing the %d-channel soundtrack to stereo", audio.channels)
         audio = audio.to_channels(2)
     if audio.sample_rate not in container.audio_rates:
         audio = audio.resample(container.audio_rates[0])
-    return audio.fit_frames(round(info.duration_s * audio.sample_rate))
+    frames = round(info.duration_s * audio.sample_rate)
+    return audio.fit_frames(max(frames, audio.frames) if keep_longer else frames)
 
 
 def _write(

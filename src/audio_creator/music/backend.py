@@ -38,6 +38,10 @@ class MusicRequest:
             raise ConfigError(f"music duration must be positive, got {self.duration_s} s")
         if self.duration_s > 4 * 3600:
             raise ConfigError(f"music duration must be at most 4 hours, got {self.duration_s} s")
+        if self.seed < 0 or self.variation < 0:
+            raise ConfigError(f"the seed must be a whole number ≥ 0, got {self.seed}")
+        if not 8000 <= self.sample_rate <= 192000:
+            raise ConfigError(f"music sample rate must be 8–192 kHz, got {self.sample_rate}")
 
 
 @dataclass(frozen=True)

@@ -86,18 +86,26 @@ RHYTHMIC_TERMS: dict[str, tuple[float, Term]] = {
 }
 
 
+def score(
+    audio: Audio,
+    analysis: VideoAnalysis,
+    index: int = 0,
+    terms: dict[str, tuple[float, Term]] | None = None,
+) -> Ranked:
+    """One candidate's weighted score and its terms."""
+    chosen = terms or RHYTHMIC_TERMS
+    total_weight = sum(weight for weight, _ in chosen.values())
+    heard = Candidate(audio)
+    values = {name: term(heard, analysis) for name, (_, term) in chosen.items()}
+    total = sum(chosen[name][0] * value for name, value in values.items()) / total_weight
+    return Ranked(index, total, values)
+
+
 def rank(
     candidates: Sequence[Audio],
     analysis: VideoAnalysis,
     terms: dict[str, tuple[float, Term]] | None = None,
 ) -> list[Ranked]:
     """Candidates from best to worst (ties keep their order)."""
-    chosen = terms or RHYTHMIC_TERMS
-    total_weight = sum(weight for weight, _ in chosen.values())
-    ranked = []
-    for index, audio in enumerate(candidates):
-        heard = Candidate(audio)
-        values = {name: term(heard, analysis) for name, (_, term) in chosen.items()}
-        score = sum(chosen[name][0] * value for name, value in values.items()) / total_weight
-        ranked.append(Ranked(index, score, values))
+    ranked = [score(audio, analysis, index, terms) for index, audio in enumerate(candidates)]
     return sorted(ranked, key=lambda r: (-r.score, r.index))

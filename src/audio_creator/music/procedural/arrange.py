@@ -351,9 +351,7 @@ def _drums(plan: MusicPlan, writer: _Writer, bars: list[_Bar]) -> list[Note | No
     section_starts = {s.first_beat for s in plan.sections if s.on_cut or s.first_beat == 0}
     for position, (first, count, _, _, level, index) in enumerate(bars):
         if level < 0:  # the closing chord: one last hit
-            notes.append(
-                writer.note(first, 0.5, KICK if plan.style.drums != "none" else BASS_DRUM, 100)
-            )
+            notes.append(writer.note(first, 0.5, KICK, 100))
             notes.append(writer.note(first, 0.5, CRASH, 90))
             continue
         if first in section_starts and index > 0:
@@ -390,9 +388,32 @@ def _humanise(
         out.append(
             Note(note.start_s + shift, max(end, note.start_s + shift + 0.03), note.pitch, velocity)
         )
-    if name == "bass":  # monophonic: each note ends before the next begins
-        out = _monophonic(out)
+    out = _monophonic(out) if name == "bass" else _untangled(out)
     return Part(name, program, is_drums, tuple(out))
+
+
+def _untangled(notes: list[Note], gap_s: float = 0.001) -> list[Note]:
+    """No note overlaps the next one of the same pitch (after humanising, a repeated chord tone
+    may start before its predecessor ends; MIDI players would then cut the new one short), and
+    two hits of one pitch within 20 ms (a drum fill landing on a pattern hit) become one."""
+    kept: list[Note] = []
+    last: dict[int, int] = {}  # pitch → index in `kept` of its latest note
+    for note in sorted(notes, key=lambda n: (n.start_s, not n.anchor)):
+        if note.pitch in last:
+            earlier = kept[last[note.pitch]]
+            if note.start_s - earlier.start_s < 0.02:
+                continue
+            if earlier.end_s > note.start_s - gap_s:
+                kept[last[note.pitch]] = Note(
+                    earlier.start_s,
+                    note.start_s - gap_s,
+                    earlier.pitch,
+                    earlier.velocity,
+                    earlier.anchor,
+                )
+        last[note.pitch] = len(kept)
+        kept.append(note)
+    return kept
 
 
 def _monophonic(notes: list[Note], gap_s: float = 0.005) -> list[Note]:

@@ -43,6 +43,6 @@ def voice(pitch_classes: list[int], near: int, low: int, high: int) -> list[int]
     root = fit_range(near - (near - pitch_classes[0]) % 12, low, high)
     notes = [root]
     for pc in pitch_classes[1:]:
-        candidate = notes[-1] + (pc - notes[-1]) % 12 or 12
+        candidate = notes[-1] + ((pc - notes[-1]) % 12 or 12)  # the next one up
         notes.append(candidate if candidate <= high else candidate - 12)
     return sorted(set(n for n in notes if low <= n <= high)) or [root]

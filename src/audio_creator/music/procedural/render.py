@@ -110,7 +110,6 @@ def _generate(synth: Any, frames: int) -> npt.NDArray[np.float32]:
     block = synth.generate(frames)
     samples: npt.NDArray[np.float32] = np.frombuffer(block, dtype=np.float32)
     return samples.reshape(frames, 2)
-    return np.frombuffer(block, dtype=np.float32).reshape(frames, 2).copy()
 
 
 def room_response(sample_rate: int) -> npt.NDArray[np.float32]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import numpy as np
+
 from audio_creator.analysis.beat_grid import BeatGrid
 from audio_creator.files import atomic_output, check_output_path
 
@@ -55,20 +57,24 @@ def write_midi(score: Score, path: str | os.PathLike[str], ticks_per_beat: int =
     import mido
 
     out = check_output_path(path)
-    beats = score.grid.beats_s
+    # The tempo map: every beat of the grid is one quarter note at the tempo its real length
+    # gives (a lead-in before the first beat, and the stretch after the last, count as beats too),
+    # so that every note's tick lands at its time in the rendered audio.
+    points = np.unique(np.r_[0.0, score.grid.beats_s, score.duration_s])
+    points = points[np.r_[True, np.diff(points) > 1e-3]]  # no sub-millisecond "beats"
+    lengths = np.diff(points)
 
-    # Seconds ↔ ticks through the tempo map: each beat is `ticks_per_beat` ticks.
     def ticks(time_s: float) -> int:
-        index = max(0, min(int(beats.searchsorted(time_s, side="right")) - 1, beats.size - 1))
-        period = 60.0 / score.grid.bpm[index]
-        return round(float(index + (time_s - beats[index]) / period) * ticks_per_beat)
+        index = int(np.clip(points.searchsorted(time_s, side="right") - 1, 0, lengths.size - 1))
+        fraction = (time_s - points[index]) / lengths[index]
+        return max(0, round(float(index + fraction) * ticks_per_beat))
 
     midi = mido.MidiFile(type=1, ticks_per_beat=ticks_per_beat)
     tempo_track = mido.MidiTrack()
     tempo_track.append(mido.MetaMessage("track_name", name="tempo", time=0))
     last_tick, last_tempo = 0, None
-    for index, bpm in enumerate(score.grid.bpm):
-        tempo = mido.bpm2tempo(float(bpm))
+    for index, length in enumerate(lengths):
+        tempo = max(1, round(float(length) * 1e6))  # microseconds per quarter note
         if tempo != last_tempo:
             tick = index * ticks_per_beat
             tempo_track.append(mido.MetaMessage("set_tempo", tempo=tempo, time=tick - last_tick))

@@ -139,7 +139,8 @@ STYLES: dict[str, Style] = {
         ),
     )
 }
-ALIASES = {"upbeat-pop": "pop", "upbeat pop": "pop", "lo-fi": "lofi", "solo-piano": "piano"}
+ALIASES = {"upbeat-pop": "pop", "upbeat pop": "pop", "upbeat": "pop", "lo-fi": "lofi",
+           "solo-piano": "piano", "solo piano": "piano"}  # fmt: skip
 
 # Playable range (lowest, highest MIDI note) of every GM program the styles use.
 RANGES: dict[int, tuple[int, int]] = {
@@ -183,7 +184,11 @@ def style_from_prompt(prompt: str) -> Style | None:
     text = prompt.lower()
     best: tuple[int, int, Style] | None = None
     for order, style in enumerate(STYLES.values()):
-        hits = sum(len(re.findall(re.escape(word), text)) for word in style.keywords)
+        # A keyword is a word or a stem of one, give or take three letters: "meditat" finds
+        # "meditation", "orchestra" finds "orchestral", and "fun" does not find "funeral".
+        hits = sum(
+            len(re.findall(rf"\b{re.escape(word)}\w{{0,3}}\b", text)) for word in style.keywords
+        )
         if hits and (best is None or hits > best[0]):
             best = (hits, -order, style)
     return best[2] if best else None
