@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/mix.py
 	$(BIN)/python bench/cuts.py
 	$(BIN)/python bench/vidmuse.py --long
+	$(BIN)/python bench/beats.py
 
 clean:
 	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache
