@@ -147,7 +147,8 @@ def _add_vidmuse_options(p: argparse.ArgumentParser) -> None:
         "--merged-video-path",
         type=Path,
         default=None,
-        help="where --merge-video writes (default: OUTPUT's name with the video's suffix)",
+        help="where --merge-video writes (default: OUTPUT's name with the video's suffix); "
+        "giving it implies --merge-video",
     )
 
 

@@ -56,6 +56,7 @@ _GLOBAL_FLAGS: tuple[tuple[str, str], ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser for the original flags (`--mode` and every option of the original README)."""
     parser = argparse.ArgumentParser(
         prog="main.py",
         description="The original Audio Creator command line. Same work as `audio-creator MODE`.",
