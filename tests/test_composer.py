@@ -312,3 +312,19 @@ def _analysis_with_cuts(cuts: tuple[float, ...], duration: float) -> VideoAnalys
         Path("none.mp4"), "mp4", duration, 320, 180, 25.0, 0, 0, "h264", "yuv420p", False
     )
     return VideoAnalysis(info, duration, cuts, (), axis, flat * 0.2, flat, flat * 0, flat, flat)
+
+
+def test_default_soundfont_has_every_instrument_the_styles_use() -> None:
+    import tinysoundfont
+
+    from audio_creator.music.procedural.render import default_soundfont
+
+    synth = tinysoundfont.Synth()
+    font = synth.sfload(str(default_soundfont()))
+    for style in STYLES.values():
+        programs = {style.pad, style.bass, style.lead, style.lead_alt}
+        programs |= {style.rhythm} if style.rhythm is not None else set()
+        for program in programs:
+            assert synth.sfpreset_name(font, 0, program), (style.name, program)
+            assert program in RANGES
+    assert synth.sfpreset_name(font, 128, 0)  # the drum kit

@@ -7,6 +7,7 @@ GPL-2.0); any SF2/SF3 file can be given instead.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ import numpy.typing as npt
 from audio_creator.errors import BackendUnavailable, MediaError
 from audio_creator.files import check_input_file
 from audio_creator.music.procedural.score import DRUM_CHANNEL, Score
+
+logger = logging.getLogger(__name__)
 
 REVERB_S = 1.6  # length of the room's impulse response
 TAIL_FADE_S = 0.25  # a last safety fade: the piece always ends in silence
@@ -102,6 +105,9 @@ def _select(
     except Exception:
         try:  # a SoundFont without that preset: fall back to its first instrument of the bank
             synth.program_select(chan, sfid, bank, 0, is_drums=drums)
+            logger.warning(
+                "%s has no preset %d in bank %d; its preset 0 plays that part", font, preset, bank
+            )
         except Exception as exc:
             raise MediaError(f"{font} has no instrument in bank {bank}: {exc}") from exc
 
