@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/cuts.py
 	$(BIN)/python bench/vidmuse.py --long
 	$(BIN)/python bench/beats.py
+	$(BIN)/python bench/tts.py
 
 clean:
 	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache

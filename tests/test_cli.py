@@ -361,9 +361,9 @@ def test_main_py_says_which_modes_have_not_landed(tmp_path: Path) -> None:
             sys.executable,
             str(REPO / "main.py"),
             "--mode",
-            "tts",
-            "--text",
-            "Hello",
+            "wavjourney",
+            "--instruction",
+            "A rainy street at night",
             "--output_path",
             str(tmp_path / "o.wav"),
         ],
@@ -374,7 +374,7 @@ def test_main_py_says_which_modes_have_not_landed(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert proc.returncode == 2
-    assert "mode 'tts' is not available in this version yet" in proc.stderr
+    assert "mode 'wavjourney' is not available in this version yet" in proc.stderr
     assert list(tmp_path.iterdir()) == []
 
 

