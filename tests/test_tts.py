@@ -145,7 +145,8 @@ def test_emoji_and_control_characters_are_dropped(voice, tmp_path: Path) -> None
         (["--text", ""], "no text to speak"),
         (["--text", "   \n\t "], "no text to speak"),
         (["--text", "🎵🎵 ✨"], "no text to speak"),
-        (["--text", "Hallo", "--language", "de"], "cannot speak 'de'"),
+        (["--text", "Hallo", "--engine", "piper", "--language", "de"], "cannot speak 'de'"),
+        (["--text", "Hallo", "--language", "xx-zz"], "no installed voice speaks 'xx-zz'"),
         (["--text", "Hi", "--speed", "3"], "--speed must be within 0.5–2.0"),
         (["--text", "Hi", "--speed", "0.2"], "--speed must be within 0.5–2.0"),
         (["--text", "Hi", "--voice", "missing.onnx"], "not found"),
@@ -182,3 +183,23 @@ def test_main_py_speaks_with_the_original_flags(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert sf.info(out).duration > 0.3
+
+
+def test_auto_picks_a_voice_that_speaks_the_language(tmp_path: Path) -> None:
+    english, german = create_engine("auto", language="en"), create_engine("auto", language="de")
+    assert english.name == "piper"
+    assert german.name == "espeak" and german.speaks("de") and not german.speaks("xx-zz")
+    narration = narrate_to_file(
+        "Guten Abend. Wie geht es Ihnen heute?", german, tmp_path / "de.wav",
+        SpeechOptions(language="de"),
+    )  # fmt: skip
+    samples, _ = sf.read(narration.path, dtype="float32")
+    assert len(narration.sentences) == 2 and np.sqrt(np.mean(samples**2)) > 0.01
+
+
+def test_espeak_speed_scales_the_duration(tmp_path: Path) -> None:
+    engine = create_engine("espeak")
+    text = " ".join(SENTENCES[:3])
+    normal = narrate_to_file(text, engine, tmp_path / "a.wav").duration_s
+    fast = narrate_to_file(text, engine, tmp_path / "b.wav", SpeechOptions(speed=1.5)).duration_s
+    assert fast == pytest.approx(normal / 1.5, rel=0.10)

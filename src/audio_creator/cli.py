@@ -132,7 +132,7 @@ def _add_tts_options(p: argparse.ArgumentParser) -> None:
     source.add_argument("--text", help="the text to speak")
     source.add_argument("--text-file", type=Path, help="a UTF-8 text file to speak")
     p.add_argument("-o", "--output", type=Path, required=True, help="WAV file to write")
-    p.add_argument("--engine", default="auto", help="auto (default), piper")
+    p.add_argument("--engine", default="auto", help="auto (default), piper, espeak")
     p.add_argument(
         "--voice", "--model", dest="voice", type=Path, default=None,
         help="a voice model file (Piper: .onnx beside its .onnx.json); default: the bundled one",
@@ -484,7 +484,9 @@ def _tts(args: argparse.Namespace) -> int:
     from audio_creator.speech.text import sentences
 
     sentences(text)  # bad text is refused before a voice is loaded
-    engine = create_engine(args.engine, **({"voice": args.voice} if args.voice else {}))
+    engine = create_engine(
+        args.engine, language=args.language, **({"voice": args.voice} if args.voice else {})
+    )
     narration = narrate_to_file(text, engine, args.output, options, sample_rate=args.sample_rate)
     if args.subtitles is not None:
         try:

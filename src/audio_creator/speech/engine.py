@@ -7,6 +7,7 @@ lazy factories, so a heavy engine's imports happen only when it is chosen.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -54,9 +55,10 @@ class SpeechEngine(Protocol):
         ...
 
 
+logger = logging.getLogger(__name__)
 Factory = Callable[..., SpeechEngine]
 _REGISTRY: dict[str, tuple[Factory, Callable[[], str | None]]] = {}
-AUTO_ORDER = ("piper",)  # best first; more engines join as they land
+AUTO_ORDER = ("piper", "espeak")  # best first; more engines join as they land
 
 
 def register(name: str, factory: Factory, missing: Callable[[], str | None]) -> None:
@@ -72,8 +74,8 @@ def available_engines() -> dict[str, str | None]:
     return {name: missing() for name, (_, missing) in _REGISTRY.items()}
 
 
-def create_engine(name: str = "auto", **options: Any) -> SpeechEngine:
-    """The engine called `name`; "auto" takes the first in AUTO_ORDER that can run here.
+def create_engine(name: str = "auto", language: str | None = None, **options: Any) -> SpeechEngine:
+    """The engine called `name`; "auto" takes the best one here that speaks `language`.
 
     Raises:
         ConfigError: no engine has that name.
@@ -81,10 +83,7 @@ def create_engine(name: str = "auto", **options: Any) -> SpeechEngine:
     """
     _register_builtins()
     if name == "auto":
-        for candidate in AUTO_ORDER:
-            if _REGISTRY[candidate][1]() is None:
-                return _REGISTRY[candidate][0](**options)
-        name = AUTO_ORDER[0]  # nothing is ready: report what the default lacks
+        return _auto(language, options)
     if name not in _REGISTRY:
         raise ConfigError(
             f"unknown speech engine {name!r}; available: auto, {', '.join(sorted(_REGISTRY))}"
@@ -96,9 +95,24 @@ def create_engine(name: str = "auto", **options: Any) -> SpeechEngine:
     return factory(**options)
 
 
+def _auto(language: str | None, options: dict[str, Any]) -> SpeechEngine:
+    """The first engine in AUTO_ORDER that can run here and speaks `language` (when given)."""
+    ready = [n for n in AUTO_ORDER if n in _REGISTRY and _REGISTRY[n][1]() is None]
+    if not ready:
+        lack = _REGISTRY[AUTO_ORDER[0]][1]()
+        raise BackendUnavailable(f"no speech engine can run here: {lack}")
+    for name in ready:
+        engine = _REGISTRY[name][0](**options)
+        if language is None or engine.speaks(language):
+            logger.info("speech engine: %s (%s)", name, engine.description)
+            return engine
+    raise ConfigError(f"no installed voice speaks {language!r} (tried: {', '.join(ready)})")
+
+
 def _register_builtins() -> None:
     if "piper" in _REGISTRY:
         return
-    from audio_creator.speech import piper_voice
+    from audio_creator.speech import espeak, piper_voice
 
     register("piper", piper_voice.PiperEngine, piper_voice.missing_requirements)
+    register("espeak", espeak.EspeakEngine, espeak.missing_requirements)

@@ -1,0 +1,104 @@
+"""espeak-ng: a formant voice for about a hundred languages, small and instant.
+
+The library and its data come from the `espeakng-loader` wheel (no system package); it is called
+through ctypes in synchronous mode, one sentence at a time. espeak-ng keeps one global state per
+process, so the engine serialises its calls.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import threading
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from audio_creator.errors import BackendUnavailable, ConfigError
+from audio_creator.speech.engine import SpeechOptions
+
+_SYNCHRONOUS = 2  # AUDIO_OUTPUT_SYNCHRONOUS
+_RATE = 1  # espeakRATE, words per minute
+_POSITION_CHARACTER, _CHARS_UTF8 = 1, 1
+_NORMAL_WPM = 175
+_Callback = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
+)
+_lock = threading.Lock()
+_state: dict[str, Any] = {}  # the loaded library, its rate, the callback and its buffer
+
+
+def missing_requirements() -> str | None:
+    """What the espeak engine lacks here, or None."""
+    if importlib.util.find_spec("espeakng_loader") is None:
+        return "espeak-ng is not installed: pip install espeakng-loader"
+    return None
+
+
+def _library() -> dict[str, Any]:
+    """Load and initialise espeak-ng once per process."""
+    if _state:
+        return _state
+    try:
+        import espeakng_loader
+
+        lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        data = espeakng_loader.get_data_path().encode()
+    except (ImportError, OSError, RuntimeError) as exc:
+        raise BackendUnavailable(f"cannot load espeak-ng: {exc}") from exc
+    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+    lib.espeak_Synth.argtypes = [
+        ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
+        ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+    ]  # fmt: skip
+    rate = lib.espeak_Initialize(_SYNCHRONOUS, 0, data, 0)
+    if rate <= 0:
+        raise BackendUnavailable("espeak-ng failed to initialise its data")
+    chunks: list[npt.NDArray[np.int16]] = []
+
+    def collect(wave: Any, count: int, _events: Any) -> int:
+        if count > 0:
+            chunks.append(np.ctypeslib.as_array(wave, shape=(count,)).copy())
+        return 0  # carry on
+
+    callback = _Callback(collect)  # kept referenced for as long as the library lives
+    lib.espeak_SetSynthCallback(callback)
+    _state.update(lib=lib, rate=rate, callback=callback, chunks=chunks)
+    return _state
+
+
+class EspeakEngine:
+    """espeak-ng, in any language it knows."""
+
+    name = "espeak"
+
+    def __init__(self, **_: Any) -> None:
+        with _lock:
+            self.sample_rate = int(_library()["rate"])
+        self.description = "espeak-ng"
+
+    def speaks(self, language: str) -> bool:
+        """True if espeak-ng has a voice for `language` ("de", "en-us", "pt-br", …)."""
+        with _lock:
+            return int(_library()["lib"].espeak_SetVoiceByName(language.lower().encode())) == 0
+
+    def synthesize(self, text: str, options: SpeechOptions) -> npt.NDArray[np.float32]:
+        """One sentence at 22.05 kHz; `speed` scales the words per minute."""
+        with _lock:
+            state = _library()
+            lib, chunks = state["lib"], state["chunks"]
+            voice = (options.speaker or options.language or "en-us").lower()
+            if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise ConfigError(f"espeak-ng has no voice or language {voice!r}")
+            lib.espeak_SetParameter(_RATE, round(_NORMAL_WPM * options.speed), 0)
+            data = text.encode("utf-8")
+            chunks.clear()
+            lib.espeak_Synth(
+                data, len(data) + 1, 0, _POSITION_CHARACTER, 0, _CHARS_UTF8, None, None
+            )
+            lib.espeak_Synchronize()
+            if not chunks:
+                return np.zeros(0, np.float32)
+            return (np.concatenate(chunks).astype(np.float32) / 32768).astype(np.float32)
