@@ -58,6 +58,7 @@ def piper_alone(repeat: int) -> float | None:
     def speak() -> None:
         frames.append(sum(c.audio_float_array.size for c in voice.synthesize(TEXT)))
 
+    speak()  # warm-up, as for ours
     seconds = best_of(repeat, speak)
     return frames[-1] / voice.config.sample_rate / seconds
 
@@ -79,6 +80,7 @@ def main() -> None:
             def speak(engine=engine, out=out, durations=durations) -> None:  # type: ignore[no-untyped-def]
                 durations.append(narrate_to_file(TEXT, engine, out).duration_s)
 
+            speak()  # warm-up: the first run of an ONNX session is slower
             seconds = best_of(args.repeat, speak)
             report[name] = {
                 "voice": engine.description,
