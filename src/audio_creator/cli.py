@@ -8,14 +8,14 @@ command imports what it needs when it runs.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from audio_creator.errors import AudioCreatorError, MediaError
+from audio_creator import commands
+from audio_creator.errors import AudioCreatorError
 
 logger = logging.getLogger("audio_creator.cli")
 
@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         load_dotenv()
         if args.show_config:
-            return _show_config(args)
+            return commands.show_config(args)
         if args.command is None:
             parser.print_help(sys.stderr)
             return 2
@@ -79,11 +79,13 @@ def _build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    p = command("probe", _probe, "show what a video file holds")
+    p = command("probe", commands.probe, "show what a video file holds")
     p.add_argument("video", type=Path, help="video file (MP4, MOV, MKV, WebM, AVI)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    p = command("demo-video", _demo_video, "make the synthetic demo video (about 20 s, 720p)")
+    p = command(
+        "demo-video", commands.demo_video, "make the synthetic demo video (about 20 s, 720p)"
+    )
     p.add_argument("output", type=Path, help="where to write it (.mp4, .mov or .mkv)")
     p.add_argument("--width", type=int, default=1280)
     p.add_argument("--height", type=int, default=720)
@@ -91,7 +93,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-audio", action="store_true", help="leave out the room-tone soundtrack")
     p.add_argument("--seed", type=int, default=7)
 
-    p = command("extract-audio", _extract_audio, "write the audio track of a video as WAV")
+    p = command("extract-audio", commands.extract_audio, "write the audio track of a video as WAV")
     p.add_argument("video", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True, help="WAV file to write")
     p.add_argument("--sample-rate", type=int, default=None, help="resample to this rate (Hz)")
@@ -104,7 +106,9 @@ def _build_parser() -> argparse.ArgumentParser:
         help="16/24-bit PCM or 32-bit float (default 24)",
     )
 
-    p = command("mux", _mux, "put an audio file into a video as its soundtrack (video copied)")
+    p = command(
+        "mux", commands.mux, "put an audio file into a video as its soundtrack (video copied)"
+    )
     p.add_argument("video", type=Path)
     p.add_argument("audio", type=Path)
     p.add_argument(
@@ -116,13 +120,17 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--audio-bitrate", type=int, default=192, help="kbit/s (default 192)")
 
-    p = command("mix", _mix, "mix music and narration: ducking, loudness target, true-peak ceiling")
+    p = command(
+        "mix", commands.mix, "mix music and narration: ducking, loudness target, true-peak ceiling"
+    )
     _add_mix_options(p)
 
-    p = command("vidmuse", _vidmuse, "compose music that follows a video: its cuts, motion, mood")
+    p = command(
+        "vidmuse", commands.vidmuse, "compose music that follows a video: its cuts, motion, mood"
+    )
     _add_vidmuse_options(p)
 
-    p = command("tts", _tts, "speak a text: narration as WAV, with subtitles if asked")
+    p = command("tts", commands.tts, "speak a text: narration as WAV, with subtitles if asked")
     _add_tts_options(p)
     return parser
 
@@ -270,250 +278,6 @@ def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
 
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="audio-creator: %(levelname)s: %(message)s", force=True)
-
-
-# --------------------------------------------------------------------------------------- commands
-
-
-def _show_config(args: argparse.Namespace) -> int:
-    from audio_creator.config import Settings, describe
-
-    print(json.dumps(describe(Settings.from_env(), args.device), indent=2))
-    return 0
-
-
-def _probe(args: argparse.Namespace) -> int:
-    from audio_creator.media import probe
-
-    info = probe(args.video)
-    if args.json:
-        print(json.dumps(info.to_dict(), indent=2))
-        return 0
-    rows = [
-        ("file", str(info.path)),
-        ("container", info.container),
-        ("duration", f"{info.duration_s:.3f} s"),
-        (
-            "video",
-            f"{info.video_codec} {info.width}×{info.height} {info.pixel_format}, "
-            f"{info.fps:.3f} fps, {info.frame_count} frames",
-        ),
-        ("rotation", f"{info.rotation_deg}°"),
-        (
-            "audio",
-            f"{info.audio_codec} {info.audio_sample_rate} Hz, {info.audio_channels} ch"
-            if info.has_audio
-            else "none",
-        ),
-    ]
-    for key, text in rows:
-        print(f"{key:<10} {text}")
-    return 0
-
-
-def _demo_video(args: argparse.Namespace) -> int:
-    from audio_creator.media import make_demo_video
-
-    out = make_demo_video(
-        args.output,
-        width=args.width,
-        height=args.height,
-        fps=args.fps,
-        with_audio=not args.no_audio,
-        seed=args.seed,
-    )
-    logger.info("wrote %s", out)
-    return 0
-
-
-def _extract_audio(args: argparse.Namespace) -> int:
-    from audio_creator.audio import load, save
-    from audio_creator.files import check_output_path
-    from audio_creator.media import probe
-
-    info = probe(args.video)
-    if not info.has_audio:
-        raise MediaError(f"{args.video} has no audio track to extract")
-    check_output_path(args.output, inputs=[args.video])
-    audio = load(args.video, sample_rate=args.sample_rate, channels=args.channels)
-    save(audio, args.output, bit_depth=args.bit_depth)
-    logger.info(
-        "wrote %s (%.2f s, %d Hz, %d ch)",
-        args.output,
-        audio.duration_s,
-        audio.sample_rate,
-        audio.channels,
-    )
-    return 0
-
-
-def _mux(args: argparse.Namespace) -> int:
-    from audio_creator.audio import load
-    from audio_creator.files import check_output_path
-    from audio_creator.media import mux, probe
-
-    probe(args.video)  # inputs first: a bad input must not leave even an empty output folder
-    soundtrack = load(args.audio)
-    check_output_path(args.output, inputs=[args.video, args.audio])
-    result = mux(args.video, soundtrack, args.output, audio_bitrate=args.audio_bitrate * 1000)
-    how = "copied" if result.video_copied else f"re-encoded to {result.video_codec}"
-    logger.info("wrote %s (video %s, audio %s)", result.path, how, result.audio_codec)
-    return 0
-
-
-def _mix(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
-    from audio_creator.audio_source import open_audio
-    from audio_creator.errors import ConfigError
-    from audio_creator.files import atomic_output, check_output_path
-    from audio_creator.mix.ducking import DuckingOptions
-    from audio_creator.mix.mixer import MixOptions, Track, mix_to_file
-
-    if args.output.suffix.lower() != ".wav":
-        raise ConfigError(
-            f"the mix is written as WAV; give an output ending in .wav, not {args.output.name}"
-        )
-    options = MixOptions(
-        target_lufs=args.target_lufs,
-        true_peak_dbtp=args.true_peak,
-        sample_rate=args.sample_rate,
-        channels=args.channels,
-        music_volume=args.music_volume,
-        speech_volume=args.speech_volume,
-        ducking=DuckingOptions(
-            depth_db=args.ducking_db,
-            attack_s=args.duck_attack,
-            release_s=args.duck_release,
-            hold_s=args.duck_hold,
-        ),
-        speech_over_music_lu=args.speech_over_music,
-        music_fit=args.music_fit,
-        crossfade_s=args.crossfade,
-        fade_in_s=args.fade_in,
-        fade_out_s=args.fade_out,
-        duration_s=args.duration,
-    )
-    music_specs = [_track_spec(text) for text in args.music]
-    speech_specs = [_track_spec(text) for text in args.speech]
-    if not music_specs and not speech_specs:
-        raise ConfigError("nothing to mix: give --music and/or --speech")
-    inputs = [path for path, _ in music_specs + speech_specs]
-    outputs = [args.output] + ([args.report] if args.report else [])
-    for out in outputs:
-        check_output_path(out, inputs=inputs)
-    # WAV/FLAC/OGG at the output rate are read from disk as the mix goes; the rest is decoded.
-    rate = options.sample_rate
-    music = [Track(open_audio(path, rate), offset) for path, offset in music_specs]
-    speech = [Track(open_audio(path, rate), offset) for path, offset in speech_specs]
-    result = mix_to_file(music, speech, options, args.output, bit_depth=args.bit_depth)
-    report = asdict(result)
-    if args.report:
-        with atomic_output(args.report) as tmp:
-            tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    for key, value in report.items():
-        if key != "warnings":
-            print(f"{key:<28} {value}")
-    logger.info("wrote %s", args.output)
-    return 0
-
-
-def _vidmuse(args: argparse.Namespace) -> int:
-    from audio_creator.vidmuse import VidmuseOptions, run_vidmuse
-
-    merged = args.merged_video_path
-    if args.merge_video and merged is None:
-        merged = args.output.with_suffix(args.video.suffix or ".mp4")
-    options = VidmuseOptions(
-        video=args.video,
-        output=args.output,
-        duration_s=args.duration,
-        backend=args.backend,
-        style=args.style,
-        prompt=args.prompt,
-        seed=args.seed,
-        rerank=args.rerank,
-        rerank_topk=args.rerank_topk,
-        soundfont=args.soundfont,
-        lora=args.lora,
-        midi_out=args.midi_out,
-        merged_video=merged,
-        target_lufs=args.target_lufs,
-    )
-    result = run_vidmuse(options)
-    for key, value in result.summary.items():
-        print(f"{key:<16} {value}")
-    for index, path in enumerate(result.outputs):
-        ranked = f"  (rerank {result.scores[index]})" if index < len(result.scores) else ""
-        print(f"wrote {path}{ranked}")
-    if result.merged_video is not None:
-        print(f"wrote {result.merged_video}")
-    return 0
-
-
-def _tts(args: argparse.Namespace) -> int:
-    from audio_creator.errors import ConfigError, MediaError
-    from audio_creator.files import check_input_file, check_output_path
-    from audio_creator.speech import SpeechOptions, create_engine, narrate_to_file, write_srt
-
-    if args.output.suffix.lower() != ".wav":
-        raise ConfigError(
-            f"speech is written as WAV; give an output ending in .wav, not {args.output.name}"
-        )
-    text = args.text
-    inputs = []
-    if args.text_file is not None:
-        source = check_input_file(args.text_file, what="text file")
-        inputs.append(source)
-        try:
-            text = source.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise MediaError(f"{source} is not UTF-8 text: {exc}") from exc
-    outputs = [args.output] + ([args.subtitles] if args.subtitles else [])
-    if len({p.expanduser().resolve() for p in outputs}) != len(outputs):
-        raise ConfigError("the subtitles and the speech need different file names")
-    for path in outputs:
-        check_output_path(path, inputs=inputs)
-    options = SpeechOptions(
-        speed=args.speed,
-        language=args.language,
-        speaker=args.speaker,
-        sentence_pause_s=args.sentence_pause,
-        paragraph_pause_s=args.paragraph_pause,
-    )
-    from audio_creator.speech.text import sentences
-
-    sentences(text)  # bad text is refused before a voice is loaded
-    engine = create_engine(
-        args.engine, language=args.language, **({"voice": args.voice} if args.voice else {})
-    )
-    narration = narrate_to_file(text, engine, args.output, options, sample_rate=args.sample_rate)
-    if args.subtitles is not None:
-        try:
-            write_srt(narration.sentences, args.subtitles)
-        except BaseException:
-            args.output.unlink(missing_ok=True)
-            raise
-    print(f"voice            {narration.voice}")
-    print(f"sentences        {len(narration.sentences)}")
-    print(f"duration_s       {narration.duration_s:.2f}")
-    print(f"wrote {narration.path}")
-    return 0
-
-
-def _track_spec(text: str) -> tuple[Path, float]:
-    """ "music.wav@12.5" → (music.wav, 12.5); a plain path starts at 0."""
-    from audio_creator.errors import ConfigError
-
-    path, sep, offset = text.rpartition("@")
-    if sep and path:
-        try:
-            return Path(path), float(offset)
-        except ValueError:
-            pass  # an "@" that is part of the file name
-    if sep and not path:
-        raise ConfigError(f"bad track {text!r}: expected FILE or FILE@SECONDS")
-    return Path(text), 0.0
 
 
 if __name__ == "__main__":
