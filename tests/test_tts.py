@@ -203,3 +203,21 @@ def test_espeak_speed_scales_the_duration(tmp_path: Path) -> None:
     normal = narrate_to_file(text, engine, tmp_path / "a.wav").duration_s
     fast = narrate_to_file(text, engine, tmp_path / "b.wav", SpeechOptions(speed=1.5)).duration_s
     assert fast == pytest.approx(normal / 1.5, rel=0.10)
+
+
+@pytest.mark.slow
+def test_long_text_is_spoken_with_bounded_memory(tmp_path: Path) -> None:
+    """20,000 characters (some 20 minutes of speech): memory holds a sentence, not the file."""
+    import tracemalloc
+
+    engine = create_engine("espeak")  # the fast engine: the point here is the plumbing
+    text = " ".join(SENTENCES) + "\n\n"
+    text = (text * (20_000 // len(text) + 1))[:20_000]
+    tracemalloc.start()
+    narration = narrate_to_file(text, engine, tmp_path / "long.wav", sample_rate=8000, bit_depth=16)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    whole_file_float32 = narration.duration_s * 8000 * 4
+    assert narration.duration_s > 600
+    assert peak < 0.1 * whole_file_float32, (peak, whole_file_float32)
+    assert sf.info(narration.path).duration == pytest.approx(narration.duration_s, abs=1e-3)
