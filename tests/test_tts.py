@@ -221,3 +221,36 @@ def test_long_text_is_spoken_with_bounded_memory(tmp_path: Path) -> None:
     assert narration.duration_s > 600
     assert peak < 0.1 * whole_file_float32, (peak, whole_file_float32)
     assert sf.info(narration.path).duration == pytest.approx(narration.duration_s, abs=1e-3)
+
+
+def test_pyttsx3_engine_speaks_through_the_bundled_espeak(tmp_path: Path) -> None:
+    """Run in a fresh process: espeak-ng's state belongs to one engine per process."""
+    import subprocess
+    import sys
+
+    code = f"""
+from audio_creator.speech import create_engine, narrate_to_file, SpeechOptions
+from audio_creator.errors import ConfigError
+engine = create_engine("pyttsx3")
+text = "Good morning. The original engine speaks."
+narration = narrate_to_file(text, engine, {str(tmp_path / "p.wav")!r})
+assert len(narration.sentences) == 2 and narration.duration_s > 1.0, narration
+assert engine.speaks("en") and not engine.speaks("xx-zz")
+try:
+    narrate_to_file("Faster.", engine, {str(tmp_path / "q.wav")!r}, SpeechOptions(speed=1.5))
+except ConfigError as exc:
+    assert "one speed" in str(exc)
+else:
+    raise AssertionError("a speed change was accepted")
+try:
+    create_engine("espeak")
+except ConfigError as exc:
+    assert "already drives espeak-ng" in str(exc)
+else:
+    raise AssertionError("two engines shared espeak-ng")
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr
+    samples, _ = sf.read(tmp_path / "p.wav", dtype="float32")
+    assert np.sqrt(np.mean(samples**2)) > 0.01

@@ -140,7 +140,7 @@ def _add_tts_options(p: argparse.ArgumentParser) -> None:
     source.add_argument("--text", help="the text to speak")
     source.add_argument("--text-file", type=Path, help="a UTF-8 text file to speak")
     p.add_argument("-o", "--output", type=Path, required=True, help="WAV file to write")
-    p.add_argument("--engine", default="auto", help="auto (default), piper, espeak")
+    p.add_argument("--engine", default="auto", help="auto (default), piper, espeak, pyttsx3")
     p.add_argument(
         "--voice", "--model", dest="voice", type=Path, default=None,
         help="a voice model file (Piper: .onnx beside its .onnx.json); default: the bundled one",

@@ -112,7 +112,8 @@ def _auto(language: str | None, options: dict[str, Any]) -> SpeechEngine:
 def _register_builtins() -> None:
     if "piper" in _REGISTRY:
         return
-    from audio_creator.speech import espeak, piper_voice
+    from audio_creator.speech import espeak, piper_voice, pyttsx3_voice
 
     register("piper", piper_voice.PiperEngine, piper_voice.missing_requirements)
     register("espeak", espeak.EspeakEngine, espeak.missing_requirements)
+    register("pyttsx3", pyttsx3_voice.Pyttsx3Engine, pyttsx3_voice.missing_requirements)

@@ -27,6 +27,18 @@ _Callback = ctypes.CFUNCTYPE(
 )
 _lock = threading.Lock()
 _state: dict[str, Any] = {}  # the loaded library, its rate, the callback and its buffer
+_owner: list[str] = []  # which engine drives espeak-ng in this process
+
+
+def claim(engine: str) -> None:
+    """Reserve espeak-ng's one per-process state for `engine` ("espeak" or "pyttsx3")."""
+    with _lock:
+        if _owner and _owner[0] != engine:
+            raise ConfigError(
+                f"the {_owner[0]} engine already drives espeak-ng in this process; "
+                f"{engine} would share its state: use one of the two per run"
+            )
+        _owner[:] = [engine]
 
 
 def missing_requirements() -> str | None:
@@ -75,6 +87,7 @@ class EspeakEngine:
     name = "espeak"
 
     def __init__(self, **_: Any) -> None:
+        claim("espeak")
         with _lock:
             self.sample_rate = int(_library()["rate"])
         self.description = "espeak-ng"
