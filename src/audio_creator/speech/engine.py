@@ -117,3 +117,23 @@ def _register_builtins() -> None:
     register("piper", piper_voice.PiperEngine, piper_voice.missing_requirements)
     register("espeak", espeak.EspeakEngine, espeak.missing_requirements)
     register("pyttsx3", pyttsx3_voice.Pyttsx3Engine, pyttsx3_voice.missing_requirements)
+    # Named so that the original project's `--tts-engine coqui` gets a clear answer (exit 3).
+    for planned, package in (("coqui", "coqui-tts"), ("kokoro", "kokoro-onnx")):
+        register(planned, _unsupported(planned), _not_yet(planned, package))
+
+
+def _not_yet(name: str, package: str) -> Callable[[], str | None]:
+    def missing() -> str:
+        return (
+            f"the {name} engine ({package}) is not supported by this version yet; "
+            "use piper (the default) or espeak"
+        )
+
+    return missing
+
+
+def _unsupported(name: str) -> Factory:
+    def factory(**_: Any) -> SpeechEngine:
+        raise BackendUnavailable(_not_yet(name, name)())
+
+    return factory
