@@ -151,6 +151,7 @@ def test_emoji_and_control_characters_are_dropped(voice, tmp_path: Path) -> None
         (["--text", "Hi", "--speed", "0.2"], "--speed must be within 0.5–2.0"),
         (["--text", "Hi", "--voice", "missing.onnx"], "not found"),
         (["--text", "Hi", "--engine", "festival"], "unknown speech engine"),
+        (["--text", "Hi", "--speaker", "bob"], "the voice has no speaker 'bob'"),
         (["--text-file", "missing.txt"], "not found"),
     ],
 )
