@@ -22,6 +22,12 @@ demo: $(STAMP)
 		--rerank 3 --midi-out $(DEMO_DIR)/demo_music.mid \
 		--merge-video --merged-video-path $(DEMO_DIR)/demo_scored.mp4
 	$(BIN)/audio-creator probe $(DEMO_DIR)/demo_scored.mp4
+	$(BIN)/audio-creator tts --text-file demo/narration.txt -o $(DEMO_DIR)/demo_voice.wav \
+		--subtitles $(DEMO_DIR)/demo_voice.srt
+	$(BIN)/audio-creator mix --music $(DEMO_DIR)/demo_music.wav --speech $(DEMO_DIR)/demo_voice.wav@1.5 \
+		-o $(DEMO_DIR)/demo_mix.wav --duration 20 --target-lufs -18 --report $(DEMO_DIR)/demo_mix.json
+	$(BIN)/audio-creator mux $(DEMO_DIR)/demo.mp4 $(DEMO_DIR)/demo_mix.wav -o $(DEMO_DIR)/demo_final.mp4
+	$(BIN)/audio-creator probe $(DEMO_DIR)/demo_final.mp4
 	@echo "demo outputs are in $(DEMO_DIR)/"
 
 lint: $(STAMP)
