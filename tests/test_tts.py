@@ -127,6 +127,51 @@ def test_long_text_is_cut_into_bounded_sentences() -> None:
     assert sum(len(p.text) for p in pieces) >= 0.95 * len(text[:100_000].strip())
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I live in the U.S. It is big.", ["I live in the U.S.", "It is big."]),
+        ("He came at 5 p.m. Then he left.", ["He came at 5 p.m.", "Then he left."]),
+        ("The cat sat. It purred.", ["The cat sat.", "It purred."]),
+        ("Version 2. It works.", ["Version 2.", "It works."]),
+        ("Fruit (e.g. apples) is good.", ["Fruit (e.g. apples) is good."]),
+        ('She met "Dr. Who" today.', ['She met "Dr. Who" today.']),
+        ("Call No. 5 now. Then go.", ["Call No. 5 now.", "Then go."]),
+        ("Wait... what? Yes.", ["Wait... what?", "Yes."]),
+        ('He said "Stop!" and left.', ['He said "Stop!" and left.']),
+        ("你好。我很好。谢谢！", ["你好。", "我很好。", "谢谢！"]),
+        ("Water boils at 100 °C.", ["Water boils at 100 degrees Celsius."]),
+        ("Thumbs 👍🏽 up. Soft\u00adhyphen.", ["Thumbs up.", "Softhyphen."]),
+    ],
+)
+def test_sentence_ends(text: str, expected: list[str]) -> None:
+    assert [s.text for s in sentences(text)] == expected
+
+
+def test_runs_of_initials_split_in_linear_time() -> None:
+    import time
+
+    start = time.perf_counter()
+    sentences("A. " * 33_000)
+    assert time.perf_counter() - start < 5  # was about 34 s (quadratic)
+
+
+def test_other_sample_rates_keep_the_subtitles_true(voice, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    narration = narrate_to_file(
+        "One sentence here. And another one.", voice, tmp_path / "r.wav", sample_rate=48000
+    )
+    samples, rate = sf.read(narration.path, dtype="float32")
+    assert rate == 48000 and samples.size == round(narration.duration_s * 48000)
+    for cue in narration.sentences:  # speech starts at each cue and is silent just before
+        at = round(cue.start_s * rate)
+        assert np.max(np.abs(samples[at : at + 480])) > 10 ** (-45 / 20)
+        assert np.max(np.abs(samples[max(0, at - 4800) : at - 96])) < 10 ** (-30 / 20)
+
+
+def test_regional_language_codes_find_a_voice() -> None:
+    assert create_engine("auto", language="en-GB").speaks("en_GB")
+
+
 def test_abbreviations_and_numbers_do_not_end_sentences() -> None:
     found = [
         s.text for s in sentences("Dr. Smith paid $3.50 on Dec. 5th at 4 p.m. today. Then he left.")
@@ -152,16 +197,20 @@ def test_emoji_and_control_characters_are_dropped(voice, tmp_path: Path) -> None
         (["--text", "Hi", "--voice", "missing.onnx"], "not found"),
         (["--text", "Hi", "--engine", "festival"], "unknown speech engine"),
         (["--text", "Hi", "--speaker", "bob"], "the voice has no speaker 'bob'"),
+        (["--text", "Hi", "--sample-rate", "0"], "--sample-rate must be"),
+        (["--text", "Hi", "--subtitles", "{tmp}/s.txt"], "give a .srt"),
+        (["--text", "Hi", "--engine", "espeak", "--voice", "x.onnx"], "takes no voice file"),
         (["--text-file", "missing.txt"], "not found"),
     ],
 )
 def test_bad_input_is_refused_and_nothing_is_written(
     extra: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = tmp_path / "o.wav"
+    extra = [a.replace("{tmp}", str(tmp_path / "other")) for a in extra]
+    out = tmp_path / "new" / "o.wav"  # a folder that a refused run must not create
     assert cli.main(["tts", *extra, "-o", str(out)]) == 2
     assert message in capsys.readouterr().err
-    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_options_are_checked() -> None:

@@ -192,14 +192,30 @@ def vidmuse(args: argparse.Namespace) -> int:
 
 
 def tts(args: argparse.Namespace) -> int:
-    from audio_creator.errors import ConfigError, MediaError
+    from audio_creator.errors import ConfigError
     from audio_creator.files import check_input_file, check_output_path
     from audio_creator.speech import SpeechOptions, create_engine, narrate_to_file, write_srt
+    from audio_creator.speech.engine import known_engine
+    from audio_creator.speech.narrate import check_engine
+    from audio_creator.speech.text import sentences
 
+    # Everything that can be refused is refused before any folder is made or voice loaded.
     if args.output.suffix.lower() != ".wav":
+        raise ConfigError(f"speech is written as WAV; give a .wav output, not {args.output.name}")
+    if args.subtitles is not None and args.subtitles.suffix.lower() != ".srt":
         raise ConfigError(
-            f"speech is written as WAV; give an output ending in .wav, not {args.output.name}"
+            f"subtitles are written as SubRip; give a .srt file, not {args.subtitles.name}"
         )
+    if args.sample_rate is not None and not 8000 <= args.sample_rate <= 192000:
+        raise ConfigError(f"--sample-rate must be 8000–192000 Hz, got {args.sample_rate}")
+    options = SpeechOptions(
+        speed=args.speed,
+        language=args.language,
+        speaker=args.speaker,
+        sentence_pause_s=args.sentence_pause,
+        paragraph_pause_s=args.paragraph_pause,
+    )
+    known_engine(args.engine)
     text = args.text
     inputs = []
     if args.text_file is not None:
@@ -209,24 +225,18 @@ def tts(args: argparse.Namespace) -> int:
             text = source.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
             raise MediaError(f"{source} is not UTF-8 text: {exc}") from exc
+        except OSError as exc:
+            raise MediaError(f"cannot read {source}: {exc}") from exc
+    sentences(text)
+    engine = create_engine(
+        args.engine, language=args.language, **({"voice": args.voice} if args.voice else {})
+    )
+    check_engine(engine, options)  # language, speaker, speed: refused before any file is made
     outputs = [args.output] + ([args.subtitles] if args.subtitles else [])
     if len({p.expanduser().resolve() for p in outputs}) != len(outputs):
         raise ConfigError("the subtitles and the speech need different file names")
     for path in outputs:
         check_output_path(path, inputs=inputs)
-    options = SpeechOptions(
-        speed=args.speed,
-        language=args.language,
-        speaker=args.speaker,
-        sentence_pause_s=args.sentence_pause,
-        paragraph_pause_s=args.paragraph_pause,
-    )
-    from audio_creator.speech.text import sentences
-
-    sentences(text)  # bad text is refused before a voice is loaded
-    engine = create_engine(
-        args.engine, language=args.language, **({"voice": args.voice} if args.voice else {})
-    )
     narration = narrate_to_file(text, engine, args.output, options, sample_rate=args.sample_rate)
     if args.subtitles is not None:
         try:

@@ -8,6 +8,7 @@ lazy factories, so a heavy engine's imports happen only when it is chosen.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -68,6 +69,15 @@ def register(name: str, factory: Factory, missing: Callable[[], str | None]) -> 
     _REGISTRY[name] = (factory, missing)
 
 
+def known_engine(name: str) -> None:
+    """ConfigError unless `name` is "auto" or a registered engine (nothing is loaded)."""
+    _register_builtins()
+    if name != "auto" and name not in _REGISTRY:
+        raise ConfigError(
+            f"unknown speech engine {name!r}; available: auto, {', '.join(sorted(_REGISTRY))}"
+        )
+
+
 def available_engines() -> dict[str, str | None]:
     """Every registered engine → None if it can run here, else what it lacks."""
     _register_builtins()
@@ -110,8 +120,18 @@ def _auto(language: str | None, options: dict[str, Any]) -> SpeechEngine:
 
 
 def _register_builtins() -> None:
-    if "piper" in _REGISTRY:
-        return
+    with _BUILTINS_LOCK:  # two threads asking at once must not register twice
+        if _BUILTINS_DONE:
+            return
+        _register_each_builtin()
+        _BUILTINS_DONE.append(True)
+
+
+_BUILTINS_LOCK = threading.Lock()
+_BUILTINS_DONE: list[bool] = []
+
+
+def _register_each_builtin() -> None:
     from audio_creator.speech import espeak, piper_voice, pyttsx3_voice
 
     register("piper", piper_voice.PiperEngine, piper_voice.missing_requirements)

@@ -86,25 +86,39 @@ class EspeakEngine:
 
     name = "espeak"
 
-    def __init__(self, **_: Any) -> None:
+    def __init__(self, voice: Any = None, **_: Any) -> None:
+        if voice is not None:
+            raise ConfigError("espeak-ng takes no voice file; choose its voice with --language")
         claim("espeak")
         with _lock:
             self.sample_rate = int(_library()["rate"])
         self.description = "espeak-ng"
 
     def speaks(self, language: str) -> bool:
-        """True if espeak-ng has a voice for `language` ("de", "en-us", "pt-br", …)."""
+        """True if espeak-ng has a voice for `language` ("de", "en-US", "pt_BR", …)."""
+        return self._voice_name(language) is not None
+
+    def _voice_name(self, language: str) -> str | None:
+        """espeak-ng's voice for a language code: the code itself, else its main language."""
+        code = language.lower().replace("_", "-")
         with _lock:
-            return int(_library()["lib"].espeak_SetVoiceByName(language.lower().encode())) == 0
+            lib = _library()["lib"]
+            for name in (code, code.split("-")[0]):
+                if lib.espeak_SetVoiceByName(name.encode()) == 0:
+                    return name
+        return None
 
     def synthesize(self, text: str, options: SpeechOptions) -> npt.NDArray[np.float32]:
         """One sentence at 22.05 kHz; `speed` scales the words per minute."""
         with _lock:
             state = _library()
             lib, chunks = state["lib"], state["chunks"]
-            voice = (options.speaker or options.language or "en-us").lower()
+            wanted = options.speaker or options.language or "en-us"
+            voice = wanted.lower().replace("_", "-")
             if lib.espeak_SetVoiceByName(voice.encode()) != 0:
-                raise ConfigError(f"espeak-ng has no voice or language {voice!r}")
+                voice = voice.split("-")[0]
+                if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                    raise ConfigError(f"espeak-ng has no voice or language {wanted!r}")
             lib.espeak_SetParameter(_RATE, round(_NORMAL_WPM * options.speed), 0)
             data = text.encode("utf-8")
             chunks.clear()

@@ -65,12 +65,8 @@ def narrate_to_file(
         ConfigError: no speakable text, a language the voice cannot speak, or a bad option.
     """
     options = options or SpeechOptions()
-    if options.language and not engine.speaks(options.language):
-        raise ConfigError(
-            f"the voice {engine.description} cannot speak {options.language!r}; "
-            "choose another voice or engine"
-        )
-    rate = sample_rate or engine.sample_rate
+    check_engine(engine, options)
+    rate = engine.sample_rate if sample_rate is None else sample_rate
     if not 8000 <= rate <= 192000:
         raise ConfigError(f"sample rate must be 8–192 kHz, got {rate}")
     pieces = sentences(text)
@@ -104,6 +100,17 @@ def narrate_to_file(
             raise ConfigError("the voice produced no sound for this text")
     logger.info("%s: %d sentences, %.1f s", engine.description, len(spoken), cursor / rate)
     return Narration(out, cursor / rate, rate, tuple(spoken), engine.description)
+
+
+def check_engine(engine: SpeechEngine, options: SpeechOptions) -> None:
+    """ConfigError if `engine` cannot honour `options` (language, speaker, speed), found by
+    asking and by speaking one short word."""
+    if options.language and not engine.speaks(options.language):
+        raise ConfigError(
+            f"the voice {engine.description} cannot speak {options.language!r}; "
+            "choose another voice or engine"
+        )
+    engine.synthesize("Ready.", options)
 
 
 def _trimmed(samples: npt.NDArray[np.float32], engine: SpeechEngine) -> npt.NDArray[np.float32]:

@@ -68,8 +68,8 @@ class PiperEngine:
         except Exception as exc:  # onnxruntime raises its own types for a bad model
             raise MediaError(f"{model} is not a usable Piper voice: {exc}") from exc
         self.sample_rate = int(self._voice.config.sample_rate)
-        self.language = str(settings.get("language", {}).get("code", "en_US"))
-        self.speakers: dict[str, int] = dict(settings.get("speaker_id_map", {}))
+        self.language, self.speakers = _language_and_speakers(settings, model)
+        self._base_scale = float(getattr(self._voice.config, "length_scale", None) or 1.0)
         self.description = f"piper {model.stem} ({self.language})"
         self._calibration: dict[int | None, tuple[float, float]] = {}
 
@@ -105,16 +105,17 @@ class PiperEngine:
         once per speaker on a calibration sentence, the first time a speed other than 1 is asked.
         """
         if speed == 1.0:
-            return 1.0
+            return self._base_scale
         if speaker not in self._calibration:
-            scales = np.array([0.5, 1.0, 2.0])
+            scales = self._base_scale * np.array([0.5, 1.0, 2.0])
             spans = [_speech_span(self._speak(_CALIBRATION, speaker, x)) for x in scales]
             slope, intercept = np.polyfit(scales, spans, 1)
             self._calibration[speaker] = (float(intercept), float(slope))
         intercept, slope = self._calibration[speaker]
         if slope <= 0:
-            return 1.0 / speed
-        wanted = (intercept + slope) / speed  # the duration at scale 1, divided by the speed
+            return self._base_scale / speed
+        # The duration at the voice's own scale, divided by the speed.
+        wanted = (intercept + slope * self._base_scale) / speed
         return float(np.clip((wanted - intercept) / slope, 0.2, 5.0))
 
     def _speaker_id(self, speaker: str | None) -> int | None:
@@ -132,3 +133,21 @@ def _speech_span(samples: npt.NDArray[np.float32]) -> float:
     """Samples from the first to the last that is louder than −45 dBFS."""
     loud = np.flatnonzero(np.abs(samples) > 10 ** (-45 / 20))
     return float(loud[-1] - loud[0]) if loud.size else 0.0
+
+
+def _language_and_speakers(settings: object, model: Path) -> tuple[str, dict[str, int]]:
+    """The voice's language code and speaker names from its config, read defensively."""
+    if not isinstance(settings, dict):
+        raise MediaError(f"the voice config of {model} is not a JSON object")
+    language = settings.get("language")
+    code = language.get("code") if isinstance(language, dict) else language
+    if not isinstance(code, str) or not code:
+        espeak_voice = settings.get("espeak")
+        code = espeak_voice.get("voice") if isinstance(espeak_voice, dict) else None
+    speakers = settings.get("speaker_id_map")
+    mapping = (
+        {str(k): int(v) for k, v in speakers.items() if isinstance(v, int)}
+        if isinstance(speakers, dict)
+        else {}
+    )
+    return (code if isinstance(code, str) and code else "und"), mapping

@@ -42,7 +42,9 @@ class Pyttsx3Engine:
 
     name = "pyttsx3"
 
-    def __init__(self, **_: Any) -> None:
+    def __init__(self, voice: Any = None, **_: Any) -> None:
+        if voice is not None:
+            raise ConfigError("pyttsx3 takes no voice file; choose its voice with --language")
         espeak.claim("pyttsx3")
         driver = None
         if platform.system() == "Linux":
@@ -75,6 +77,8 @@ class Pyttsx3Engine:
             if voice is None:
                 raise ConfigError(f"pyttsx3 has no voice for {options.language!r}")
             self._engine.setProperty("voice", voice)
+        if options.speaker is not None:
+            raise ConfigError("pyttsx3 has no speakers to choose from; use --language")
         if options.speed != 1.0:
             # pyttsx3 2.99's espeak driver applies rate changes late or not at all between
             # files (measured), so a speed would silently not be what was asked.
