@@ -151,8 +151,12 @@ def _add_tts_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--speed", type=float, default=1.0, help="0.5–2.0 (default 1.0)")
     p.add_argument("--sample-rate", type=int, default=None, help="Hz (default: the voice's)")
-    p.add_argument("--sentence-pause", type=float, default=0.35, help="seconds (default 0.35)")
-    p.add_argument("--paragraph-pause", type=float, default=0.8, help="seconds (default 0.8)")
+    p.add_argument(
+        "--sentence-pause", type=float, default=0.35, help="seconds at speed 1 (default 0.35)"
+    )
+    p.add_argument(
+        "--paragraph-pause", type=float, default=0.8, help="seconds at speed 1 (default 0.8)"
+    )
     p.add_argument(
         "--subtitles", type=Path, default=None, help="also write sentence timings (.srt)"
     )
