@@ -71,7 +71,7 @@ class PiperEngine:
         self.language, self.speakers = _language_and_speakers(settings, model)
         self._base_scale = float(getattr(self._voice.config, "length_scale", None) or 1.0)
         self.description = f"piper {model.stem} ({self.language})"
-        self._calibration: dict[int | None, tuple[float, float]] = {}
+        self._calibration: dict[tuple[int | None, float], float] = {}
 
     def speaks(self, language: str) -> bool:
         """Piper voices speak one language: the voice's own (e.g. "en" or "en-us" for en_US)."""
@@ -101,22 +101,29 @@ class PiperEngine:
         """The length scale that makes speech `speed` times faster.
 
         A voice's duration is not proportional to its length scale (part of it, such as the
-        vocoder's edges, does not scale), so the relation duration = a + b · scale is measured
-        once per speaker on a calibration sentence, the first time a speed other than 1 is asked.
+        vocoder's edges, does not scale, and very small scales saturate), so the scale is found
+        on a calibration sentence: the duration at the voice's own scale, then secant steps from
+        there to the scale whose duration is that ÷ speed. Kept per speaker and speed.
         """
         if speed == 1.0:
             return self._base_scale
-        if speaker not in self._calibration:
-            scales = self._base_scale * np.array([0.5, 1.0, 2.0])
-            spans = [_speech_span(self._speak(_CALIBRATION, speaker, x)) for x in scales]
-            slope, intercept = np.polyfit(scales, spans, 1)
-            self._calibration[speaker] = (float(intercept), float(slope))
-        intercept, slope = self._calibration[speaker]
-        if slope <= 0:
-            return self._base_scale / speed
-        # The duration at the voice's own scale, divided by the speed.
-        wanted = (intercept + slope * self._base_scale) / speed
-        return float(np.clip((wanted - intercept) / slope, 0.2, 5.0))
+        key = (speaker, speed)
+        if key not in self._calibration:
+            base = self._base_scale
+
+            def span(scale: float) -> float:
+                return _speech_span(self._speak(_CALIBRATION, speaker, scale))
+
+            wanted = span(base) / speed
+            points = [(base, wanted * speed), (base / speed, span(base / speed))]
+            for _ in range(3):  # secant steps; each costs one short synthesis
+                (x0, y0), (x1, y1) = points[-2], points[-1]
+                if abs(y1 / wanted - 1) <= 0.01 or y1 == y0:
+                    break
+                x2 = float(np.clip(x1 + (wanted - y1) * (x1 - x0) / (y1 - y0), 0.2, 5.0))
+                points.append((x2, span(x2)))
+            self._calibration[key] = min(points, key=lambda p: abs(p[1] - wanted))[0]
+        return self._calibration[key]
 
     def _speaker_id(self, speaker: str | None) -> int | None:
         if speaker is None:
