@@ -13,7 +13,8 @@ from typing import Any, Protocol
 
 from audio_creator.analysis.video import VideoAnalysis
 from audio_creator.audio import Audio
-from audio_creator.errors import BackendUnavailable, ConfigError, require_finite
+from audio_creator.errors import ConfigError, require_finite
+from audio_creator.registry import Registry
 
 Progress = Callable[[float, str], None]
 
@@ -65,21 +66,19 @@ class MusicBackend(Protocol):
         ...
 
 
-Factory = Callable[..., MusicBackend]
-_REGISTRY: dict[str, tuple[Factory, Callable[[], str | None]]] = {}
+# Neural backends join this list (before "procedural") when they land.
+AUTO_ORDER = ("procedural",)
 
 
-def register(name: str, factory: Factory, missing: Callable[[], str | None]) -> None:
-    """Add a backend. `missing()` says what it lacks (a package, weights), or None if ready."""
-    if name in _REGISTRY or name == "auto":
-        raise ConfigError(f"a music backend called {name!r} is already registered")
-    _REGISTRY[name] = (factory, missing)
+def _builtins(registry: Registry[MusicBackend]) -> None:
+    from audio_creator.music import procedural
+
+    registry.register("procedural", procedural.ProceduralBackend, procedural.missing_requirements)
 
 
-def available_backends() -> dict[str, str | None]:
-    """Every registered backend → None if it can run here, else what it lacks."""
-    _register_builtins()
-    return {name: missing() for name, (_, missing) in _REGISTRY.items()}
+BACKENDS: Registry[MusicBackend] = Registry("music backend", _builtins)
+register = BACKENDS.register
+available_backends = BACKENDS.available
 
 
 def create_backend(name: str = "auto", **options: Any) -> MusicBackend:
@@ -89,30 +88,8 @@ def create_backend(name: str = "auto", **options: Any) -> MusicBackend:
         ConfigError: no backend has that name.
         BackendUnavailable: it exists but lacks a package or weights (the message says which).
     """
-    _register_builtins()
     if name == "auto":
-        for candidate in AUTO_ORDER:
-            if candidate in _REGISTRY and _REGISTRY[candidate][1]() is None:
-                return _REGISTRY[candidate][0](**options)
-        name = AUTO_ORDER[-1]  # nothing is ready: report what the embedded default lacks
-    if name not in _REGISTRY:
-        raise ConfigError(
-            f"unknown music backend {name!r}; available: auto, {', '.join(sorted(_REGISTRY))}"
-        )
-    factory, missing = _REGISTRY[name]
-    lack = missing()
-    if lack is not None:
-        raise BackendUnavailable(f"music backend {name!r} cannot run here: {lack}")
-    return factory(**options)
-
-
-# Neural backends join this list (before "procedural") when they land.
-AUTO_ORDER = ("procedural",)
-
-
-def _register_builtins() -> None:
-    if "procedural" in _REGISTRY:
-        return
-    from audio_creator.music import procedural
-
-    register("procedural", procedural.ProceduralBackend, procedural.missing_requirements)
+        ready = [n for n in AUTO_ORDER if n in BACKENDS.names() and BACKENDS.missing(n) is None]
+        # Nothing ready: report what the embedded default lacks.
+        name = ready[0] if ready else AUTO_ORDER[-1]
+    return BACKENDS.create(name, **options)

@@ -8,7 +8,6 @@ lazy factories, so a heavy engine's imports happen only when it is chosen.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -17,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from audio_creator.errors import BackendUnavailable, ConfigError, require_finite
+from audio_creator.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -57,89 +57,49 @@ class SpeechEngine(Protocol):
 
 
 logger = logging.getLogger(__name__)
-Factory = Callable[..., SpeechEngine]
-_REGISTRY: dict[str, tuple[Factory, Callable[[], str | None]]] = {}
 AUTO_ORDER = ("piper", "espeak")  # best first; more engines join as they land
 
 
-def register(name: str, factory: Factory, missing: Callable[[], str | None]) -> None:
-    """Add an engine. `missing()` says what it lacks (a package, a voice), or None if ready."""
-    if name in _REGISTRY or name == "auto":
-        raise ConfigError(f"a speech engine called {name!r} is already registered")
-    _REGISTRY[name] = (factory, missing)
+def _builtins(registry: Registry[SpeechEngine]) -> None:
+    from audio_creator.speech import espeak, piper_voice, pyttsx3_voice
+
+    registry.register("piper", piper_voice.PiperEngine, piper_voice.missing_requirements)
+    registry.register("espeak", espeak.EspeakEngine, espeak.missing_requirements)
+    registry.register("pyttsx3", pyttsx3_voice.Pyttsx3Engine, pyttsx3_voice.missing_requirements)
+    # Named so that the original project's `--tts-engine coqui` gets a clear answer (exit 3).
+    for planned, package in (("coqui", "coqui-tts"), ("kokoro", "kokoro-onnx")):
+        registry.register(planned, _unsupported(planned), _not_yet(planned, package))
+
+
+ENGINES: Registry[SpeechEngine] = Registry("speech engine", _builtins)
+register = ENGINES.register
+available_engines = ENGINES.available
 
 
 def known_engine(name: str) -> None:
     """ConfigError unless `name` is "auto" or a registered engine (nothing is loaded)."""
-    _register_builtins()
-    if name != "auto" and name not in _REGISTRY:
-        raise ConfigError(
-            f"unknown speech engine {name!r}; available: auto, {', '.join(sorted(_REGISTRY))}"
-        )
-
-
-def available_engines() -> dict[str, str | None]:
-    """Every registered engine → None if it can run here, else what it lacks."""
-    _register_builtins()
-    return {name: missing() for name, (_, missing) in _REGISTRY.items()}
+    if name != "auto":
+        ENGINES.missing(name)
 
 
 def create_engine(name: str = "auto", language: str | None = None, **options: Any) -> SpeechEngine:
     """The engine called `name`; "auto" takes the best one here that speaks `language`.
 
     Raises:
-        ConfigError: no engine has that name.
+        ConfigError: no engine has that name, or (auto) none speaks the language.
         BackendUnavailable: it exists but lacks a package or a voice (the message says which).
     """
-    _register_builtins()
-    if name == "auto":
-        return _auto(language, options)
-    if name not in _REGISTRY:
-        raise ConfigError(
-            f"unknown speech engine {name!r}; available: auto, {', '.join(sorted(_REGISTRY))}"
-        )
-    factory, missing = _REGISTRY[name]
-    lack = missing()
-    if lack is not None:
-        raise BackendUnavailable(f"speech engine {name!r} cannot run here: {lack}")
-    return factory(**options)
-
-
-def _auto(language: str | None, options: dict[str, Any]) -> SpeechEngine:
-    """The first engine in AUTO_ORDER that can run here and speaks `language` (when given)."""
-    ready = [n for n in AUTO_ORDER if n in _REGISTRY and _REGISTRY[n][1]() is None]
+    if name != "auto":
+        return ENGINES.create(name, **options)
+    ready = [n for n in AUTO_ORDER if ENGINES.missing(n) is None]
     if not ready:
-        lack = _REGISTRY[AUTO_ORDER[0]][1]()
-        raise BackendUnavailable(f"no speech engine can run here: {lack}")
-    for name in ready:
-        engine = _REGISTRY[name][0](**options)
+        raise BackendUnavailable(f"no speech engine can run here: {ENGINES.missing(AUTO_ORDER[0])}")
+    for candidate in ready:
+        engine = ENGINES.create(candidate, **options)
         if language is None or engine.speaks(language):
-            logger.info("speech engine: %s (%s)", name, engine.description)
+            logger.info("speech engine: %s (%s)", candidate, engine.description)
             return engine
     raise ConfigError(f"no installed voice speaks {language!r} (tried: {', '.join(ready)})")
-
-
-def _register_builtins() -> None:
-    with _BUILTINS_LOCK:  # two threads asking at once must not register twice
-        if _BUILTINS_DONE:
-            return
-        _register_each_builtin()
-        _BUILTINS_DONE.append(True)
-
-
-_BUILTINS_LOCK = threading.Lock()
-_BUILTINS_DONE: list[bool] = []
-
-
-def _register_each_builtin() -> None:
-    from audio_creator.speech import espeak, piper_voice, pyttsx3_voice
-
-    register("piper", piper_voice.PiperEngine, piper_voice.missing_requirements)
-    register("espeak", espeak.EspeakEngine, espeak.missing_requirements)
-    register("pyttsx3", pyttsx3_voice.Pyttsx3Engine, pyttsx3_voice.missing_requirements)
-    # Named so that the original project's `--tts-engine coqui` gets a clear answer (exit 3).
-    for planned, package in (("coqui", "coqui-tts"), ("kokoro", "kokoro-onnx")):
-        register(planned, _unsupported(planned), _not_yet(planned, package))
 
 
 def _not_yet(name: str, package: str) -> Callable[[], str | None]:
@@ -152,7 +112,7 @@ def _not_yet(name: str, package: str) -> Callable[[], str | None]:
     return missing
 
 
-def _unsupported(name: str) -> Factory:
+def _unsupported(name: str) -> Callable[..., SpeechEngine]:
     def factory(**_: Any) -> SpeechEngine:
         raise BackendUnavailable(_not_yet(name, name)())
 
