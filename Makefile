@@ -45,7 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/media.py
 	$(BIN)/python bench/mix.py
 	$(BIN)/python bench/cuts.py
-	$(BIN)/python bench/vidmuse.py --long
+	$(BIN)/python bench/vidmuse.py --long --hour
 	$(BIN)/python bench/beats.py
 	$(BIN)/python bench/tts.py
 

@@ -100,15 +100,51 @@ def peak_memory_run(video: Path, out: Path) -> dict[str, float]:
     }
 
 
+def hour_run(work: Path) -> dict[str, float]:
+    """60 minutes of music for a 20 s clip: time, peak RSS, and the seams checked (no jump
+    between consecutive samples beyond what the music itself has within its first minute)."""
+    import soundfile as sf
+
+    from audio_creator.media import make_demo_video
+
+    clip_path = work / "demo20.mp4"
+    if not clip_path.exists():
+        make_demo_video(clip_path, width=640, height=360)
+    out = work / "vidmuse_hour.wav"
+    command = [sys.executable, "-m", "audio_creator.cli", "vidmuse", "--video", str(clip_path)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(
+        [*command, "-o", str(out), "--duration", "3600"], check=True, capture_output=True
+    )
+    seconds = time.perf_counter() - start
+    peak_kib = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    steps = []
+    with sf.SoundFile(out) as f:
+        for block in f.blocks(blocksize=48000 * 60, dtype="float32"):
+            steps.append(float(np.abs(np.diff(block, axis=0)).max()))
+    return {
+        "duration_s": round(sf.info(out).duration, 2),
+        "command_s": round(seconds, 1),
+        "peak_rss_mib": round(peak_kib / 1024, 1),
+        "largest_step_first_minute": round(steps[0], 4),
+        "largest_step_anywhere": round(max(steps), 4),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--long", action="store_true", help="also the 10-minute 1080p run")
+    parser.add_argument(
+        "--hour", action="store_true", help="also 60 minutes of music for a short clip (--duration)"
+    )
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     long_figures = (
         peak_memory_run(long_video(WORK), WORK / "vidmuse_long.wav") if args.long else None
     )  # first, so that the peak RSS of the children is this run's
+    hour_figures = hour_run(WORK) if args.hour else None
     video = clip(WORK / "vidmuse55_grain.mp4")
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     decode = best_of(
@@ -152,6 +188,7 @@ def main() -> None:
                 "stages": {k: round(v, 3) for k, v in stages.items()},
                 "music": music.summary,
                 "ten_minutes_1080p": long_figures,
+                "sixty_minutes_of_music": hour_figures,
             },
             indent=2,
         )

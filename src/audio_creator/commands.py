@@ -194,9 +194,9 @@ def vidmuse(args: argparse.Namespace) -> int:
 def tts(args: argparse.Namespace) -> int:
     from audio_creator.errors import ConfigError
     from audio_creator.files import check_input_file, check_output_path
-    from audio_creator.speech import SpeechOptions, create_engine, narrate_to_file, write_srt
+    from audio_creator.speech import SpeechOptions, create_engine, write_srt
     from audio_creator.speech.engine import known_engine
-    from audio_creator.speech.narrate import check_engine
+    from audio_creator.speech.narrate import check_engine, write_narration
     from audio_creator.speech.text import sentences
 
     # Everything that can be refused is refused before any folder is made or voice loaded.
@@ -227,7 +227,7 @@ def tts(args: argparse.Namespace) -> int:
             raise MediaError(f"{source} is not UTF-8 text: {exc}") from exc
         except OSError as exc:
             raise MediaError(f"cannot read {source}: {exc}") from exc
-    sentences(text)
+    pieces = sentences(text)
     engine = create_engine(
         args.engine, language=args.language, **({"voice": args.voice} if args.voice else {})
     )
@@ -237,7 +237,8 @@ def tts(args: argparse.Namespace) -> int:
         raise ConfigError("the subtitles and the speech need different file names")
     for path in outputs:
         check_output_path(path, inputs=inputs)
-    narration = narrate_to_file(text, engine, args.output, options, sample_rate=args.sample_rate)
+    rate = engine.sample_rate if args.sample_rate is None else args.sample_rate
+    narration = write_narration(pieces, engine, args.output, options, rate)
     if args.subtitles is not None:
         try:
             write_srt(narration.sentences, args.subtitles)

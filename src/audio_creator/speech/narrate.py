@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from audio_creator.audio import open_wav_writer
 from audio_creator.errors import ConfigError
 from audio_creator.files import atomic_output, check_output_path
 from audio_creator.speech.engine import SpeechEngine, SpeechOptions
-from audio_creator.speech.text import sentences
+from audio_creator.speech.text import Sentence, sentences
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -69,17 +69,33 @@ def narrate_to_file(
     rate = engine.sample_rate if sample_rate is None else sample_rate
     if not 8000 <= rate <= 192000:
         raise ConfigError(f"sample rate must be 8–192 kHz, got {rate}")
-    pieces = sentences(text)
+    return write_narration(sentences(text), engine, path, options, rate, bit_depth, progress)
+
+
+def write_narration(
+    pieces: Sequence[Sentence],
+    engine: SpeechEngine,
+    path: str | os.PathLike[str],
+    options: SpeechOptions,
+    rate: int,
+    bit_depth: int = 24,
+    progress: Progress | None = None,
+) -> Narration:
+    """The work of `narrate_to_file`, for callers that have already split the text and checked
+    the engine and options (the CLI does, before it makes any folder)."""
     out = check_output_path(path)
     spoken: list[SpokenSentence] = []
     cursor = 0  # samples written so far
+    keep = round(EDGE_KEEP_S * engine.sample_rate)
     with atomic_output(out) as tmp, open_wav_writer(tmp, rate, 1, bit_depth) as write:
         for index, sentence in enumerate(pieces):
-            samples = _resampled(
-                _trimmed(engine.synthesize(sentence.text, options), engine), engine, rate
-            )
-            if samples.size:
-                lead = _leading_silence(samples)
+            raw = engine.synthesize(sentence.text, options)
+            span = loud_span(raw)
+            if span is not None:
+                # Edge silence cut down to EDGE_KEEP_S, so pauses are what the options say.
+                first, last = max(0, span[0] - keep), span[1] + 1 + keep
+                samples = _resampled(raw[first:last], engine, rate)
+                lead = round((span[0] - first) * rate / engine.sample_rate)
                 spoken.append(
                     SpokenSentence(
                         sentence.text, (cursor + lead) / rate, (cursor + samples.size) / rate
@@ -102,6 +118,12 @@ def narrate_to_file(
     return Narration(out, cursor / rate, rate, tuple(spoken), engine.description)
 
 
+def loud_span(samples: npt.NDArray[np.float32]) -> tuple[int, int] | None:
+    """First and last sample louder than SILENCE_DBFS, or None for silence."""
+    loud = np.flatnonzero(np.abs(samples) > 10 ** (SILENCE_DBFS / 20))
+    return (int(loud[0]), int(loud[-1])) if loud.size else None
+
+
 def check_engine(engine: SpeechEngine, options: SpeechOptions) -> None:
     """ConfigError if `engine` cannot honour `options` (language, speaker, speed), found by
     asking and by speaking one short word."""
@@ -111,20 +133,6 @@ def check_engine(engine: SpeechEngine, options: SpeechOptions) -> None:
             "choose another voice or engine"
         )
     engine.synthesize("Ready.", options)
-
-
-def _trimmed(samples: npt.NDArray[np.float32], engine: SpeechEngine) -> npt.NDArray[np.float32]:
-    """Edge silence cut down to EDGE_KEEP_S, so pauses are what the options say."""
-    loud = np.flatnonzero(np.abs(samples) > 10 ** (SILENCE_DBFS / 20))
-    if loud.size == 0:
-        return samples[:0]
-    keep = round(EDGE_KEEP_S * engine.sample_rate)
-    return samples[max(0, loud[0] - keep) : loud[-1] + 1 + keep]
-
-
-def _leading_silence(samples: npt.NDArray[np.float32]) -> int:
-    loud = np.flatnonzero(np.abs(samples) > 10 ** (SILENCE_DBFS / 20))
-    return int(loud[0]) if loud.size else 0
 
 
 def _resampled(

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from audio_creator.errors import BackendUnavailable, ConfigError, MediaError
 from audio_creator.files import check_input_file
 from audio_creator.speech.engine import SpeechOptions
+from audio_creator.speech.narrate import loud_span
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +113,8 @@ class PiperEngine:
             base = self._base_scale
 
             def span(scale: float) -> float:
-                return _speech_span(self._speak(_CALIBRATION, speaker, scale))
+                found = loud_span(self._speak(_CALIBRATION, speaker, scale))
+                return float(found[1] - found[0]) if found else 0.0
 
             wanted = span(base) / speed
             points = [(base, wanted * speed), (base / speed, span(base / speed))]
@@ -134,12 +136,6 @@ class PiperEngine:
             return int(speaker) if self.speakers else None
         names = ", ".join(sorted(self.speakers)) or "none (a single-speaker voice)"
         raise ConfigError(f"the voice has no speaker {speaker!r}; its speakers: {names}")
-
-
-def _speech_span(samples: npt.NDArray[np.float32]) -> float:
-    """Samples from the first to the last that is louder than −45 dBFS."""
-    loud = np.flatnonzero(np.abs(samples) > 10 ** (-45 / 20))
-    return float(loud[-1] - loud[0]) if loud.size else 0.0
 
 
 def _language_and_speakers(settings: object, model: Path) -> tuple[str, dict[str, int]]:
