@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from audio_creator.errors import AudioCreatorError
 from audio_creator.speech import available_engines, create_engine, narrate_to_file
 from timing import best_of
 
@@ -63,31 +64,47 @@ def piper_alone(repeat: int) -> float | None:
     return frames[-1] / voice.config.sample_rate / seconds
 
 
+def measure(name: str, repeat: int) -> dict[str, object]:
+    """One engine's figures, or why it cannot run here."""
+    try:
+        engine = create_engine(name)
+    except AudioCreatorError as exc:  # installed, but without voice files here
+        return {"unavailable": str(exc)}
+    durations: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / f"{name}.wav"
+
+        def speak() -> None:
+            durations.append(narrate_to_file(TEXT, engine, out).duration_s)
+
+        speak()  # warm-up: the first run of an ONNX session is slower
+        seconds = best_of(repeat, speak)
+    return {
+        "voice": engine.description,
+        "load_s": round(load_seconds(name), 3),
+        "speech_s": round(durations[-1], 2),
+        "real_time_factor": round(durations[-1] / seconds, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--engine", help=argparse.SUPPRESS)  # one engine, in its own process
     args = parser.parse_args()
+    if args.engine:
+        print(json.dumps(measure(args.engine, args.repeat)))
+        return
     report: dict[str, object] = {"text_characters": len(TEXT)}
-    with tempfile.TemporaryDirectory() as folder:
-        for name, lack in available_engines().items():
-            if lack is not None:
-                report[name] = {"unavailable": lack}
-                continue
-            engine = create_engine(name)
-            out = Path(folder) / f"{name}.wav"
-            durations: list[float] = []
-
-            def speak(engine=engine, out=out, durations=durations) -> None:  # type: ignore[no-untyped-def]
-                durations.append(narrate_to_file(TEXT, engine, out).duration_s)
-
-            speak()  # warm-up: the first run of an ONNX session is slower
-            seconds = best_of(args.repeat, speak)
-            report[name] = {
-                "voice": engine.description,
-                "load_s": round(load_seconds(name), 3),
-                "speech_s": round(durations[-1], 2),
-                "real_time_factor": round(durations[-1] / seconds, 1),
-            }
+    for name, lack in available_engines().items():
+        if lack is not None:
+            report[name] = {"unavailable": lack}
+            continue
+        # Each engine in a process of its own: espeak-ng has one state per process, which the
+        # espeak and pyttsx3 engines would otherwise share.
+        command = [sys.executable, __file__, "--engine", name, "--repeat", str(args.repeat)]
+        done = subprocess.run(command, check=True, capture_output=True, text=True)
+        report[name] = json.loads(done.stdout.strip().splitlines()[-1])
     rtf = piper_alone(args.repeat)
     report["piper_alone_real_time_factor"] = round(rtf, 1) if rtf else None
     print(json.dumps(report, indent=2))

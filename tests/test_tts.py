@@ -304,13 +304,3 @@ print("ok")
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr
     samples, _ = sf.read(tmp_path / "p.wav", dtype="float32")
     assert np.sqrt(np.mean(samples**2)) > 0.01
-
-
-def test_engines_of_the_original_that_are_not_here_yet_say_so(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = tmp_path / "o.wav"
-    for engine in ("coqui", "kokoro"):
-        assert cli.main(["tts", "--text", "Hi.", "--engine", engine, "-o", str(out)]) == 3
-        assert f"the {engine} engine" in capsys.readouterr().err
-    assert not out.exists()

@@ -132,6 +132,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = command("tts", commands.tts, "speak a text: narration as WAV, with subtitles if asked")
     _add_tts_options(p)
+
+    p = command("voices", commands.voices, "list the speech engines and the voices found here")
     return parser
 
 
@@ -140,10 +142,13 @@ def _add_tts_options(p: argparse.ArgumentParser) -> None:
     source.add_argument("--text", help="the text to speak")
     source.add_argument("--text-file", type=Path, help="a UTF-8 text file to speak")
     p.add_argument("-o", "--output", type=Path, required=True, help="WAV file to write")
-    p.add_argument("--engine", default="auto", help="auto (default), piper, espeak, pyttsx3")
+    p.add_argument(
+        "--engine", default="auto", help="auto (default), piper, kokoro, coqui, espeak, pyttsx3"
+    )
     p.add_argument(
         "--voice", "--model", dest="voice", type=Path, default=None,
-        help="a voice model file (Piper: .onnx beside its .onnx.json); default: the bundled one",
+        help="a voice: its name in the models folder, or a path (Piper or Kokoro .onnx, Coqui "
+        "folder); default: the bundled Piper voice. `audio-creator voices` lists them",
     )  # fmt: skip
     p.add_argument("--speaker", default=None, help="speaker name or number (multi-speaker voices)")
     p.add_argument(
@@ -160,6 +165,10 @@ def _add_tts_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--subtitles", type=Path, default=None, help="also write sentence timings (.srt)"
     )
+    p.add_argument(
+        "--as-written", action="store_true",
+        help="read English numbers and abbreviations as the voice's own rules do, not as words",
+    )  # fmt: skip
 
 
 # The procedural styles, named here so that `--help` imports no music code (a test keeps it true).
@@ -280,8 +289,24 @@ def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
     )
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record comes, not what it was when made (an
+    embedding program or a test may swap it, and the old one may be closed)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
 def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="audio-creator: %(levelname)s: %(message)s", force=True)
+    logging.basicConfig(
+        level=level, format="audio-creator: %(levelname)s: %(message)s", force=True,
+        handlers=[_CurrentStderr()],
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -214,6 +214,7 @@ def tts(args: argparse.Namespace) -> int:
         speaker=args.speaker,
         sentence_pause_s=args.sentence_pause,
         paragraph_pause_s=args.paragraph_pause,
+        normalize=not args.as_written,
     )
     known_engine(args.engine)
     text = args.text
@@ -249,6 +250,30 @@ def tts(args: argparse.Namespace) -> int:
     print(f"sentences        {len(narration.sentences)}")
     print(f"duration_s       {narration.duration_s:.2f}")
     print(f"wrote {narration.path}")
+    return 0
+
+
+def voices(args: argparse.Namespace) -> int:
+    from audio_creator.speech import available_engines
+    from audio_creator.speech.piper_voice import BUNDLED_VOICE, bundled_voice
+    from audio_creator.speech.voices import installed, voices_folder
+
+    bundled = [f"{BUNDLED_VOICE} (bundled)"] if bundled_voice() else []
+    found = {
+        "piper": bundled + installed("piper", ".onnx"),
+        "kokoro": installed("kokoro", ".onnx"),
+        "coqui": installed("coqui", ""),
+    }
+    for name, lack in sorted(available_engines().items()):
+        if lack is not None:
+            print(f"{name:8s} unavailable: {lack}")
+            continue
+        if name not in found:
+            print(f"{name:8s} ready")
+            continue
+        state = "ready" if found[name] else "installed, but no voice yet"
+        print(f"{name:8s} {state}; voices: {', '.join(found[name]) or 'none'}")
+        print(f"{'':8s} (its folder: {voices_folder(name)})")
     return 0
 
 

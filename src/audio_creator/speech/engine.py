@@ -8,8 +8,9 @@ lazy factories, so a heavy engine's imports happen only when it is chosen.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -28,6 +29,7 @@ class SpeechOptions:
     speaker: str | None = None  # a voice's speaker name or number, for multi-speaker voices
     sentence_pause_s: float = 0.35  # silence after each sentence
     paragraph_pause_s: float = 0.8  # silence after each paragraph
+    normalize: bool = True  # English numbers, money, units and abbreviations read as words
 
     def __post_init__(self) -> None:
         require_finite(
@@ -57,18 +59,20 @@ class SpeechEngine(Protocol):
 
 
 logger = logging.getLogger(__name__)
-AUTO_ORDER = ("piper", "espeak")  # best first; more engines join as they land
+# Best first. Kokoro (when its files are present) sounds more natural than Piper and is still
+# faster than real time on a CPU; Coqui models join for languages the others lack; espeak-ng
+# speaks almost any language, robotically.
+AUTO_ORDER = ("kokoro", "piper", "coqui", "espeak")
 
 
 def _builtins(registry: Registry[SpeechEngine]) -> None:
-    from audio_creator.speech import espeak, piper_voice, pyttsx3_voice
+    from audio_creator.speech import coqui_voice, espeak, kokoro_voice, piper_voice, pyttsx3_voice
 
     registry.register("piper", piper_voice.PiperEngine, piper_voice.missing_requirements)
     registry.register("espeak", espeak.EspeakEngine, espeak.missing_requirements)
     registry.register("pyttsx3", pyttsx3_voice.Pyttsx3Engine, pyttsx3_voice.missing_requirements)
-    # Named so that the original project's `--tts-engine coqui` gets a clear answer (exit 3).
-    for planned, package in (("coqui", "coqui-tts"), ("kokoro", "kokoro-onnx")):
-        registry.register(planned, _unsupported(planned), _not_yet(planned, package))
+    registry.register("kokoro", kokoro_voice.KokoroEngine, kokoro_voice.missing_requirements)
+    registry.register("coqui", coqui_voice.CoquiEngine, coqui_voice.missing_requirements)
 
 
 ENGINES: Registry[SpeechEngine] = Registry("speech engine", _builtins)
@@ -89,31 +93,43 @@ def create_engine(name: str = "auto", language: str | None = None, **options: An
         ConfigError: no engine has that name, or (auto) none speaks the language.
         BackendUnavailable: it exists but lacks a package or a voice (the message says which).
     """
+    if name == "auto" and options.get("voice") is not None:
+        name = engine_for_voice(options["voice"])  # a voice file belongs to one engine
     if name != "auto":
         return ENGINES.create(name, **options)
     ready = [n for n in AUTO_ORDER if ENGINES.missing(n) is None]
     if not ready:
         raise BackendUnavailable(f"no speech engine can run here: {ENGINES.missing(AUTO_ORDER[0])}")
     for candidate in ready:
-        engine = ENGINES.create(candidate, **options)
+        try:
+            engine = ENGINES.create(candidate, **options)
+        except BackendUnavailable as exc:  # installed, but no voice files for it here
+            logger.debug("auto: skipping %s: %s", candidate, exc)
+            continue
         if language is None or engine.speaks(language):
             logger.info("speech engine: %s (%s)", candidate, engine.description)
             return engine
     raise ConfigError(f"no installed voice speaks {language!r} (tried: {', '.join(ready)})")
 
 
-def _not_yet(name: str, package: str) -> Callable[[], str | None]:
-    def missing() -> str:
-        return (
-            f"the {name} engine ({package}) is not supported by this version yet; "
-            "use piper (the default) or espeak"
-        )
+def engine_for_voice(voice: str | os.PathLike[str]) -> str:
+    """Which engine a voice belongs to: a Piper `.onnx` has its `.onnx.json` beside it, a Kokoro
+    one its voices file, a Coqui model is a folder (or `.pth`) with `config.json`. A bare name is
+    looked for in each engine's folder; "piper" if nothing tells."""
+    from audio_creator.speech.kokoro_voice import VOICES_NAMES
+    from audio_creator.speech.voices import voices_folder
 
-    return missing
-
-
-def _unsupported(name: str) -> Callable[..., SpeechEngine]:
-    def factory(**_: Any) -> SpeechEngine:
-        raise BackendUnavailable(_not_yet(name, name)())
-
-    return factory
+    path = Path(voice).expanduser()
+    if len(path.parts) == 1 and not path.exists():
+        for engine, suffix in (("piper", ".onnx"), ("kokoro", ".onnx"), ("coqui", "")):
+            folder = voices_folder(engine)
+            if folder.is_dir() and any(folder.rglob(f"{path.name}{suffix}")):
+                return engine
+        return "piper"
+    piper_config = path.with_name(path.name + ".json")
+    kokoro_voices = any(path.with_name(n).exists() for n in VOICES_NAMES)
+    if path.suffix == ".onnx" and kokoro_voices and not piper_config.exists():
+        return "kokoro"
+    if path.is_dir() or path.suffix == ".pth":
+        return "coqui"
+    return "piper"

@@ -1,8 +1,9 @@
 """Narration: text → sentences → a voice → one WAV (and subtitles), with bounded memory.
 
-Each sentence is synthesised, trimmed of its edge silence, resampled to the output rate and
-appended to the file with the pause that follows it, so a book takes no more memory than a
-sentence. Each sentence's place in the file is kept for the subtitles.
+Each sentence is put in words as it is read aloud (English numbers, money, abbreviations),
+synthesised, trimmed of its edge silence, resampled to the output rate and appended to the file
+with the pause that follows it, so a book takes no more memory than a sentence. Each sentence's
+place in the file is kept for the subtitles, which show the text as written.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from audio_creator.audio import open_wav_writer
 from audio_creator.errors import ConfigError
 from audio_creator.files import atomic_output, check_output_path
 from audio_creator.speech.engine import SpeechEngine, SpeechOptions
+from audio_creator.speech.normalize import normalize_english, speaks_english
 from audio_creator.speech.text import Sentence, sentences
 
 logger = logging.getLogger(__name__)
@@ -87,9 +89,13 @@ def write_narration(
     spoken: list[SpokenSentence] = []
     cursor = 0  # samples written so far
     keep = round(EDGE_KEEP_S * engine.sample_rate)
+    english = options.normalize and (
+        engine.speaks("en") if options.language is None else speaks_english(options.language)
+    )
     with atomic_output(out) as tmp, open_wav_writer(tmp, rate, 1, bit_depth) as write:
         for index, sentence in enumerate(pieces):
-            raw = engine.synthesize(sentence.text, options)
+            said = normalize_english(sentence.text) if english else sentence.text
+            raw = engine.synthesize(said, options)
             span = loud_span(raw)
             if span is not None:
                 # Edge silence cut down to EDGE_KEEP_S, so pauses are what the options say.

