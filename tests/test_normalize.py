@@ -67,7 +67,7 @@ def test_every_cardinal_below_ten_thousand_is_spelled_from_its_parts() -> None:
         ("Just $0.99 or €20", "Just ninety-nine cents or twenty euros"),
         ("£5m and $2.5bn", "five million pounds and two point five billion dollars"),
         ("Meet at 10:30 pm on Jan. 5th.", "Meet at ten thirty P M on January fifth."),
-        ("At 7am, 12:00 and 9:05 a.m.", "At seven A M, twelve o'clock and nine oh five A M"),
+        ("At 7am, 12:00 and 9:05 a.m.", "At seven A M, twelve o'clock and nine oh five A M."),
         ("The 1990s and the '80s", "The nineteen nineties and the eighties"),
         ("Born on March 3, 1990 and here since 2005.",
          "Born on March third, nineteen ninety and here since two thousand five."),
@@ -92,6 +92,40 @@ def test_every_cardinal_below_ten_thousand_is_spelled_from_its_parts() -> None:
     ],
 )  # fmt: skip
 def test_english_is_put_in_spoken_words(text: str, spoken: str) -> None:
+    assert normalize_english(text) == spoken
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        # Words that look like numerals, units or abbreviations stay words.
+        ("This is the part I like.", "This is the part I like."),
+        ("Medicare Part D and USB Type C.", "Medicare Part D and USB Type C."),
+        ("The IV was removed.", "The IV was removed."),
+        ("Part I. Chapter IV.", "Part one. Chapter four."),
+        ("We met in St. Louis.", "We met in Saint Louis."),
+        ("next gen. consoles", "next gen. consoles"),
+        ("A $20 T-shirt", "A twenty dollars T-shirt"),
+        ("500 W Madison", "five hundred W Madison"),
+        # Years without a month, counts that are not years, ranges of years.
+        ("From 1939 to 1945.", "From nineteen thirty-nine to nineteen forty-five."),
+        ("1918 was terrible.", "nineteen eighteen was terrible."),
+        ("The 2024 election.", "The twenty twenty-four election."),
+        ("In 1914–1918 it raged.", "In nineteen fourteen to nineteen eighteen it raged."),
+        ("It fell by 1234 points.", "It fell by one thousand two hundred thirty-four points."),
+        ("In 1500 ms it ends.", "In fifteen hundred milliseconds it ends."),
+        # Scales, pairs and ranges.
+        ("1.5M users, 2.5x faster, 10k steps.",
+         "one point five million users, two point five times faster, ten thousand steps."),
+        ("24/7, 9/11, 50/50, 5/8", "twenty-four seven, nine eleven, fifty fifty, five eighths"),
+        ("3-4 people, won 3-2, 200-1000 hours",
+         "three to four people, won three to two, two hundred to one thousand hours"),
+        ("US$5 and A$10", "five US dollars and ten Australian dollars"),
+        ("Mar. 3", "March third"),
+        ("We left at 7 p.m.", "We left at seven P M."),
+    ],
+)  # fmt: skip
+def test_what_is_not_a_number_or_abbreviation_is_left_alone(text: str, spoken: str) -> None:
     assert normalize_english(text) == spoken
 
 

@@ -125,6 +125,38 @@ def test_kokoro_narration_and_cli(models: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "x.wav").exists()
 
 
+def test_a_broken_kokoro_install_does_not_stop_auto(
+    models: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("kokoro_onnx")
+    model = write_kokoro_model(models / "kokoro" / "v1")  # found in a folder inside, too
+    from audio_creator.speech.kokoro_voice import default_model
+
+    assert default_model() == model
+    (model.parent / "voices-v1.0.bin").unlink()
+    out = tmp_path / "auto.wav"
+    assert cli.main(["tts", "--text", "Hi there.", "-o", str(out)]) == 0
+    assert sf.info(out).samplerate == 22050  # Piper's
+    assert "auto: skipping kokoro" in capsys.readouterr().err  # a warning says why
+
+
+def test_english_rules_are_kept_for_english_voices(models: Path, tmp_path: Path) -> None:
+    pytest.importorskip("kokoro_onnx")
+    engine = create_engine("kokoro", voice=write_kokoro_model(tmp_path / "k"))
+    heard: list[str] = []
+    speak = engine.synthesize
+
+    def listening(text: str, options: SpeechOptions) -> np.ndarray:
+        heard.append(text)
+        return speak(text, options)
+
+    engine.synthesize = listening  # type: ignore[method-assign]
+    narrate_to_file("Le 5 mai.", engine, tmp_path / "fr.wav", SpeechOptions(speaker="ff_siwis"))
+    assert heard[-1] == "Le 5 mai."  # a French voice: its own rules read the number
+    narrate_to_file("On May 5.", engine, tmp_path / "en.wav", SpeechOptions(speaker="bm_george"))
+    assert heard[-1] == "On May fifth."
+
+
 def test_kokoro_without_files_says_where_to_put_them(
     models: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -185,6 +217,7 @@ def test_coqui_model_folders_are_read_as_coqui_lays_them_out(tmp_path: Path) -> 
     (vits / "best_model.pth").write_bytes(b"")
     assert model_files(vits) == (vits / "best_model.pth", vits / "config.json")
     assert engine_for_voice(vits) == "coqui"
+    assert engine_for_voice("tts_models/multilingual/multi-dataset/xtts_v2") == "coqui"
     (vits / "config.json").unlink()
     with pytest.raises(MediaError, match=r"needs its config\.json"):
         model_files(vits)

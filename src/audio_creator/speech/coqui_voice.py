@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from audio_creator.errors import BackendUnavailable, ConfigError, MediaError
+from audio_creator.files import check_input_file
 from audio_creator.speech.engine import SpeechOptions
 from audio_creator.speech.voices import find_model, installed, voices_folder
 
@@ -123,7 +124,7 @@ class CoquiEngine:
         if not self.languages:
             own = str(self._tts.synthesizer.tts_config.get("phoneme_language") or "en")
             return own.lower().split("-")[0] == wanted.split("-")[0]
-        return any(x.lower() == wanted or x.lower() == wanted.split("-")[0] for x in self.languages)
+        return any(x.lower().split("-")[0] == wanted.split("-")[0] for x in self.languages)
 
     def synthesize(self, text: str, options: SpeechOptions) -> npt.NDArray[np.float32]:
         """One sentence at the model's rate."""
@@ -131,7 +132,8 @@ class CoquiEngine:
         if self.languages:
             kwargs["language"] = self._language(options.language)
         if options.speaker and Path(options.speaker).suffix.lower() == ".wav":
-            kwargs["speaker_wav"] = options.speaker  # a voice to clone (XTTS, YourTTS)
+            # A voice to clone (XTTS, YourTTS).
+            kwargs["speaker_wav"] = str(check_input_file(options.speaker, what="speaker sample"))
         elif self.speakers:
             speaker = options.speaker or self.speakers[0]
             if speaker not in self.speakers:
@@ -147,14 +149,18 @@ class CoquiEngine:
             self._model.length_scale = self._base_scale / options.speed
         elif options.speed != 1.0:
             raise ConfigError("this Coqui model speaks at one speed: leave --speed at 1")
-        return np.asarray(self._tts.tts(text, **kwargs), dtype=np.float32).ravel()
+        try:
+            samples = self._tts.tts(text, **kwargs)
+        except (ValueError, AssertionError, KeyError, RuntimeError) as exc:
+            raise MediaError(f"the Coqui model could not speak {text[:40]!r}: {exc}") from exc
+        return np.asarray(samples, dtype=np.float32).ravel()
 
     def _language(self, language: str | None) -> str:
         if language is None:
             return "en" if "en" in self.languages else self.languages[0]
         wanted = language.lower().replace("_", "-")
-        for own in self.languages:
-            if own.lower() in (wanted, wanted.split("-")[0]):
+        for own in self.languages:  # "zh" finds XTTS's "zh-cn", "en-us" its "en"
+            if own.lower() == wanted or own.lower().split("-")[0] == wanted.split("-")[0]:
                 return own
         raise ConfigError(
             f"the model does not speak {language!r}; it speaks {', '.join(self.languages)}"

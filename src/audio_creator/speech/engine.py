@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from audio_creator.errors import BackendUnavailable, ConfigError, require_finite
+from audio_creator.errors import BackendUnavailable, ConfigError, MediaError, require_finite
 from audio_creator.registry import Registry
 
 
@@ -106,6 +106,9 @@ def create_engine(name: str = "auto", language: str | None = None, **options: An
         except BackendUnavailable as exc:  # installed, but no voice files for it here
             logger.debug("auto: skipping %s: %s", candidate, exc)
             continue
+        except MediaError as exc:  # its files are there but broken: say so, use the next
+            logger.warning("auto: skipping %s: %s", candidate, exc)
+            continue
         if language is None or engine.speaks(language):
             logger.info("speech engine: %s (%s)", candidate, engine.description)
             return engine
@@ -119,17 +122,20 @@ def engine_for_voice(voice: str | os.PathLike[str]) -> str:
     from audio_creator.speech.kokoro_voice import VOICES_NAMES
     from audio_creator.speech.voices import voices_folder
 
+    if str(voice).startswith("tts_models"):  # a Coqui catalogue name
+        return "coqui"
     path = Path(voice).expanduser()
     if len(path.parts) == 1 and not path.exists():
         for engine, suffix in (("piper", ".onnx"), ("kokoro", ".onnx"), ("coqui", "")):
             folder = voices_folder(engine)
-            if folder.is_dir() and any(folder.rglob(f"{path.name}{suffix}")):
+            name = path.name.removesuffix(suffix) if suffix else path.name
+            if folder.is_dir() and any(folder.rglob(f"{name}{suffix}")):
                 return engine
         return "piper"
     piper_config = path.with_name(path.name + ".json")
     kokoro_voices = any(path.with_name(n).exists() for n in VOICES_NAMES)
     if path.suffix == ".onnx" and kokoro_voices and not piper_config.exists():
         return "kokoro"
-    if path.is_dir() or path.suffix == ".pth":
+    if (path.is_dir() and (path / "config.json").is_file()) or path.suffix == ".pth":
         return "coqui"
     return "piper"

@@ -35,9 +35,15 @@ LANGUAGES = {
 
 
 def default_model() -> Path | None:
-    """The first Kokoro model found in `<models>/kokoro`, or None."""
+    """The first Kokoro model found in `<models>/kokoro` (or a folder inside it), or None."""
     folder = voices_folder("kokoro")
-    return next((folder / n for n in MODEL_NAMES if (folder / n).is_file()), None)
+    if not folder.is_dir():
+        return None
+    for name in MODEL_NAMES:
+        found = sorted(folder.rglob(name))
+        if found:
+            return found[0]
+    return None
 
 
 def missing_requirements() -> str | None:
@@ -69,7 +75,10 @@ class KokoroEngine:
                 f"the Kokoro model {model} needs its voices file beside it "
                 f"(one of: {', '.join(VOICES_NAMES)})"
             )
-        from kokoro_onnx import Kokoro
+        try:
+            from kokoro_onnx import Kokoro
+        except ImportError as exc:  # e.g. onnxruntime missing or broken
+            raise BackendUnavailable(f"kokoro-onnx cannot load here: {exc}") from exc
 
         try:
             self._kokoro = Kokoro(str(model), str(voices))
@@ -94,6 +103,10 @@ class KokoroEngine:
             text, voice=speaker, speed=options.speed, lang=LANGUAGES[speaker[0]]
         )
         return np.asarray(samples, dtype=np.float32).ravel()
+
+    def spoken_language(self, options: SpeechOptions) -> str:
+        """The language the voice chosen by `options` speaks (its name's first letter)."""
+        return LANGUAGES[self._speaker(options)[0]]
 
     def _speaker(self, options: SpeechOptions) -> str:
         """The voice named by --speaker, else the default one for the language."""

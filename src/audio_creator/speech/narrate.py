@@ -89,9 +89,7 @@ def write_narration(
     spoken: list[SpokenSentence] = []
     cursor = 0  # samples written so far
     keep = round(EDGE_KEEP_S * engine.sample_rate)
-    english = options.normalize and (
-        engine.speaks("en") if options.language is None else speaks_english(options.language)
-    )
+    english = options.normalize and _speaks_english(engine, options)
     with atomic_output(out) as tmp, open_wav_writer(tmp, rate, 1, bit_depth) as write:
         for index, sentence in enumerate(pieces):
             said = normalize_english(sentence.text) if english else sentence.text
@@ -139,6 +137,16 @@ def check_engine(engine: SpeechEngine, options: SpeechOptions) -> None:
             "choose another voice or engine"
         )
     engine.synthesize("Ready.", options)
+
+
+def _speaks_english(engine: SpeechEngine, options: SpeechOptions) -> bool:
+    """Whether the sentences will be spoken in English (so English normalisation applies)."""
+    if options.language is not None:
+        return speaks_english(options.language)
+    chosen = getattr(engine, "spoken_language", None)  # engines whose speaker sets the language
+    if chosen is not None:
+        return speaks_english(chosen(options))
+    return engine.speaks("en")
 
 
 def _resampled(

@@ -33,6 +33,8 @@ _ABBREVIATIONS = {
 }  # no "Sat." or "Sun.": "The cat sat." must stay a cat that sat
 _CURRENCIES = {"$": ("dollar", "cent"), "€": ("euro", "cent"), "£": ("pound", "penny"),
                "¥": ("yen", ""), "₹": ("rupee", "paisa")}
+_COUNTRIES = {"US": "US", "A": "Australian", "C": "Canadian", "NZ": "New Zealand",
+              "HK": "Hong Kong"}
 _SCALE_WORDS = {"k": "thousand", "m": "million", "mn": "million", "bn": "billion", "b": "billion",
                 "t": "trillion", "tn": "trillion", "thousand": "thousand", "million": "million",
                 "billion": "billion", "trillion": "trillion"}
@@ -49,16 +51,16 @@ _UNITS = {
 }
 # One-letter units only after a space and in this case: "5 m" is meters, "5G" stays a network
 # and "5 in the morning" keeps its "in".
-_LETTER_UNITS = {"m": "meter", "g": "gram", "l": "liter", "s": "second", "h": "hour", "V": "volt",
-                 "W": "watt"}
+_LETTER_UNITS = {"m": "meter", "g": "gram", "l": "liter", "s": "second", "h": "hour", "V": "volt"}
 _FRACTIONS = {(1, 2): "one half", (1, 3): "one third", (2, 3): "two thirds",
               (1, 4): "one quarter", (3, 4): "three quarters"}
 _ROMAN_AFTER = ("chapter", "part", "book", "act", "scene", "volume", "section", "war", "phase",
                 "level", "episode", "season", "type", "class", "grade", "article")
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
-_YEAR_BEFORE = ("in", "since", "from", "by", "until", "till", "year", "circa", "before", "after",
-                "of", "during", "around", "summer", "winter", "spring", "autumn", "fall")
+_YEAR_BEFORE = ("in", "since", "from", "until", "till", "year", "circa", "before", "after",
+                "during", "around", "summer", "winter", "spring", "autumn", "fall", "to",
+                "through", "and", "or")
 # fmt: on
 _ROMAN = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
 _NUMBER = r"\d{1,3}(?:,\d{3})+|\d+"
@@ -79,26 +81,31 @@ def normalize_english(text: str) -> str:
 def _money(text: str) -> str:
     symbols = re.escape("".join(_CURRENCIES))
     pattern = re.compile(
-        rf"(?<![\w.])([{symbols}])\s?({_NUMBER})(?:\.(\d+))?"
-        r"(?:\s?(k|mn|m|bn|b|tn|t|thousand|million|billion|trillion)\b)?",
+        rf"(?<![\w.])((?:US|A|C|NZ|HK)?)([{symbols}])\s?({_NUMBER})(?:\.(\d+))?"
+        r"(?:\s?(k|mn|m|bn|b|tn|t|thousand|million|billion|trillion)\b(?!-))?",
         re.IGNORECASE,
     )
 
     def spoken(match: re.Match[str]) -> str:
-        unit, subunit = _CURRENCIES[match.group(1)]
-        whole, cents, scale = match.group(2), match.group(3), match.group(4)
+        country = _COUNTRIES.get(match.group(1).upper(), "")
+        unit, subunit = _CURRENCIES[match.group(2)]
+        whole, cents, scale = match.group(3), match.group(4), match.group(5)
         amount = int(whole.replace(",", ""))
+
+        def named(count: int) -> str:  # "dollars", or "US dollars" for "US$"
+            return f"{country} {_plural(unit, count)}".strip()
+
         if scale:  # "$2.5bn": two point five billion dollars
             value = numbers.decimal(whole, cents) if cents else numbers.cardinal(amount)
-            return f"{value} {_SCALE_WORDS[scale.lower()]} {_plural(unit, 2)}"
-        words = f"{numbers.cardinal(amount)} {_plural(unit, amount)}"
-        if amount == 0 and cents and len(cents) == 2 and subunit and int(cents):
-            return f"{numbers.cardinal(int(cents))} {_plural(subunit, int(cents))}"
+            return f"{value} {_SCALE_WORDS[scale.lower()]} {named(2)}"
         if cents and len(cents) == 2 and subunit and int(cents):
-            words += f" {numbers.cardinal(int(cents))} {_plural(subunit, int(cents))}"
-        elif cents and int(cents):
-            words = f"{numbers.decimal(whole, cents)} {_plural(unit, 2)}"
-        return words
+            small = f"{numbers.cardinal(int(cents))} {_plural(subunit, int(cents))}"
+            if amount == 0:  # "$0.99": ninety-nine cents
+                return small
+            return f"{numbers.cardinal(amount)} {named(amount)} {small}"
+        if cents and int(cents):
+            return f"{numbers.decimal(whole, cents)} {named(2)}"
+        return f"{numbers.cardinal(amount)} {named(amount)}"
 
     return pattern.sub(spoken, text)
 
@@ -121,7 +128,13 @@ def _times(text: str) -> str:
             words = f"{numbers.cardinal(hour)} {numbers.cardinal(minute)}"
         return words + (f" {half.upper()} M" if half else "")
 
-    return clock.sub(spoken, text)
+    def keeping_the_stop(match: re.Match[str]) -> str:
+        words = spoken(match)
+        rest = match.string[match.end() :]
+        ends_sentence = match.group(0).endswith(".") and re.match(r"\s*$|\s+[A-Z]", rest)
+        return words + ("." if ends_sentence else "")
+
+    return clock.sub(keeping_the_stop, text)
 
 
 def _decades(text: str) -> str:
@@ -137,15 +150,23 @@ def _years(text: str) -> str:
     pattern = re.compile(
         rf"\b((?:{cues})\.?,?\s+(?:\d{{1,2}}(?:st|nd|rd|th)?,?\s+)?)(\d{{4}})\b(?![,.]\d)", re.I
     )
-    return pattern.sub(lambda m: m.group(1) + numbers.year(int(m.group(2))), text)
+    text = pattern.sub(lambda m: m.group(1) + numbers.year(int(m.group(2))), text)
+    # A sentence that opens with one ("1918 was…", "The 2024 election…").
+    opening = re.compile(r"^((?:The |the )?)(1[1-9]\d\d|20\d\d)\b(?![,.]\d)")
+    return opening.sub(lambda m: m.group(1) + numbers.year(int(m.group(2))), text)
 
 
 def _dates(text: str) -> str:
     """A day after a month is an ordinal: "March 3" → "March third", "Dec. 25" likewise."""
     months = "|".join([m.capitalize() for m in _MONTHS] + ["Jan", "Feb", "Mar", "Apr", "Jun",
                       "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec"])  # fmt: skip
-    pattern = re.compile(rf"\b((?:{months})\.?\s+)(\d{{1,2}})\b(?![:.]\d)")
-    return pattern.sub(lambda m: m.group(1) + numbers.ordinal(int(m.group(2))), text)
+    pattern = re.compile(rf"\b({months})\.?(\s+)(\d{{1,2}})\b(?![:.]\d)")
+
+    def spoken(match: re.Match[str]) -> str:
+        month = next(m for m in _MONTHS if m.startswith(match.group(1).lower())).capitalize()
+        return f"{month}{match.group(2)}{numbers.ordinal(int(match.group(3)))}"
+
+    return pattern.sub(spoken, text)
 
 
 def _ordinals(text: str) -> str:
@@ -155,13 +176,19 @@ def _ordinals(text: str) -> str:
 
 
 def _fractions(text: str) -> str:
+    """ "1/2" → "one half", "5/8" → "five eighths"; other pairs ("24/7", "9/11", "50/50") are
+    read as two numbers."""
+
     def spoken(match: re.Match[str]) -> str:
         top, bottom = int(match.group(1)), int(match.group(2))
         if (top, bottom) in _FRACTIONS:
             return _FRACTIONS[(top, bottom)]
-        return f"{numbers.cardinal(top)} over {numbers.cardinal(bottom)}"
+        if 0 < top < bottom and bottom in (5, 6, 8, 10, 16, 32, 100):
+            name = numbers.ordinal(bottom).removeprefix("one ")
+            return f"{numbers.cardinal(top)} {name}{'s' if top > 1 else ''}"
+        return f"{match.group(1)} {match.group(2)}"
 
-    return re.sub(r"(?<![\d/])\b(\d{1,2})/(\d{1,2})\b(?!/\d)", spoken, text)
+    return re.sub(r"(?<![\d/])\b(\d{1,3})/(\d{1,3})\b(?!/\d)", spoken, text)
 
 
 def _units(text: str) -> str:
@@ -181,8 +208,13 @@ def _units(text: str) -> str:
 
 
 def _ranges(text: str) -> str:
-    """An en dash between numbers is "to" ("pages 10–20"); a hyphen is left alone."""
-    return re.sub(r"(?<=\d)\s?[–—]\s?(?=\d)", " to ", text)
+    """An en dash between numbers is "to" ("pages 10–20"), and so is a hyphen between short or
+    round numbers ("3-4 people", "10-15%", "200-1000 hours"; a score "3-2" is read so too).
+    Other hyphenated numbers (telephone numbers, codes) are left to `_phone_numbers`."""
+    text = re.sub(r"(?<=\d)\s?[–—]\s?(?=\d)", " to ", text)
+    short = r"(?<![\w-])(\d{1,2})-(\d{1,2})(?![\w-])"
+    text = re.sub(short, r"\1 to \2", text)
+    return re.sub(r"(?<![\w-])(\d*00)-(\d*00)(?![\w-])", r"\1 to \2", text)
 
 
 def _phone_numbers(text: str) -> str:
@@ -195,14 +227,15 @@ def _phone_numbers(text: str) -> str:
 def _abbreviations(text: str) -> str:
     def title(match: re.Match[str]) -> str:
         word, space = match.group(1), match.group(2)
-        after_name = re.search(r"[A-Za-z]\s*$", match.string[: match.start()]) is not None
+        after_name = re.search(r"\b[A-Z][a-z]*\s*$", match.string[: match.start()]) is not None
         if word.lower() == "st" and after_name:  # "Baker St. Next…"
             return "Street" + space
         return _TITLES[word.lower()] + space
 
-    titles = "|".join(_TITLES)
-    text = re.sub(rf"\b({titles})\.(\s+)(?=[A-Z])", title, text, flags=re.I)
-    text = re.sub(r"(?<=[a-z] )St\.(?=\s|$)", "Street.", text)  # "Baker St." at the end
+    titles = "|".join(t.capitalize() for t in _TITLES)  # "Dr." and "St.", not "gen." or "rev."
+    text = re.sub(rf"\b({titles})\.(\s+)(?=[A-Z])", title, text)
+    text = re.sub(r"(?<=[a-z] )St\.(?=\s*$)", "Street.", text)  # "Baker St." at the end
+    text = re.sub(r"(?<=[a-z] )St\.(?=\s+[a-z0-9,])", "Street", text)  # "Baker St. near"
     names = "|".join(re.escape(a) for a in sorted(_ABBREVIATIONS, key=len, reverse=True))
 
     def spoken(match: re.Match[str]) -> str:
@@ -220,15 +253,27 @@ def _roman_numerals(text: str) -> str:
         before, roman = match.group(1), match.group(2)
         if not _ROMAN.fullmatch(roman):
             return match.group(0)
-        if before.lower() in _ROMAN_AFTER:
+        after = match.string[match.end() : match.end() + 2]
+        # "the part I like" keeps its pronoun; "Part I." or "Part I, …" is a numeral. A lone
+        # C, D, L or M is a letter ("Type C", "Part D").
+        lone_letter = len(roman) == 1 and (roman in "CDLM" or (roman == "I" and after[:1] == " "))
+        if before.lower() in _ROMAN_AFTER and not lone_letter:
             return f"{before} {numbers.cardinal(_roman_value(roman))}"
         # After a name, only I/V/X numerals of two letters or more ("Louis XIV", not
-        # "Malcolm X" or "Washington DC").
-        if before[0].isupper() and len(roman) >= 2 and set(roman) <= set("IVX"):
+        # "Malcolm X", "Washington DC" or "The IV drip").
+        if (
+            before[0].isupper() and before.lower() not in _NOT_NAMES
+            and len(roman) >= 2 and set(roman) <= set("IVX")
+        ):  # fmt: skip
             return f"{before} the {numbers.ordinal(_roman_value(roman))}"
         return match.group(0)
 
     return re.sub(r"\b([A-Za-z][a-z]+) ([MDCLXVI]+)\b", spoken, text)
+
+
+_NOT_NAMES = frozenset(
+    ("the", "an", "a", "this", "that", "his", "her", "its", "our", "their", "my", "your", "no")
+)
 
 
 def _roman_value(roman: str) -> int:
@@ -238,6 +283,17 @@ def _roman_value(roman: str) -> int:
         value = values[here]
         total += -value if after != " " and values[after] > value else value
     return total
+
+
+def _scaled(text: str) -> str:
+    """ "1.5M users" → "1.5 million users", "10k" → "10 thousand", "2.5x" → "2.5 times"."""
+    scales = {"k": "thousand", "K": "thousand", "M": "million", "bn": "billion", "B": "billion"}
+
+    def spoken(match: re.Match[str]) -> str:
+        suffix = match.group(2)
+        return f"{match.group(1)} {scales.get(suffix, 'times')}"
+
+    return re.sub(rf"(?<![\w.])((?:{_NUMBER})(?:\.\d+)?)(k|K|M|bn|B|x)\b", spoken, text)
 
 
 def _plain_numbers(text: str) -> str:
@@ -252,7 +308,7 @@ def _plain_numbers(text: str) -> str:
         )
         return ("minus " if sign else "") + words
 
-    return re.sub(rf"(?<![\w.])(-)?({_NUMBER})(?:\.(\d+))?(?![\w])", spoken, text)
+    return re.sub(rf"(?<![\w.])(-)?({_NUMBER})(?:\.(\d+))?(?![\w]|\.\d)", spoken, text)
 
 
 def _plural(word: str, count: int) -> str:
@@ -270,6 +326,6 @@ def _plural(word: str, count: int) -> str:
 
 
 _RULES: tuple[Callable[[str], str], ...] = (
-    _money, _times, _phone_numbers, _decades, _years, _dates, _ordinals, _fractions, _ranges,
-    _units, _abbreviations, _roman_numerals, _plain_numbers,
+    _money, _times, _ranges, _phone_numbers, _decades, _units, _years, _dates, _ordinals,
+    _fractions, _scaled, _abbreviations, _roman_numerals, _plain_numbers,
 )  # fmt: skip

@@ -30,18 +30,19 @@ def find_model(voice: str | os.PathLike[str], engine: str, suffix: str) -> Path:
         ConfigError: a bare name that is not in the folder (the message lists what is there).
     """
     path = Path(voice).expanduser()
-    if path.exists() or len(path.parts) > 1 or (suffix and path.suffix == suffix):
+    if path.exists() or len(path.parts) > 1:
         return path
+    name = path.name.removesuffix(suffix) if suffix else path.name  # "x.onnx" or "x"
     folder = voices_folder(engine)
-    for candidate in (folder / f"{path.name}{suffix}", folder / path.name / f"{path.name}{suffix}"):
+    for candidate in (folder / f"{name}{suffix}", folder / name / f"{name}{suffix}"):
         if candidate.exists():
             return candidate
-    found = sorted(folder.rglob(f"{path.name}{suffix}")) if folder.is_dir() else []
+    found = sorted(folder.rglob(f"{name}{suffix}")) if folder.is_dir() else []
     if found:
         return found[0]
     names = ", ".join(installed(engine, suffix)) or "none"
     raise ConfigError(
-        f"no {engine} voice named {path.name!r} in {folder} (voices there: {names}); "
+        f"no {engine} voice named {name!r} in {folder} (voices there: {names}); "
         "give a path, or put the voice's files in that folder"
     )
 
