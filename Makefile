@@ -18,17 +18,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/audio-creator demo-video $(DEMO_DIR)/demo.mp4
 	$(BIN)/audio-creator probe $(DEMO_DIR)/demo.mp4
-	$(BIN)/audio-creator vidmuse --video $(DEMO_DIR)/demo.mp4 -o $(DEMO_DIR)/demo_music.wav \
-		--rerank 3 --midi-out $(DEMO_DIR)/demo_music.mid \
-		--merge-video --merged-video-path $(DEMO_DIR)/demo_scored.mp4
-	$(BIN)/audio-creator probe $(DEMO_DIR)/demo_scored.mp4
-	$(BIN)/audio-creator tts --text-file demo/narration.txt -o $(DEMO_DIR)/demo_voice.wav \
-		--subtitles $(DEMO_DIR)/demo_voice.srt
-	$(BIN)/audio-creator mix --music $(DEMO_DIR)/demo_music.wav --speech $(DEMO_DIR)/demo_voice.wav@1.5 \
-		-o $(DEMO_DIR)/demo_mix.wav --duration 20 --target-lufs -18 --report $(DEMO_DIR)/demo_mix.json
-	$(BIN)/audio-creator mux $(DEMO_DIR)/demo.mp4 $(DEMO_DIR)/demo_mix.wav -o $(DEMO_DIR)/demo_final.mp4
-	$(BIN)/audio-creator probe $(DEMO_DIR)/demo_final.mp4
-	@echo "demo outputs are in $(DEMO_DIR)/"
+	$(BIN)/audio-creator autopipeline --video $(DEMO_DIR)/demo.mp4 -o $(DEMO_DIR)/demo_soundtrack.wav \
+		--rerank 3 --merge-video
+	$(BIN)/audio-creator probe $(DEMO_DIR)/demo_soundtrack.mp4
+	@echo "demo outputs are in $(DEMO_DIR)/: demo_soundtrack.mp4 (the video with its soundtrack),"
+	@echo "  its mix, music, narration (+ .srt), caption and report (demo_soundtrack_report.json)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -48,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/vidmuse.py --long --hour
 	$(BIN)/python bench/beats.py
 	$(BIN)/python bench/tts.py
+	$(BIN)/python bench/pipeline.py
 
 clean:
 	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache

@@ -133,6 +133,12 @@ def _build_parser() -> argparse.ArgumentParser:
     p = command("tts", commands.tts, "speak a text: narration as WAV, with subtitles if asked")
     _add_tts_options(p)
 
+    p = command(
+        "autopipeline", commands.autopipeline,
+        "video in; music, narration, mix, subtitles, report (and the video with it) out",
+    )  # fmt: skip
+    _add_autopipeline_options(p)
+
     p = command("voices", commands.voices, "list the speech engines and the voices found here")
     return parser
 
@@ -169,6 +175,44 @@ def _add_tts_options(p: argparse.ArgumentParser) -> None:
         "--as-written", action="store_true",
         help="read English numbers and abbreviations as the voice's own rules do, not as words",
     )  # fmt: skip
+
+
+def _add_autopipeline_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--video", type=Path, required=True, help="the video to give a soundtrack")
+    p.add_argument(
+        "-o", "--output", type=Path, required=True,
+        help="the mix (.wav); the other outputs are named after it: STEM_caption.txt, "
+        "STEM_music.wav, STEM_narr.wav, STEM_narr.srt, STEM_report.json",
+    )  # fmt: skip
+    p.add_argument(
+        "--caption-backend", default="auto",
+        help="auto (default: openai with a key, else offline), offline, openai, none",
+    )  # fmt: skip
+    p.add_argument("--caption-max-len", type=int, default=60, help="words (default 60)")
+    p.add_argument("--caption-frames", type=int, default=4, help="frames a vision model sees")
+    script = p.add_mutually_exclusive_group()
+    script.add_argument(
+        "--narration", "--text", dest="narration", help="your own narration (no caption)"
+    )
+    script.add_argument("--narration-file", type=Path, help="your own narration, from a file")
+    p.add_argument("--backend", default="auto", help="music backend: auto (default), procedural")
+    p.add_argument("--style", default=None, help=f"music style: {', '.join(STYLE_NAMES)}")
+    p.add_argument("--prompt", default=None, help="a description of the music")
+    p.add_argument("--seed", type=int, default=0, help="music seed (default 0)")
+    p.add_argument("--rerank", type=int, default=1, help="music candidates to rank (default 1)")
+    p.add_argument("--lora", type=Path, default=None, help="a LoRA adapter for a neural backend")
+    p.add_argument("--engine", default="auto", help="speech engine (default auto)")
+    p.add_argument("--voice", "--model", dest="voice", type=Path, default=None, help="a voice")
+    p.add_argument("--speaker", default=None, help="speaker name or number")
+    p.add_argument("--language", default=None, help="narration language, e.g. en")
+    p.add_argument("--speed", type=float, default=1.0, help="speech speed 0.5–2.0 (default 1)")
+    p.add_argument("--ducking-db", type=float, default=8.0, help="music dip under speech (dB)")
+    p.add_argument("--target-lufs", type=float, default=-16.0, help="mix loudness (default −16)")
+    p.add_argument("--true-peak", type=float, default=-1.0, help="ceiling, dBTP (default −1)")
+    p.add_argument(
+        "--merge-video", action="store_true", help="also write the video with the mix (STEM.mp4)"
+    )
+    p.add_argument("--merged-video-path", type=Path, default=None, help="…to this file instead")
 
 
 # The procedural styles, named here so that `--help` imports no music code (a test keeps it true).

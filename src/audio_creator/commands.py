@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
 
 from audio_creator.errors import MediaError
@@ -251,6 +252,58 @@ def tts(args: argparse.Namespace) -> int:
     print(f"duration_s       {narration.duration_s:.2f}")
     print(f"wrote {narration.path}")
     return 0
+
+
+def autopipeline(args: argparse.Namespace) -> int:
+    from audio_creator.files import check_input_file
+    from audio_creator.pipeline import PipelineOptions, run_pipeline
+
+    narration = args.narration
+    if args.narration_file is not None:
+        source = check_input_file(args.narration_file, what="narration file")
+        try:
+            narration = source.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MediaError(f"cannot read {source} as UTF-8 text: {exc}") from exc
+    backend = args.caption_backend
+    if narration is not None and backend == "auto":
+        backend = "none"  # a script of one's own is the narration
+    merged = args.merged_video_path
+    if args.merge_video and merged is None:
+        merged = args.output.with_suffix(".mp4")
+    options = PipelineOptions(
+        video=args.video, output=args.output, caption_backend=backend,
+        caption_max_len=args.caption_max_len, caption_frames=args.caption_frames,
+        narration=narration, music_backend=args.backend, style=args.style, prompt=args.prompt,
+        seed=args.seed, rerank=args.rerank, lora=args.lora, tts_engine=args.engine,
+        voice=args.voice, speaker=args.speaker, language=args.language, speed=args.speed,
+        ducking_db=args.ducking_db, target_lufs=args.target_lufs, true_peak_dbtp=args.true_peak,
+        merged_video=merged,
+    )  # fmt: skip
+    result = run_pipeline(options, progress=_StageProgress())
+    mix = result.report["mix"]
+    print(f"caption ({result.report['caption']['backend']}): {result.report['caption']['text']}")
+    print(f"loudness         {mix['integrated_lufs']} LUFS, true peak {mix['true_peak_dbtp']} dBTP")
+    for name, path in result.outputs.items():
+        print(f"{name:<16} {path}")
+    return 0
+
+
+class _StageProgress:
+    """One line per stage on stderr; on a terminal it counts up in place."""
+
+    def __init__(self) -> None:
+        self._tty = sys.stderr.isatty()
+        self._shown = ""
+
+    def __call__(self, fraction: float, stage: str) -> None:
+        if self._tty:
+            end = "\n" if fraction >= 1.0 else ""
+            sys.stderr.write(f"\r{stage:<10} {'#' * round(fraction * 30):<30} {fraction:4.0%}{end}")
+            sys.stderr.flush()
+        elif fraction >= 1.0 and stage != self._shown:
+            self._shown = stage
+            sys.stderr.write(f"{stage:<10} done\n")
 
 
 def voices(args: argparse.Namespace) -> int:

@@ -69,11 +69,16 @@ class VidmuseResult:
     merged_video: Path | None = None
 
 
-def run_vidmuse(options: VidmuseOptions, progress: Progress | None = None) -> VidmuseResult:
+def run_vidmuse(
+    options: VidmuseOptions,
+    progress: Progress | None = None,
+    analysis: VideoAnalysis | None = None,
+) -> VidmuseResult:
     """Make music for a video and write it (see the module docstring).
 
     Every input and output is checked before any work starts; if writing fails part-way, the
-    outputs already written by this run are removed again.
+    outputs already written by this run are removed again. A caller that has analysed the video
+    already (the autopipeline) passes `analysis`, and the video is not decoded again.
     """
     from audio_creator.music import MusicRequest, create_backend
 
@@ -94,7 +99,8 @@ def run_vidmuse(options: VidmuseOptions, progress: Progress | None = None) -> Vi
     warm_up = getattr(backend, "warm_up", None)
     if warm_up is not None:  # the backend's imports load while the decoder works
         threading.Thread(target=warm_up, name="music-warm-up", daemon=True).start()
-    analysis = analyse_video(info.path, progress)
+    if analysis is None:
+        analysis = analyse_video(info.path, progress)
     duration = options.duration_s or analysis.duration_s
     logger.info(
         "video: %.2f s, %d hard cuts, %d gradual transitions",

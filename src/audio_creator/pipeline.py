@@ -1,0 +1,363 @@
+"""The autopipeline: a video in; its music, narration, mix, subtitles and report out.
+
+analyse the video once → caption (the narration script) → music → speech → place the sentences
+on the video's timeline → mix → mux. Every stage shares the one analysis. Outputs are named after
+the output WAV's stem, as the original project named them: `<stem>_caption.txt`,
+`<stem>_music.wav`, `<stem>_narr.wav` (on the video's timeline), `<stem>.wav` (the mix),
+`<stem>.mp4` (with --merge-video), and `<stem>_narr.srt`, `<stem>_report.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from audio_creator import placement
+from audio_creator.analysis.video import VideoAnalysis, analyse_video
+from audio_creator.audio import Audio, load, save
+from audio_creator.caption import Caption, describe_video
+from audio_creator.caption.offline import shot_starts
+from audio_creator.errors import BackendUnavailable, ConfigError, require_finite
+from audio_creator.files import atomic_output, check_output_path
+from audio_creator.media.probe import VideoInfo, probe
+
+logger = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+
+CAPTION_BACKENDS = ("auto", "offline", "openai", "none")
+REPORT_SCHEMA = 1  # bumped when a field of the report changes meaning
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """What the autopipeline makes, and how."""
+
+    video: Path
+    output: Path  # the mix, WAV; the other outputs are named after its stem
+    caption_backend: str = "auto"
+    caption_max_len: int = 60  # words
+    caption_frames: int = 4  # frames a vision captioner sees
+    narration: str | None = None  # the user's own script (caption backend "none")
+    music_backend: str = "auto"
+    style: str | None = None
+    prompt: str | None = None
+    seed: int = 0
+    rerank: int = 1
+    lora: Path | None = None
+    tts_engine: str = "auto"
+    voice: Path | None = None
+    speaker: str | None = None
+    language: str | None = None
+    speed: float = 1.0
+    ducking_db: float = 8.0
+    target_lufs: float = -16.0
+    true_peak_dbtp: float = -1.0
+    merged_video: Path | None = None  # also write the video with the mix as its soundtrack
+
+    def __post_init__(self) -> None:
+        require_finite(speed=self.speed, ducking_db=self.ducking_db, target_lufs=self.target_lufs)
+        if self.caption_backend not in CAPTION_BACKENDS:
+            raise ConfigError(
+                f"--caption-backend must be one of {', '.join(CAPTION_BACKENDS)}, "
+                f"got {self.caption_backend!r}"
+            )
+        if self.caption_backend == "none" and not (self.narration or "").strip():
+            raise ConfigError("--caption-backend none needs --narration TEXT or --narration-file")
+        if not 5 <= self.caption_max_len <= 1000:
+            raise ConfigError(f"--caption-max-len must be 5–1000 words, got {self.caption_max_len}")
+        if not 1 <= self.caption_frames <= 32:
+            raise ConfigError(f"--caption-frames must be 1–32, got {self.caption_frames}")
+        if self.output.suffix.lower() != ".wav":
+            raise ConfigError(
+                f"the mix is written as WAV; give a .wav output, not {self.output.name}"
+            )
+
+    def path(self, suffix: str) -> Path:
+        """An output beside the mix: `<stem><suffix>`."""
+        return self.output.with_name(self.output.stem + suffix)
+
+
+@dataclass
+class PipelineResult:
+    """What was written, and the report that describes it."""
+
+    outputs: dict[str, Path]
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> PipelineResult:
+    """Make the soundtrack of `options.video` (see the module docstring).
+
+    Raises:
+        ConfigError / MediaError: bad input, refused before any output is written.
+        BackendUnavailable: a backend that was asked for by name cannot run here.
+    """
+    outputs = _outputs(options)
+    info = probe(options.video)
+    if info.duration_s < 1.0:
+        raise ConfigError(f"the video is {info.duration_s:.2f} s long; it needs at least 1 s")
+    for path in outputs.values():
+        check_output_path(path, inputs=[info.path])
+    if options.merged_video is not None:
+        _check_container(options.merged_video)
+    report: dict[str, Any] = {"schema": REPORT_SCHEMA, "video": _video_facts(info)}
+    timer = _StageTimer(progress)
+    written: list[Path] = []
+    try:
+        with timer("analysis"):
+            analysis = analyse_video(info.path, timer.progress("analysis"))
+        report["analysis"] = _analysis_facts(analysis)
+        with timer("caption"):
+            caption = _caption(options, analysis)
+            written.append(_write_text(outputs["caption"], caption.text + "\n"))
+        report["caption"] = asdict(caption)
+        with timer("music"):
+            report["music"] = _music(options, analysis, outputs["music"], timer)
+            written.append(outputs["music"])
+        with timer("speech"):
+            speech, subtitles = _speech(options, caption.text, analysis, report)
+            written.append(save(_on_timeline(speech, analysis.duration_s), outputs["narration"]))
+            from audio_creator.speech import write_srt
+
+            write_srt(subtitles, outputs["subtitles"])
+            written.append(outputs["subtitles"])
+        with timer("mix"):
+            report["mix"] = _mix(
+                options, outputs["music"], speech, analysis.duration_s, outputs["mix"]
+            )
+            written.append(outputs["mix"])
+        if options.merged_video is not None:
+            with timer("mux"):
+                from audio_creator.media.mux import mux
+
+                muxed = mux(info.path, load(outputs["mix"]), options.merged_video)
+                written.append(muxed.path)
+                report["mux"] = {
+                    "video_copied": muxed.video_copied,
+                    "audio_codec": muxed.audio_codec,
+                }
+        report["seconds_per_stage"] = timer.seconds
+        written.append(_write_text(outputs["report"], json.dumps(report, indent=2) + "\n"))
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    if options.merged_video is not None:
+        outputs["video"] = options.merged_video
+    return PipelineResult(outputs, report)
+
+
+def _outputs(options: PipelineOptions) -> dict[str, Path]:
+    outputs = {
+        "caption": options.path("_caption.txt"),
+        "music": options.path("_music.wav"),
+        "narration": options.path("_narr.wav"),
+        "subtitles": options.path("_narr.srt"),
+        "mix": options.output,
+        "report": options.path("_report.json"),
+    }
+    every = [*outputs.values(), *([options.merged_video] if options.merged_video else [])]
+    if len({p.expanduser().resolve() for p in every}) != len(every):
+        raise ConfigError("two outputs would be the same file: give the merged video its own name")
+    return outputs
+
+
+def _caption(options: PipelineOptions, analysis: VideoAnalysis) -> Caption:
+    backend = options.caption_backend
+    if backend == "none":
+        return Caption((options.narration or "").strip(), "none", "the user's own narration")
+    if backend == "openai":
+        raise BackendUnavailable(
+            "the openai captioner is not in this version yet; use --caption-backend offline, "
+            "or none with --narration"
+        )
+    caption = describe_video(analysis, options.caption_max_len)
+    if backend == "auto":
+        return Caption(caption.text, "offline", "auto: no vision captioner is available here")
+    return caption
+
+
+def _music(
+    options: PipelineOptions, analysis: VideoAnalysis, path: Path, timer: _StageTimer
+) -> dict[str, Any]:
+    from audio_creator.vidmuse import VidmuseOptions, run_vidmuse
+
+    music = run_vidmuse(
+        VidmuseOptions(
+            video=options.video,
+            output=path,
+            backend=options.music_backend,
+            style=options.style,
+            prompt=options.prompt,
+            seed=options.seed,
+            rerank=options.rerank,
+            lora=options.lora,
+        ),
+        timer.progress("music"),
+        analysis=analysis,
+    )
+    return {"summary": music.summary, "candidates": list(music.scores)}
+
+
+def _speech(
+    options: PipelineOptions, text: str, analysis: VideoAnalysis, report: dict[str, Any]
+) -> tuple[list[tuple[float, Audio]], list[Any]]:
+    """The narration as (start on the timeline, sentence audio) pairs, and its subtitles."""
+    from audio_creator.speech import SpeechOptions, SpokenSentence, create_engine
+    from audio_creator.speech.narrate import check_engine, narrate_to_file
+
+    engine = create_engine(
+        options.tts_engine,
+        language=options.language,
+        **({"voice": options.voice} if options.voice else {}),
+    )
+    speed = options.speed
+    changes = shot_starts(analysis)
+    with _scratch(options.path("_narr.raw.wav")) as scratch:
+        for _attempt in range(2):  # once as asked; once faster if it does not fit
+            speech_options = SpeechOptions(
+                speed=speed, language=options.language, speaker=options.speaker
+            )
+            check_engine(engine, speech_options)
+            narration = narrate_to_file(text, engine, scratch, speech_options)
+            lengths = [s.end_s - s.start_s for s in narration.sentences]
+            needed = placement.speedup_needed(lengths, analysis.duration_s)
+            if needed <= 1.0 or speed >= 2.0:
+                break
+            faster = min(2.0, speed * min(needed * 1.02, placement.MAX_SPEEDUP))
+            logger.info("narration too long for the video: speaking at %.2f× instead", faster)
+            if faster <= speed:
+                break
+            speed = faster
+        plan = placement.place(lengths, changes, analysis.duration_s)
+        voice = load(scratch)
+    pieces: list[tuple[float, Audio]] = []
+    subtitles: list[SpokenSentence] = []
+    rate = voice.sample_rate
+    for sentence, start in zip(narration.sentences, plan.starts_s, strict=False):
+        clip = voice.samples[:, round(sentence.start_s * rate) : round(sentence.end_s * rate)]
+        pieces.append((start, Audio(np.ascontiguousarray(clip), rate)))
+        subtitles.append(SpokenSentence(sentence.text, start, start + clip.shape[1] / rate))
+    for warning in plan.warnings:
+        logger.warning("%s", warning)
+    report["speech"] = {
+        "voice": narration.voice,
+        "speed": round(speed, 3),
+        "sentences": [asdict(s) for s in subtitles],
+        "dropped_sentences": plan.dropped,
+        "warnings": list(plan.warnings),
+    }
+    return pieces, subtitles
+
+
+def _on_timeline(pieces: list[tuple[float, Audio]], duration_s: float) -> Audio:
+    """The placed sentences as one mono track as long as the video."""
+    rate = pieces[0][1].sample_rate if pieces else 48000
+    track = np.zeros((1, round(duration_s * rate)), np.float32)
+    for start, clip in pieces:
+        first = round(start * rate)
+        part = clip.samples[0, : max(0, track.shape[1] - first)]
+        track[0, first : first + part.size] += part
+    return Audio(track, rate)
+
+
+def _mix(
+    options: PipelineOptions,
+    music: Path,
+    speech: list[tuple[float, Audio]],
+    duration_s: float,
+    out: Path,
+) -> dict[str, Any]:
+    from audio_creator.audio_source import open_audio
+    from audio_creator.mix.ducking import DuckingOptions
+    from audio_creator.mix.mixer import MixOptions, Track, mix_to_file
+
+    mix_options = MixOptions(
+        target_lufs=options.target_lufs,
+        true_peak_dbtp=options.true_peak_dbtp,
+        ducking=DuckingOptions(depth_db=options.ducking_db),
+        music_fit="pad",
+        duration_s=duration_s,
+    )
+    tracks = [Track(clip, start) for start, clip in speech]
+    music_track = Track(open_audio(music, mix_options.sample_rate))
+    return asdict(mix_to_file([music_track], tracks, mix_options, out))
+
+
+def _check_container(path: Path) -> None:
+    from audio_creator.media.mux import CONTAINERS
+
+    if path.suffix.lower() not in CONTAINERS:
+        raise ConfigError(
+            f"cannot write a video to {path.name}: use one of {', '.join(sorted(CONTAINERS))}"
+        )
+
+
+def _write_text(path: Path, text: str) -> Path:
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+@contextmanager
+def _scratch(path: Path) -> Iterator[Path]:
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _video_facts(info: VideoInfo) -> dict[str, Any]:
+    return {
+        "path": str(info.path),
+        "duration_s": round(info.duration_s, 3),
+        "width": info.width,
+        "height": info.height,
+        "fps": round(info.fps, 3),
+        "has_audio": info.has_audio,
+    }
+
+
+def _analysis_facts(analysis: VideoAnalysis) -> dict[str, Any]:
+    return {
+        "cuts_s": [round(t, 3) for t in analysis.cuts_s],
+        "transitions": [asdict(t) for t in analysis.transitions],
+        "shot_starts_s": [round(t, 3) for t in shot_starts(analysis)],
+        "mean_motion": round(float(np.mean(analysis.motion)), 4),
+        "mean_brightness": round(float(np.mean(analysis.brightness)), 4),
+    }
+
+
+class _StageTimer:
+    """Seconds per stage, and progress reports labelled with the stage."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.seconds: dict[str, float] = {}
+        self._progress = progress
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        if self._progress is not None:
+            self._progress(0.0, stage)
+        yield
+        self.seconds[stage] = round(time.perf_counter() - start, 3)
+        if self._progress is not None:
+            self._progress(1.0, stage)
+
+    def progress(self, stage: str) -> Progress | None:
+        if self._progress is None:
+            return None
+        report = self._progress
+        return lambda fraction, _message: report(fraction, stage)
+
+
+__all__ = ["PipelineOptions", "PipelineResult", "run_pipeline"]

@@ -1,0 +1,152 @@
+"""The autopipeline: captions, narration placement, and the whole job end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audio_creator import cli, placement
+from audio_creator.analysis.video import analyse_video
+from audio_creator.caption import describe_video, fit_words
+from audio_creator.caption.offline import shot_starts
+from audio_creator.errors import ConfigError
+from audio_creator.media.demo import DEMO_CUTS_S, make_demo_video
+from helpers import ffmpeg_loudness, make_video, packet_hashes
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_demo_video(tmp_path_factory.mktemp("demo") / "demo.mp4")
+
+
+def test_words_are_cut_at_a_sentence_end() -> None:
+    text = "One two three. Four five six seven. Eight."
+    assert fit_words(text, 100) == text
+    assert fit_words(text, 7) == "One two three. Four five six seven."
+    assert fit_words(text, 5) == "One two three."
+    assert fit_words("a b c d e f", 3) == "a b c."
+
+
+def test_the_offline_caption_says_what_was_measured(demo: Path) -> None:
+    analysis = analyse_video(demo)
+    # The demo's hard cuts, with a fade to black before the one at 12 s counted once.
+    assert shot_starts(analysis) == pytest.approx([0.0, *DEMO_CUTS_S], abs=0.05)
+    caption = describe_video(analysis, max_words=60)
+    assert caption.backend == "offline"
+    assert caption.text.startswith("This 20-second video is told in five shots.")
+    assert "fades to black" in caption.text
+    assert len(describe_video(analysis, max_words=12).text.split()) <= 12
+
+
+def test_sentences_start_on_shot_changes_and_spread_over_the_video() -> None:
+    changes = [0.0, 4.0, 8.0, 12.0, 16.0]
+    plan = placement.place([2.0, 3.0, 2.0], changes, 20.0)
+    assert plan.dropped == 0 and plan.starts_s[0] == pytest.approx(1.5)  # after the intro
+    assert plan.starts_s[1] == 8.0  # the spare time is shared, and the sentence meets a cut
+    assert plan.starts_s[2] + 2.0 <= 19.0  # before the tail
+    # No overlaps, at least the least gap apart.
+    lengths = [2.0, 3.0, 2.0]
+    for (a, la), b in zip(
+        zip(plan.starts_s, lengths, strict=True), plan.starts_s[1:], strict=False
+    ):
+        assert b >= a + la + placement.GAP_S - 1e-9
+
+
+def test_too_much_narration_is_sped_up_then_trimmed() -> None:
+    lengths = [5.0] * 5  # 26.6 s of speech for a 20 s video
+    assert placement.speedup_needed(lengths, 20.0) == pytest.approx(26.6 / 17.5)
+    plan = placement.place(lengths, [0.0], 20.0)
+    assert plan.dropped == 2 and len(plan.starts_s) == 3 and plan.warnings
+    assert plan.starts_s[-1] + 5.0 <= 19.0
+    with pytest.raises(ConfigError, match="at least 1 s"):
+        placement.window(0.5)
+
+
+@pytest.mark.slow
+def test_video_in_soundtrack_out(demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out" / "auto.wav"
+    args = ["autopipeline", "--video", str(demo), "-o", str(out), "--merge-video"]
+    assert cli.main([*args, "--target-lufs", "-16", "--caption-max-len", "40"]) == 0
+    names = sorted(p.name for p in out.parent.iterdir())
+    assert names == [
+        "auto.mp4", "auto.wav", "auto_caption.txt", "auto_music.wav", "auto_narr.srt",
+        "auto_narr.wav", "auto_report.json",
+    ]  # fmt: skip
+    report = json.loads((out.parent / "auto_report.json").read_text())
+    assert report["schema"] == 1 and report["caption"]["backend"] == "offline"
+    assert set(report["seconds_per_stage"]) == {
+        "analysis",
+        "caption",
+        "music",
+        "speech",
+        "mix",
+        "mux",
+    }
+    # The narration lies on the video's timeline, as the report and the subtitles say.
+    narration, rate = sf.read(out.parent / "auto_narr.wav", dtype="float32")
+    assert narration.size / rate == pytest.approx(20.0, abs=0.01)
+    for sentence in report["speech"]["sentences"]:
+        start = round(sentence["start_s"] * rate)
+        assert np.max(np.abs(narration[start : start + rate // 5])) > 0.05  # speech begins there
+        assert np.max(np.abs(narration[max(0, start - rate // 10) : start - rate // 50])) < 0.01
+    assert report["speech"]["sentences"][-1]["end_s"] <= 20.0
+    # The mix meets its loudness target and ceiling by an independent meter, in the MP4 too,
+    # and the MP4's video is the original's, packet for packet.
+    reference = ffmpeg_loudness(out)
+    assert reference["I"] == pytest.approx(-16.0, abs=0.1) and reference["TP"] <= -0.9
+    assert packet_hashes(out.parent / "auto.mp4") == packet_hashes(demo)
+    assert ffmpeg_loudness(out.parent / "auto.mp4")["I"] == pytest.approx(-16.0, abs=0.3)
+
+
+def test_the_users_own_narration_is_spoken(demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "mine.wav"
+    script = "Welcome to the show. Here is the second part."
+    assert (
+        cli.main(["autopipeline", "--video", str(demo), "-o", str(out), "--narration", script]) == 0
+    )
+    assert (tmp_path / "mine_caption.txt").read_text().strip() == script
+    srt = (tmp_path / "mine_narr.srt").read_text()
+    assert "Welcome to the show." in srt and "Here is the second part." in srt
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--caption-backend", "none"], "needs --narration"),
+        (["--narration", "   "], "needs --narration"),
+        (["--caption-max-len", "2"], "--caption-max-len must be"),
+        (["--caption-backend", "magic"], "--caption-backend must be one of"),
+        (["--speed", "3"], "--speed must be within"),
+    ],
+)
+def test_bad_input_is_refused_before_anything_is_written(
+    demo: Path, tmp_path: Path, extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "x" / "a.wav"
+    assert cli.main(["autopipeline", "--video", str(demo), "-o", str(out), *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.parent.exists() or not any(out.parent.iterdir())
+
+
+def test_a_video_shorter_than_a_second_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    short = make_video(tmp_path / "short.mp4", duration_s=0.5, audio_codec=None)
+    out = tmp_path / "o" / "a.wav"
+    assert cli.main(["autopipeline", "--video", str(short), "-o", str(out)]) == 2
+    assert "at least 1 s" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_the_original_command_line_runs_the_pipeline(demo: Path, tmp_path: Path) -> None:
+    from audio_creator import compat
+
+    out = tmp_path / "auto.wav"
+    argv = ["--mode", "autopipeline", "--video_path", str(demo), "--output_path", str(out)]
+    argv += ["--caption-backend", "offline", "--caption-max-len", "20", "--ducking-db", "12"]
+    assert compat.main([*argv, "--speed", "1.1", "--rerank", "2"]) == 0
+    assert out.is_file() and (tmp_path / "auto_caption.txt").is_file()
