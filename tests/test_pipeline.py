@@ -74,18 +74,12 @@ def test_video_in_soundtrack_out(demo: Path, tmp_path: Path) -> None:
     names = sorted(p.name for p in out.parent.iterdir())
     assert names == [
         "auto.mp4", "auto.wav", "auto_caption.txt", "auto_music.wav", "auto_narr.srt",
-        "auto_narr.wav", "auto_report.json",
+        "auto_narr.wav", "auto_report.json", "auto_timeline.png",
     ]  # fmt: skip
     report = json.loads((out.parent / "auto_report.json").read_text())
     assert report["schema"] == 1 and report["caption"]["backend"] == "offline"
-    assert set(report["seconds_per_stage"]) == {
-        "analysis",
-        "caption",
-        "music",
-        "speech",
-        "mix",
-        "mux",
-    }
+    stages = {"analysis", "caption", "music", "speech", "mix", "timeline", "mux"}
+    assert set(report["seconds_per_stage"]) == stages
     # The narration lies on the video's timeline, as the report and the subtitles say.
     narration, rate = sf.read(out.parent / "auto_narr.wav", dtype="float32")
     assert narration.size / rate == pytest.approx(20.0, abs=0.01)
@@ -100,6 +94,40 @@ def test_video_in_soundtrack_out(demo: Path, tmp_path: Path) -> None:
     assert reference["I"] == pytest.approx(-16.0, abs=0.1) and reference["TP"] <= -0.9
     assert packet_hashes(out.parent / "auto.mp4") == packet_hashes(demo)
     assert ffmpeg_loudness(out.parent / "auto.mp4")["I"] == pytest.approx(-16.0, abs=0.3)
+
+
+def test_the_timeline_picture_is_readable(demo: Path, tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    from audio_creator.timeline import TimelineData, build_figure, draw_timeline
+
+    analysis = analyse_video(demo)
+    beats = [0.5 + 2 / 3 * k for k in range(29)]
+    duck = np.where((np.arange(2000) > 150) & (np.arange(2000) < 1850), -8.0, 0.0)
+    times = np.arange(3.0, 20.0, 0.1)
+    data = TimelineData(
+        demo, analysis, beats, [(1.5, 4.2), (5.0, 7.9)], duck, 0.01, times,
+        np.full(times.size, -16.5), -16.0,
+    )  # fmt: skip
+    figure = build_figure(data)
+    try:
+        figure.canvas.draw()
+        renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+        texts = [t for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
+        boxes = [(t.get_text(), t.get_window_extent(renderer).shrunk(0.98, 0.9)) for t in texts]
+        for i, (a, box_a) in enumerate(boxes):
+            for b, box_b in boxes[i + 1 :]:
+                assert not box_a.overlaps(box_b), f"{a!r} overlaps {b!r}"
+        rows = figure.axes
+        assert rows[-1].get_xlabel() == "time (s)" and rows[-1].get_xlim() == (0.0, 20.0)
+        assert all(row.get_legend() is not None for row in rows[1:])  # every data row has one
+        assert all(row.get_ylabel() for row in rows)
+    finally:
+        plt.close(figure)
+    png = draw_timeline(data, tmp_path / "t.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.png"]  # no temporary left
 
 
 def test_the_users_own_narration_is_spoken(demo: Path, tmp_path: Path) -> None:
@@ -130,6 +158,29 @@ def test_bad_input_is_refused_before_anything_is_written(
     assert cli.main(["autopipeline", "--video", str(demo), "-o", str(out), *extra]) == 2
     assert message in capsys.readouterr().err
     assert not out.parent.exists() or not any(out.parent.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "audio", "size", "fps"),
+    [
+        ("clip.webm", "libvpx-vp9", None, "320x240", 24),
+        ("clip.mkv", "libx264", "aac", "240x320", 30),  # portrait, with a sound track
+        ("clip.mov", "libx264", None, "426x240", 50),
+    ],
+)
+def test_other_containers_sizes_and_rates(
+    tmp_path: Path, name: str, codec: str, audio: str | None, size: str, fps: int
+) -> None:
+    video = make_video(
+        tmp_path / name, video_codec=codec, audio_codec=audio, duration_s=4.0, size=size, fps=fps
+    )
+    out = tmp_path / "out.wav"
+    assert cli.main(["autopipeline", "--video", str(video), "-o", str(out), "--merge-video"]) == 0
+    assert ffmpeg_loudness(out)["I"] == pytest.approx(-16.0, abs=0.1)
+    report = json.loads((tmp_path / "out_report.json").read_text())
+    assert report["video"]["fps"] == fps and report["speech"]["sentences"]
+    assert report["speech"]["sentences"][-1]["end_s"] <= 4.0
+    assert (tmp_path / "out.mp4").is_file()
 
 
 def test_a_video_shorter_than_a_second_is_refused(

@@ -190,6 +190,10 @@ def _add_autopipeline_options(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument("--caption-max-len", type=int, default=60, help="words (default 60)")
     p.add_argument("--caption-frames", type=int, default=4, help="frames a vision model sees")
+    p.add_argument("--llm-model", default=None, help="vision model (default: $OPENAI_MODEL)")
+    p.add_argument(
+        "--api-key", default=None, help="API key for the endpoint (default: $OPENAI_API_KEY)"
+    )
     script = p.add_mutually_exclusive_group()
     script.add_argument(
         "--narration", "--text", dest="narration", help="your own narration (no caption)"

@@ -274,7 +274,8 @@ def autopipeline(args: argparse.Namespace) -> int:
     options = PipelineOptions(
         video=args.video, output=args.output, caption_backend=backend,
         caption_max_len=args.caption_max_len, caption_frames=args.caption_frames,
-        narration=narration, music_backend=args.backend, style=args.style, prompt=args.prompt,
+        narration=narration, llm_model=args.llm_model, api_key=args.api_key,
+        music_backend=args.backend, style=args.style, prompt=args.prompt,
         seed=args.seed, rerank=args.rerank, lora=args.lora, tts_engine=args.engine,
         voice=args.voice, speaker=args.speaker, language=args.language, speed=args.speed,
         ducking_db=args.ducking_db, target_lufs=args.target_lufs, true_peak_dbtp=args.true_peak,

@@ -4,7 +4,8 @@ analyse the video once → caption (the narration script) → music → speech �
 on the video's timeline → mix → mux. Every stage shares the one analysis. Outputs are named after
 the output WAV's stem, as the original project named them: `<stem>_caption.txt`,
 `<stem>_music.wav`, `<stem>_narr.wav` (on the video's timeline), `<stem>.wav` (the mix),
-`<stem>.mp4` (with --merge-video), and `<stem>_narr.srt`, `<stem>_report.json`.
+`<stem>.mp4` (with --merge-video), and `<stem>_narr.srt`, `<stem>_report.json` and
+`<stem>_timeline.png` (one picture of the whole soundtrack).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from audio_creator import placement
 from audio_creator.analysis.video import VideoAnalysis, analyse_video
@@ -46,6 +48,8 @@ class PipelineOptions:
     caption_max_len: int = 60  # words
     caption_frames: int = 4  # frames a vision captioner sees
     narration: str | None = None  # the user's own script (caption backend "none")
+    llm_model: str | None = None  # the vision model; None: OPENAI_MODEL, else gpt-4o
+    api_key: str | None = field(default=None, repr=False)  # None: OPENAI_API_KEY
     music_backend: str = "auto"
     style: str | None = None
     prompt: str | None = None
@@ -120,7 +124,7 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
             written.append(_write_text(outputs["caption"], caption.text + "\n"))
         report["caption"] = asdict(caption)
         with timer("music"):
-            report["music"] = _music(options, analysis, outputs["music"], timer)
+            report["music"], beats = _music(options, analysis, outputs["music"], timer)
             written.append(outputs["music"])
         with timer("speech"):
             speech, subtitles = _speech(options, caption.text, analysis, report)
@@ -130,10 +134,20 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
             write_srt(subtitles, outputs["subtitles"])
             written.append(outputs["subtitles"])
         with timer("mix"):
-            report["mix"] = _mix(
-                options, outputs["music"], speech, analysis.duration_s, outputs["mix"]
-            )
+            music, duration = outputs["music"], analysis.duration_s
+            report["mix"], duck_db = _mix(options, music, speech, duration, outputs["mix"])
             written.append(outputs["mix"])
+        with timer("timeline"):
+            from audio_creator.mix.ducking import FRAME_S
+            from audio_creator.timeline import TimelineData, draw_timeline, short_term_loudness
+
+            times, lufs = short_term_loudness(outputs["mix"])
+            spans = [(s.start_s, s.end_s) for s in subtitles]
+            data = TimelineData(
+                info.path, analysis, beats, spans, duck_db, FRAME_S, times, lufs,
+                options.target_lufs,
+            )  # fmt: skip
+            written.append(draw_timeline(data, outputs["timeline"]))
         if options.merged_video is not None:
             with timer("mux"):
                 from audio_creator.media.mux import mux
@@ -163,6 +177,7 @@ def _outputs(options: PipelineOptions) -> dict[str, Path]:
         "subtitles": options.path("_narr.srt"),
         "mix": options.output,
         "report": options.path("_report.json"),
+        "timeline": options.path("_timeline.png"),
     }
     every = [*outputs.values(), *([options.merged_video] if options.merged_video else [])]
     if len({p.expanduser().resolve() for p in every}) != len(every):
@@ -171,23 +186,37 @@ def _outputs(options: PipelineOptions) -> dict[str, Path]:
 
 
 def _caption(options: PipelineOptions, analysis: VideoAnalysis) -> Caption:
+    """The narration script: the user's, the vision model's, or the offline description.
+
+    `auto` asks the vision model when a key is configured and falls back to the offline
+    description, with a warning, when that fails; `openai` asked for by name fails loudly.
+    """
+    from audio_creator.caption.vision import VisionSettings, caption_with_vision, key_configured
+
     backend = options.caption_backend
     if backend == "none":
         return Caption((options.narration or "").strip(), "none", "the user's own narration")
-    if backend == "openai":
-        raise BackendUnavailable(
-            "the openai captioner is not in this version yet; use --caption-backend offline, "
-            "or none with --narration"
-        )
+    settings = VisionSettings(model=options.llm_model, api_key=options.api_key)
+    if backend == "openai" or (backend == "auto" and key_configured(settings)):
+        try:
+            return caption_with_vision(
+                options.video, analysis, max_words=options.caption_max_len,
+                frames=options.caption_frames, settings=settings,
+            )  # fmt: skip
+        except (BackendUnavailable, ConfigError) as exc:
+            if backend == "openai":
+                raise
+            logger.warning("the vision captioner failed (%s); describing the video offline", exc)
+            reason = f"auto: the vision captioner failed ({exc})"
+    else:
+        reason = "auto: no API key is configured" if backend == "auto" else "asked for"
     caption = describe_video(analysis, options.caption_max_len)
-    if backend == "auto":
-        return Caption(caption.text, "offline", "auto: no vision captioner is available here")
-    return caption
+    return Caption(caption.text, "offline", reason)
 
 
 def _music(
     options: PipelineOptions, analysis: VideoAnalysis, path: Path, timer: _StageTimer
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], tuple[float, ...]]:
     from audio_creator.vidmuse import VidmuseOptions, run_vidmuse
 
     music = run_vidmuse(
@@ -204,7 +233,7 @@ def _music(
         timer.progress("music"),
         analysis=analysis,
     )
-    return {"summary": music.summary, "candidates": list(music.scores)}
+    return {"summary": music.summary, "candidates": list(music.scores)}, music.beats_s
 
 
 def _speech(
@@ -275,21 +304,24 @@ def _mix(
     speech: list[tuple[float, Audio]],
     duration_s: float,
     out: Path,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], npt.NDArray[np.float64]]:
+    """The mix's report, and the music's ducking gain (dB per 10 ms) for the timeline."""
     from audio_creator.audio_source import open_audio
     from audio_creator.mix.ducking import DuckingOptions
-    from audio_creator.mix.mixer import MixOptions, Track, mix_to_file
+    from audio_creator.mix.mixer import MixOptions, Track, plan_mix, render_to_file
 
     mix_options = MixOptions(
         target_lufs=options.target_lufs,
         true_peak_dbtp=options.true_peak_dbtp,
-        ducking=DuckingOptions(depth_db=options.ducking_db),
+        # Pauses between sentences shorter than 1.2 s keep the music down, so it does not pump.
+        ducking=DuckingOptions(depth_db=options.ducking_db, hold_s=1.2),
         music_fit="pad",
         duration_s=duration_s,
     )
     tracks = [Track(clip, start) for start, clip in speech]
     music_track = Track(open_audio(music, mix_options.sample_rate))
-    return asdict(mix_to_file([music_track], tracks, mix_options, out))
+    plan = plan_mix([music_track], tracks, mix_options)
+    return asdict(render_to_file(plan, mix_options, out)), plan.duck_db
 
 
 def _check_container(path: Path) -> None:

@@ -67,6 +67,7 @@ class VidmuseResult:
     scores: tuple[dict[str, Any], ...]  # per written candidate, when several were ranked
     summary: dict[str, Any] = field(default_factory=dict)
     merged_video: Path | None = None
+    beats_s: tuple[float, ...] = ()  # the best piece's beats, when its backend knows them
 
 
 def run_vidmuse(
@@ -136,7 +137,7 @@ def run_vidmuse(
         for r, _ in kept
         if options.rerank > 1
     )
-    return VidmuseResult(tuple(outputs), scores, best.summary, merged)
+    return VidmuseResult(tuple(outputs), scores, best.summary, merged, best.beats_s)
 
 
 def _check_outputs(options: VidmuseOptions, outputs: list[Path]) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import av
 import numpy as np
@@ -168,3 +169,63 @@ def iter_every_frame(
                 yield Frame(time, time, image)
     except av.FFmpegError as exc:
         raise MediaError(f"cannot decode {info.path}: {exc}") from exc
+
+
+def frames_at(
+    path: str | os.PathLike[str], times_s: Sequence[float], *, short_side: int = 360
+) -> list[Frame]:
+    """The pictures on screen at a few instants (thumbnails, frames for a vision model).
+
+    Each instant is found by seeking to the keyframe before it and decoding forward, so a handful
+    of frames from a long video costs a handful of short decodes, not a pass over the file.
+    """
+    info = probe(path)
+    rotation = info.rotation_deg
+    out_w, out_h = _output_size(*info.display_size, short_side, None)
+    coded_w, coded_h = (out_h, out_w) if rotation in (90, 270) else (out_w, out_h)
+    frames: list[Frame] = []
+    try:
+        with av.open(str(info.path)) as container:
+            stream = video_stream(container, info.path)
+            base = stream.time_base or Fraction(1, 1000)
+            start = float((stream.start_time or 0) * base)
+            for wanted in sorted(min(max(0.0, t), info.duration_s) for t in times_s):
+                container.seek(int((start + wanted) / base), stream=stream, backward=True)
+                chosen: av.VideoFrame | None = None
+                for frame in container.decode(stream):
+                    if (
+                        chosen is not None
+                        and frame.time is not None
+                        and frame.time - start > wanted
+                    ):
+                        break
+                    chosen = frame
+                if chosen is None:
+                    raise MediaError(
+                        f"no frame of {info.path} could be decoded near {wanted:.2f} s"
+                    )
+                small = chosen.reformat(width=coded_w, height=coded_h, format="rgb24")
+                image = np.asarray(small.to_ndarray(), dtype=np.uint8)
+                if rotation:
+                    image = np.ascontiguousarray(np.rot90(image, k=rotation // 90))
+                shown = float(chosen.time - start) if chosen.time is not None else wanted
+                frames.append(Frame(wanted, shown, image))
+    except av.FFmpegError as exc:
+        raise MediaError(f"cannot decode {info.path}: {exc}") from exc
+    return frames
+
+
+def jpeg_bytes(image: npt.NDArray[np.uint8], quality: int = 5) -> bytes:
+    """`image` (RGB uint8) as a baseline JPEG, by FFmpeg's MJPEG encoder (qscale 2–31, lower is
+    better)."""
+    height, width = image.shape[:2]
+    codec = av.CodecContext.create("mjpeg", "w")
+    codec.width, codec.height = _even(width), _even(height)
+    codec.pix_fmt = "yuvj420p"
+    codec.time_base = Fraction(1, 25)
+    codec.options = {"qscale": str(quality), "strict": "unofficial"}
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+    frame = frame.reformat(width=codec.width, height=codec.height, format="yuvj420p")
+    frame.pts = 0
+    packets = [*codec.encode(frame), *codec.encode(None)]
+    return b"".join(bytes(p) for p in packets)

@@ -52,7 +52,10 @@ from audio_creator.mix.true_peak import LazyBlockPeaks, block_sample_peaks, bloc
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MixOptions", "MixReport", "MixResult", "Track", "mix", "mix_to_file"]
+__all__ = [
+    "MixOptions", "MixPlan", "MixReport", "MixResult", "Track", "mix", "mix_to_file", "plan_mix",
+    "render_to_file",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,19 @@ def mix_to_file(
 
     The file appears atomically; a failure leaves nothing behind.
     """
-    plan = _prepare(music, speech, options)
+    return render_to_file(plan_mix(music, speech, options), options, path, bit_depth=bit_depth)
+
+
+def plan_mix(music: Sequence[Track], speech: Sequence[Track], options: MixOptions) -> MixPlan:
+    """Pass 1 of a mix: the stems' loudness, where the speech is, and the music's ducking
+    (`plan.duck_db`, one value per 10 ms). `render_to_file` does the rest."""
+    return _prepare(music, speech, options)
+
+
+def render_to_file(
+    plan: MixPlan, options: MixOptions, path: str | os.PathLike[str], *, bit_depth: int = 24
+) -> MixReport:
+    """Passes 2 and 3 of a planned mix, into a WAV file (see `mix_to_file`)."""
     rate, channels = options.sample_rate, options.channels
     with atomic_output(path) as output:
         raw = output.with_name(output.stem + ".render.wav")  # float32, trimmed on the way out
@@ -166,7 +181,9 @@ def _copy_scaled(source: Path, target: Path, gain: float, bit_depth: int) -> Non
 
 
 @dataclass(frozen=True)
-class _Plan:
+class MixPlan:
+    """What pass 1 found; `duck_db` is the music's ducking gain per 10 ms frame."""
+
     programme: Programme
     duck_db: npt.NDArray[np.float64]
     balance_db: float
@@ -176,7 +193,7 @@ class _Plan:
     warnings: tuple[str, ...]
 
 
-def _prepare(music: Sequence[Track], speech: Sequence[Track], options: MixOptions) -> _Plan:
+def _prepare(music: Sequence[Track], speech: Sequence[Track], options: MixOptions) -> MixPlan:
     """Check the inputs, then pass 1: the stems' loudness, the speech's activity, the ducking."""
     warnings: list[str] = []
     if any(track.audio.frames == 0 for track in speech):
@@ -222,13 +239,13 @@ def _prepare(music: Sequence[Track], speech: Sequence[Track], options: MixOption
     control_frames = math.ceil(programme.frames / ducking.frame_hop(rate))
     duck_db = ducking.duck_gain_db(active, options.ducking, frames=control_frames)
     programme = replace(programme, music_gain_db=duck_db + balance_db)
-    return _Plan(
+    return MixPlan(
         programme, duck_db, balance_db, active, music_energy, speech_energy, tuple(warnings)
     )
 
 
 def _render(
-    plan: _Plan,
+    plan: MixPlan,
     options: MixOptions,
     open_sink: Callable[[bool], contextlib.AbstractContextManager[Sink]],
 ) -> tuple[MixReport, float]:
