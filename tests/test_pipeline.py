@@ -80,6 +80,8 @@ def test_video_in_soundtrack_out(demo: Path, tmp_path: Path) -> None:
     assert report["schema"] == 1 and report["caption"]["backend"] == "offline"
     stages = {"analysis", "caption", "music", "speech", "mix", "timeline", "mux"}
     assert set(report["seconds_per_stage"]) == stages
+    assert undocumented(report) == []
+    assert report["mux"]["encoded_true_peak_dbtp"] <= -1.0 + 0.005
     # The narration lies on the video's timeline, as the report and the subtitles say.
     narration, rate = sf.read(out.parent / "auto_narr.wav", dtype="float32")
     assert narration.size / rate == pytest.approx(20.0, abs=0.01)
@@ -128,6 +130,33 @@ def test_the_timeline_picture_is_readable(demo: Path, tmp_path: Path) -> None:
     png = draw_timeline(data, tmp_path / "t.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.png"]  # no temporary left
+
+
+def undocumented(report: dict[str, object]) -> list[str]:
+    """The report's fields that docs/report.md does not name (each field, or its parent's row
+    naming it, in backticks)."""
+    import re
+
+    doc = (Path(__file__).parents[1] / "docs" / "report.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in doc.splitlines():
+        names = re.findall(r"`([^`]+)`", line)
+        for name in names:
+            rows.setdefault(name, set()).update(names)
+    missing = []
+
+    def walk(value: object, path: str) -> None:
+        items = value[0] if isinstance(value, list) and value else value
+        if not isinstance(items, dict):
+            return
+        for key, inner in items.items():
+            full = f"{path}.{key}" if path else key
+            if full not in rows and key not in rows.get(path, set()):
+                missing.append(full)
+            walk(inner, full)
+
+    walk(report, "")
+    return missing
 
 
 def test_the_users_own_narration_is_spoken(demo: Path, tmp_path: Path) -> None:
@@ -201,3 +230,6 @@ def test_the_original_command_line_runs_the_pipeline(demo: Path, tmp_path: Path)
     argv += ["--caption-backend", "offline", "--caption-max-len", "20", "--ducking-db", "12"]
     assert compat.main([*argv, "--speed", "1.1", "--rerank", "2"]) == 0
     assert out.is_file() and (tmp_path / "auto_caption.txt").is_file()
+    report = json.loads((tmp_path / "auto_report.json").read_text())
+    assert len(report["music"]["candidates"]) == 1 and report["speech"]["speed"] >= 1.1
+    assert undocumented(report) == []

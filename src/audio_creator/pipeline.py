@@ -150,14 +150,10 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
             written.append(draw_timeline(data, outputs["timeline"]))
         if options.merged_video is not None:
             with timer("mux"):
-                from audio_creator.media.mux import mux
-
-                muxed = mux(info.path, load(outputs["mix"]), options.merged_video)
-                written.append(muxed.path)
-                report["mux"] = {
-                    "video_copied": muxed.video_copied,
-                    "audio_codec": muxed.audio_codec,
-                }
+                merged = options.merged_video
+                report["mux"] = _mux_within_ceiling(
+                    info.path, outputs["mix"], merged, options, written
+                )
         report["seconds_per_stage"] = timer.seconds
         written.append(_write_text(outputs["report"], json.dumps(report, indent=2) + "\n"))
     except BaseException:
@@ -233,7 +229,13 @@ def _music(
         timer.progress("music"),
         analysis=analysis,
     )
-    return {"summary": music.summary, "candidates": list(music.scores)}, music.beats_s
+    facts = {
+        "backend": music.backend,
+        "asked": options.music_backend,
+        "summary": music.summary,
+        "candidates": list(music.scores),
+    }
+    return facts, music.beats_s
 
 
 def _speech(
@@ -278,6 +280,8 @@ def _speech(
     for warning in plan.warnings:
         logger.warning("%s", warning)
     report["speech"] = {
+        "engine": engine.name,
+        "asked": options.tts_engine,
         "voice": narration.voice,
         "speed": round(speed, 3),
         "sentences": [asdict(s) for s in subtitles],
@@ -322,6 +326,39 @@ def _mix(
     music_track = Track(open_audio(music, mix_options.sample_rate))
     plan = plan_mix([music_track], tracks, mix_options)
     return asdict(render_to_file(plan, mix_options, out)), plan.duck_db
+
+
+def _mux_within_ceiling(
+    video: Path, mix: Path, merged: Path, options: PipelineOptions, written: list[Path]
+) -> dict[str, Any]:
+    """Put the mix into the video; if the lossy encoder's overshoot lifts the encoded audio's
+    true peak over the ceiling, master the mix to a ceiling that much lower and mux again."""
+    from audio_creator.media.mux import mux
+    from audio_creator.mix.master import master_in_place
+    from audio_creator.mix.true_peak import true_peak_dbtp
+
+    audio = load(mix)
+    ceiling = options.true_peak_dbtp
+    for attempt in range(3):
+        muxed = mux(video, audio, merged)
+        if attempt == 0:
+            written.append(muxed.path)
+        encoded = true_peak_dbtp(load(muxed.path))
+        if encoded <= options.true_peak_dbtp + 0.005:
+            break
+        ceiling -= encoded - options.true_peak_dbtp + 0.1
+        logger.info("encoded true peak %.2f dBTP; mastering its audio to %.2f", encoded, ceiling)
+        samples = load(mix).samples.copy()  # Audio is read-only; mastering works in place
+        master_in_place(
+            samples, audio.sample_rate, target_lufs=options.target_lufs, true_peak_dbtp=ceiling
+        )
+        audio = Audio(samples, audio.sample_rate)
+    return {
+        "video_copied": muxed.video_copied,
+        "audio_codec": muxed.audio_codec,
+        "encoded_true_peak_dbtp": round(encoded, 2),
+        "pre_encode_ceiling_dbtp": round(ceiling, 2),
+    }
 
 
 def _check_container(path: Path) -> None:

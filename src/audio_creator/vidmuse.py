@@ -68,6 +68,7 @@ class VidmuseResult:
     summary: dict[str, Any] = field(default_factory=dict)
     merged_video: Path | None = None
     beats_s: tuple[float, ...] = ()  # the best piece's beats, when its backend knows them
+    backend: str = ""  # which backend made it
 
 
 def run_vidmuse(
@@ -137,7 +138,7 @@ def run_vidmuse(
         for r, _ in kept
         if options.rerank > 1
     )
-    return VidmuseResult(tuple(outputs), scores, best.summary, merged, best.beats_s)
+    return VidmuseResult(tuple(outputs), scores, best.summary, merged, best.beats_s, best.backend)
 
 
 def _check_outputs(options: VidmuseOptions, outputs: list[Path]) -> None:
