@@ -102,14 +102,16 @@ def test_the_timeline_picture_is_readable(demo: Path, tmp_path: Path) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.text import Text
 
-    from audio_creator.timeline import TimelineData, build_figure, draw_timeline
+    from audio_creator.media.frames import frames_at
+    from audio_creator.timeline import TimelineData, build_figure, draw_timeline, thumbnail_times
 
     analysis = analyse_video(demo)
+    thumbnails = frames_at(demo, thumbnail_times(analysis.duration_s), short_side=90)
     beats = [0.5 + 2 / 3 * k for k in range(29)]
     duck = np.where((np.arange(2000) > 150) & (np.arange(2000) < 1850), -8.0, 0.0)
     times = np.arange(3.0, 20.0, 0.1)
     data = TimelineData(
-        demo, analysis, beats, [(1.5, 4.2), (5.0, 7.9)], duck, 0.01, times,
+        demo, analysis, thumbnails, beats, [(1.5, 4.2), (5.0, 7.9)], duck, 0.01, times,
         np.full(times.size, -16.5), -16.0,
     )  # fmt: skip
     figure = build_figure(data)

@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,13 +30,23 @@ from audio_creator.caption import Caption, describe_video
 from audio_creator.caption.offline import shot_starts
 from audio_creator.errors import BackendUnavailable, ConfigError, require_finite
 from audio_creator.files import atomic_output, check_output_path
+from audio_creator.media.frames import frames_at
 from audio_creator.media.probe import VideoInfo, probe
+from audio_creator.mix.ducking import FRAME_S
+from audio_creator.timeline import (
+    THUMBNAIL_SHORT_SIDE,
+    TimelineData,
+    draw_timeline,
+    short_term_loudness,
+    thumbnail_times,
+)
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 
 CAPTION_BACKENDS = ("auto", "offline", "openai", "none")
 REPORT_SCHEMA = 1  # bumped when a field of the report changes meaning
+ENCODER_HEADROOM_DB = 0.5  # under the ceiling, for a lossy encoder's overshoot
 
 
 @dataclass(frozen=True)
@@ -115,10 +126,17 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
     report: dict[str, Any] = {"schema": REPORT_SCHEMA, "video": _video_facts(info)}
     timer = _StageTimer(progress)
     written: list[Path] = []
+    # A helper thread takes the timeline's thumbnails (seeks that decode while the music is
+    # composed) and later draws the timeline while the main thread muxes.
+    helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipeline")
     try:
         with timer("analysis"):
             analysis = analyse_video(info.path, timer.progress("analysis"))
         report["analysis"] = _analysis_facts(analysis)
+        thumbnails = helper.submit(
+            frames_at, info.path, thumbnail_times(analysis.duration_s),
+            short_side=THUMBNAIL_SHORT_SIDE,
+        )  # fmt: skip
         with timer("caption"):
             caption = _caption(options, analysis)
             written.append(_write_text(outputs["caption"], caption.text + "\n"))
@@ -137,29 +155,31 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
             music, duration = outputs["music"], analysis.duration_s
             report["mix"], duck_db = _mix(options, music, speech, duration, outputs["mix"])
             written.append(outputs["mix"])
-        with timer("timeline"):
-            from audio_creator.mix.ducking import FRAME_S
-            from audio_creator.timeline import TimelineData, draw_timeline, short_term_loudness
+        spans = [(s.start_s, s.end_s) for s in subtitles]
 
-            times, lufs = short_term_loudness(outputs["mix"])
-            spans = [(s.start_s, s.end_s) for s in subtitles]
-            data = TimelineData(
-                info.path, analysis, beats, spans, duck_db, FRAME_S, times, lufs,
-                options.target_lufs,
-            )  # fmt: skip
-            written.append(draw_timeline(data, outputs["timeline"]))
+        def draw() -> Path:
+            with timer("timeline"):
+                times, lufs = short_term_loudness(outputs["mix"])
+                data = TimelineData(
+                    info.path, analysis, thumbnails.result(), beats, spans, duck_db, FRAME_S,
+                    times, lufs, options.target_lufs,
+                )  # fmt: skip
+                return draw_timeline(data, outputs["timeline"])
+
+        timeline = helper.submit(draw)
         if options.merged_video is not None:
             with timer("mux"):
-                merged = options.merged_video
-                report["mux"] = _mux_within_ceiling(
-                    info.path, outputs["mix"], merged, options, written
-                )
+                mix, merged = outputs["mix"], options.merged_video
+                report["mux"] = _mux_within_ceiling(info.path, mix, merged, options, written)
+        written.append(timeline.result())
         report["seconds_per_stage"] = timer.seconds
         written.append(_write_text(outputs["report"], json.dumps(report, indent=2) + "\n"))
     except BaseException:
-        for path in written:
+        helper.shutdown(wait=True, cancel_futures=True)  # nothing of ours is written after this
+        for path in [*written, outputs["timeline"]]:
             path.unlink(missing_ok=True)
         raise
+    helper.shutdown()
     if options.merged_video is not None:
         outputs["video"] = options.merged_video
     return PipelineResult(outputs, report)
@@ -314,9 +334,12 @@ def _mix(
     from audio_creator.mix.ducking import DuckingOptions
     from audio_creator.mix.mixer import MixOptions, Track, plan_mix, render_to_file
 
+    # Into a video, the sound is AAC-encoded, and the encoder's overshoot lifts true peaks by a
+    # few tenths of a dB: the mix leaves it that room, and the mux checks what it got.
+    headroom = ENCODER_HEADROOM_DB if options.merged_video is not None else 0.0
     mix_options = MixOptions(
         target_lufs=options.target_lufs,
-        true_peak_dbtp=options.true_peak_dbtp,
+        true_peak_dbtp=options.true_peak_dbtp - headroom,
         # Pauses between sentences shorter than 1.2 s keep the music down, so it does not pump.
         ducking=DuckingOptions(depth_db=options.ducking_db, hold_s=1.2),
         music_fit="pad",
@@ -331,14 +354,15 @@ def _mix(
 def _mux_within_ceiling(
     video: Path, mix: Path, merged: Path, options: PipelineOptions, written: list[Path]
 ) -> dict[str, Any]:
-    """Put the mix into the video; if the lossy encoder's overshoot lifts the encoded audio's
-    true peak over the ceiling, master the mix to a ceiling that much lower and mux again."""
+    """Put the mix into the video; if the lossy encoder's overshoot still lifts the encoded
+    audio's true peak over the ceiling, master the mix to a ceiling that much lower and mux
+    again (at most twice)."""
     from audio_creator.media.mux import mux
     from audio_creator.mix.master import master_in_place
     from audio_creator.mix.true_peak import true_peak_dbtp
 
     audio = load(mix)
-    ceiling = options.true_peak_dbtp
+    ceiling = options.true_peak_dbtp - ENCODER_HEADROOM_DB  # what the mix was made with
     for attempt in range(3):
         muxed = mux(video, audio, merged)
         if attempt == 0:

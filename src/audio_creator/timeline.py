@@ -19,12 +19,14 @@ import numpy.typing as npt
 
 from audio_creator.analysis.video import VideoAnalysis
 from audio_creator.files import atomic_output
+from audio_creator.media.frames import Frame
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 THUMBNAILS = 10
+THUMBNAIL_SHORT_SIDE = 90
 DPI = 100
 # Legends sit to the right of their row, so they never cover a curve or each other.
 _LEGEND = {"loc": "upper left", "bbox_to_anchor": (1.005, 1.0), "borderaxespad": 0.0, "fontsize": 8}
@@ -36,6 +38,7 @@ class TimelineData:
 
     video: Path
     analysis: VideoAnalysis
+    thumbnails: Sequence[Frame]  # `thumbnail_times(duration)`, from `frames_at`
     beats_s: Sequence[float]
     sentences: Sequence[tuple[float, float]]  # (start, end) of each narrated sentence
     duck_db: npt.NDArray[np.float64]  # the music's ducking gain, one value per `duck_hop_s`
@@ -72,7 +75,7 @@ def build_figure(data: TimelineData) -> Figure:
         layout="constrained",
     )  # fmt: skip
     strip, motion, beats, speech, loudness = rows
-    _thumbnails(strip, data.video, duration)
+    _thumbnails(strip, data.thumbnails, duration)
     _motion(motion, data.analysis)
     _beats(beats, data.beats_s)
     _speech(speech, data)
@@ -87,12 +90,15 @@ def build_figure(data: TimelineData) -> Figure:
     return figure
 
 
-def _thumbnails(axes: Axes, video: Path, duration: float) -> None:
-    from audio_creator.media.frames import frames_at
+def thumbnail_times(duration_s: float) -> list[float]:
+    """The instants the strip of thumbnails shows: the middles of THUMBNAILS equal slices."""
+    step = duration_s / THUMBNAILS
+    return [step * (i + 0.5) for i in range(THUMBNAILS)]
 
+
+def _thumbnails(axes: Axes, frames: Sequence[Frame], duration: float) -> None:
     step = duration / THUMBNAILS
-    times = [step * (i + 0.5) for i in range(THUMBNAILS)]
-    for frame in frames_at(video, times, short_side=90):
+    for frame in frames:
         axes.imshow(
             frame.image, extent=(frame.time_s - step / 2, frame.time_s + step / 2, 0, 1),
             aspect="auto", interpolation="bilinear",
