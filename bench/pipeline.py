@@ -21,9 +21,8 @@ import tempfile
 from pathlib import Path
 
 import imageio_ffmpeg
-import numpy as np
 
-from audio_creator.media.synthetic import Shot, make_shot_video
+from clips import scripted_clip
 from timing import best_of
 
 WORK = Path("output/bench")
@@ -31,20 +30,7 @@ WORK = Path("output/bench")
 
 def clip(path: Path) -> Path:
     """60 s, 720p, 30 fps: shots of 1–7 s, some fast pans, fades and dissolves, with grain."""
-    if path.exists():
-        return path
-    rng = np.random.default_rng(23)
-    shots, total = [], 0.0
-    while total < 60.0:
-        length = min(float(rng.uniform(1.0, 7.0)), 60.0 - total)
-        if length < 0.5:
-            break
-        kind = str(rng.choice(["cut", "cut", "cut", "fade", "dissolve"]))
-        shots.append(Shot(length, float(rng.choice([0.03, 0.05, 1.2])), kind, 0.8))
-        total += length
-    path.parent.mkdir(parents=True, exist_ok=True)
-    make_shot_video(path, shots, width=1280, height=720, fps=30, seed=9, grain=6.0, crf=22)
-    return path
+    return scripted_clip(path, seconds=60.0, longest_shot_s=7.0, seed=23, video_seed=9)
 
 
 def main() -> None:

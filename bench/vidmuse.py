@@ -29,6 +29,7 @@ from audio_creator.audio import save
 from audio_creator.media.synthetic import Shot, make_shot_video
 from audio_creator.music import MusicRequest
 from audio_creator.music.procedural import ProceduralBackend
+from clips import scripted_clip
 from timing import best_of
 
 WORK = Path("output/bench")
@@ -37,20 +38,7 @@ WORK = Path("output/bench")
 def clip(path: Path) -> Path:
     """55 s, 720p, 30 fps: shots of 1–6 s, a third of them fast pans, some fades and dissolves,
     with sensor-like grain so that it decodes about as slowly as camera footage."""
-    if path.exists():
-        return path
-    rng = np.random.default_rng(11)
-    shots, total = [], 0.0
-    while total < 55.0:
-        length = min(float(rng.uniform(1.0, 6.0)), 55.0 - total)
-        if length < 0.5:
-            break
-        kind = str(rng.choice(["cut", "cut", "cut", "fade", "dissolve"]))
-        speed = float(rng.choice([0.03, 0.05, 1.2]))
-        shots.append(Shot(length, speed, kind, 0.8))
-        total += length
-    make_shot_video(path, shots, width=1280, height=720, fps=30, seed=5, grain=6.0, crf=22)
-    return path
+    return scripted_clip(path, seconds=55.0, longest_shot_s=6.0, seed=11, video_seed=5)
 
 
 def long_video(work: Path) -> Path:
