@@ -1,7 +1,9 @@
-"""Shared fixtures: a set of small test videos, one per supported container, made once per run."""
+"""Shared fixtures: small test videos, one per supported container (made once per run), and a
+local OpenAI-compatible chat endpoint."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,12 @@ def audio_only(media_dir: Path) -> Path:
         str(out),
     )
     return out
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    """A local OpenAI-compatible chat endpoint (see chat_server.py); its base URL."""
+    from chat_server import serving
+
+    with serving() as url:
+        yield url

@@ -4,70 +4,19 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import av
 import pytest
 
 from audio_creator import cli
 from audio_creator.analysis.video import analyse_video
-from audio_creator.caption.vision import VisionSettings, caption_with_vision, frame_times
+from audio_creator.caption.vision import caption_with_vision, frame_times
 from audio_creator.errors import BackendUnavailable, ConfigError
+from audio_creator.llm import LLMSettings
 from audio_creator.media.demo import DEMO_CUTS_S, make_demo_video
-
-KEY = "sk-test-0123456789-do-not-show"
-
-
-class Endpoint(BaseHTTPRequestHandler):
-    """Answers /v1/chat/completions from a script of (status, body, delay) replies."""
-
-    script: ClassVar[list[tuple[int, Any, float]]] = []
-    requests: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        Endpoint.requests.append(
-            {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
-        )
-        status, reply, delay = Endpoint.script.pop(0) if Endpoint.script else (500, {}, 0.0)
-        time.sleep(delay)
-        data = (reply if isinstance(reply, str) else json.dumps(reply)).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("retry-after-ms", "10")  # keep the client's backoff short
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
-            pass
-
-    def log_message(self, *_: object) -> None:
-        pass
-
-
-def answer(text: str) -> dict[str, Any]:
-    return {
-        "id": "c1", "object": "chat.completion", "created": 0, "model": "tiny-vision",
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": text}}],
-    }  # fmt: skip
-
-
-@pytest.fixture
-def server() -> Iterator[str]:
-    Endpoint.script, Endpoint.requests = [], []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+from chat_server import KEY, Endpoint, answer
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +25,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     return video, analyse_video(video)
 
 
-def settings(url: str, **changes: Any) -> VisionSettings:
-    return VisionSettings(
-        **{"model": "tiny-vision", "api_key": KEY, "base_url": url, "timeout_s": 5.0, "retries": 2,
+def settings(url: str, **changes: Any) -> LLMSettings:
+    return LLMSettings(
+        **{"model": "tiny-model", "api_key": KEY, "base_url": url, "timeout_s": 5.0, "retries": 2,
            **changes}
     )  # fmt: skip
 
@@ -103,7 +52,7 @@ def test_a_caption_comes_back_and_the_frames_went_as_jpeg(
     assert caption.backend == "openai" and KEY not in caption.reason
     sent = Endpoint.requests[0]
     assert sent["path"] == "/v1/chat/completions" and sent["auth"] == f"Bearer {KEY}"
-    assert sent["body"]["model"] == "tiny-vision"
+    assert sent["body"]["model"] == "tiny-model"
     images = [p for p in sent["body"]["messages"][1]["content"] if p["type"] == "image_url"]
     assert len(images) == 3
     # Each is a real JPEG of the frame, 384 pixels on its short side.
@@ -140,8 +89,8 @@ def test_rate_limits_are_retried(server: str, demo: tuple[Path, Any]) -> None:
             ConfigError,
             r"refused the API key \(401\)",
         ),
-        ((404, {"error": {"message": "no model"}}, 0.0), ConfigError, "has no model 'tiny-vision'"),
-        ((200, "{not json", 0.0), BackendUnavailable, "no caption text"),
+        ((404, {"error": {"message": "no model"}}, 0.0), ConfigError, "has no model 'tiny-model'"),
+        ((200, "{not json", 0.0), BackendUnavailable, "not JSON"),
         ((200, {"choices": []}, 0.0), BackendUnavailable, "no caption text"),
         ((200, answer(""), 0.0), BackendUnavailable, "no caption text"),
         ((200, answer("late"), 3.0), BackendUnavailable, "did not answer within 0.5 s"),

@@ -180,6 +180,13 @@ def test_the_users_own_narration_is_spoken(demo: Path, tmp_path: Path) -> None:
         (["--caption-max-len", "2"], "--caption-max-len must be"),
         (["--caption-backend", "magic"], "--caption-backend must be one of"),
         (["--speed", "3"], "--speed must be within"),
+        (["--ducking-db", "-5"], "ducking depth must be ≥ 0"),
+        (["--target-lufs", "5"], "--target-lufs must be"),
+        (["--rerank", "0"], "--rerank must be ≥ 1"),
+        (
+            ["--caption-backend", "offline", "--narration", "Hi."],
+            "goes with --caption-backend none",
+        ),
     ],
 )
 def test_bad_input_is_refused_before_anything_is_written(
@@ -197,6 +204,7 @@ def test_bad_input_is_refused_before_anything_is_written(
         ("clip.webm", "libvpx-vp9", None, "320x240", 24),
         ("clip.mkv", "libx264", "aac", "240x320", 30),  # portrait, with a sound track
         ("clip.mov", "libx264", None, "426x240", 50),
+        ("clip.ts", "libx264", "aac", "320x240", 25),  # MPEG-TS: seeks are not exact there
     ],
 )
 def test_other_containers_sizes_and_rates(
@@ -211,7 +219,41 @@ def test_other_containers_sizes_and_rates(
     report = json.loads((tmp_path / "out_report.json").read_text())
     assert report["video"]["fps"] == fps and report["speech"]["sentences"]
     assert report["speech"]["sentences"][-1]["end_s"] <= 4.0
+    assert 1.0 <= report["speech"]["speed"] <= placement.MAX_SPEEDUP  # what was spoken
     assert (tmp_path / "out.mp4").is_file()
+
+
+def test_a_failed_run_leaves_the_earlier_outputs_as_they_were(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "a.wav"
+    script = "Hello there. This is the narration."
+    args = ["autopipeline", "--video", str(demo), "-o", str(out)]
+    assert cli.main([*args, "--narration", script]) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert len(before) == 7  # and no staging file left behind
+
+    from audio_creator import pipeline
+
+    def broken(*_: object, **__: object) -> object:
+        raise KeyboardInterrupt  # as if the user pressed ctrl-C during the mix
+
+    monkeypatch.setattr(pipeline, "_mix", broken)
+    assert cli.main([*args, "--narration", "Other words."]) == 130
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_outputs_that_would_clobber_the_input_are_refused_first(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(demo.read_bytes())
+    # `--merge-video` names the video after the mix: clip.wav → clip.mp4, the input itself.
+    args = ["autopipeline", "--video", str(video), "-o", str(tmp_path / "clip.wav")]
+    assert cli.main([*args, "--merge-video"]) == 2
+    assert "is also an input" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+    assert video.read_bytes() == demo.read_bytes()
 
 
 def test_a_video_shorter_than_a_second_is_refused(

@@ -139,6 +139,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _add_autopipeline_options(p)
 
+    p = command(
+        "wavjourney", commands.wavjourney,
+        "an audio script (from an instruction, or hand-written) rendered into a mix",
+    )  # fmt: skip
+    _add_wavjourney_options(p)
+
     p = command("voices", commands.voices, "list the speech engines and the voices found here")
     return parser
 
@@ -213,6 +219,31 @@ def _add_autopipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ducking-db", type=float, default=8.0, help="music dip under speech (dB)")
     p.add_argument("--target-lufs", type=float, default=-16.0, help="mix loudness (default −16)")
     p.add_argument("--true-peak", type=float, default=-1.0, help="ceiling, dBTP (default −1)")
+    p.add_argument(
+        "--merge-video", action="store_true", help="also write the video with the mix (STEM.mp4)"
+    )
+    p.add_argument("--merged-video-path", type=Path, default=None, help="…to this file instead")
+
+
+def _add_wavjourney_options(p: argparse.ArgumentParser) -> None:
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--instruction", help="what the audio should be, in words")
+    what.add_argument("--script", type=Path, help="a hand-written script (JSON) to render")
+    p.add_argument(
+        "-o", "--output", type=Path, required=True,
+        help="the mix (.wav); also STEM_script.json and STEM_report.json beside it",
+    )  # fmt: skip
+    p.add_argument("--video", type=Path, default=None, help="a video to follow (length, cuts)")
+    p.add_argument(
+        "--planner", default="auto",
+        help="auto (default: llm with an API key, else rules), llm, rules",
+    )  # fmt: skip
+    p.add_argument("--llm-model", default=None, help="model (default: $OPENAI_MODEL)")
+    p.add_argument("--api-key", default=None, help="API key (default: $OPENAI_API_KEY)")
+    p.add_argument("--target-lufs", type=float, default=-16.0, help="mix loudness (default −16)")
+    p.add_argument("--true-peak", type=float, default=-1.0, help="ceiling, dBTP (default −1)")
+    p.add_argument("--ducking-db", type=float, default=8.0, help="background dip under speech")
+    p.add_argument("--seed", type=int, default=0, help="music and effects seed (default 0)")
     p.add_argument(
         "--merge-video", action="store_true", help="also write the video with the mix (STEM.mp4)"
     )

@@ -307,6 +307,28 @@ class _StageProgress:
             sys.stderr.write(f"{stage:<10} done\n")
 
 
+def wavjourney(args: argparse.Namespace) -> int:
+    from audio_creator.wavjourney import WavJourneyOptions, run_wavjourney
+
+    merged = args.merged_video_path
+    if args.merge_video and merged is None:
+        merged = args.output.with_suffix(".mp4")
+    options = WavJourneyOptions(
+        output=args.output, instruction=args.instruction, script=args.script, video=args.video,
+        merged_video=merged, planner=args.planner, llm_model=args.llm_model,
+        api_key=args.api_key, target_lufs=args.target_lufs, true_peak_dbtp=args.true_peak,
+        ducking_db=args.ducking_db, seed=args.seed,
+    )  # fmt: skip
+    report = run_wavjourney(options)
+    mix = report["mix"]
+    print(f"planner          {report['planner']} ({len(report['items'])} items)")
+    print(f"duration_s       {report['duration_s']}")
+    print(f"loudness         {mix['integrated_lufs']} LUFS, true peak {mix['true_peak_dbtp']} dBTP")
+    for name, path in report["outputs"].items():
+        print(f"{name:<16} {path}")
+    return 0
+
+
 def voices(args: argparse.Namespace) -> int:
     from audio_creator.speech import available_engines
     from audio_creator.speech.piper_voice import BUNDLED_VOICE, bundled_voice

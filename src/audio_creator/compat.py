@@ -1,14 +1,12 @@
 """The original project's command line, `python main.py --mode MODE …`, mapped onto `audio-creator`.
 
 Every flag of the original README is accepted under its old spelling and translated to the
-subcommand's own option, so both interfaces run the same code. A mode that this version does not
-have yet is refused with a clear message and exit code 2.
+subcommand's own option, so both interfaces run the same code.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -39,6 +37,7 @@ _VALUE_FLAGS: tuple[tuple[str, str, type], ...] = (
     ("--duck-release", "--duck-release", float),
     ("--instruction", "--instruction", str),
     ("--llm-model", "--llm-model", str),
+    ("--api-key", "--api-key", str),
     ("--caption-backend", "--caption-backend", str),
     ("--caption-max-len", "--caption-max-len", int),
     ("--caption-frames", "--caption-frames", int),
@@ -97,14 +96,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from audio_creator import cli
 
     args = build_parser().parse_args(argv)
-    if args.mode not in cli.available_commands():
-        logging.basicConfig(format="main.py: %(levelname)s: %(message)s")
-        logging.getLogger(__name__).error(
-            "mode %r is not available in this version yet; available commands: %s",
-            args.mode,
-            ", ".join(sorted(cli.available_commands())),
-        )
-        return 2
     return cli.main(translate(args))
 
 

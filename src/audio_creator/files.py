@@ -84,3 +84,56 @@ def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+class StagedOutputs:
+    """Several outputs that appear together or not at all.
+
+    Each output is written to a staging name beside it (`stage(final)`); `commit()` renames them
+    all into place at the end, so a run that fails half-way leaves the outputs of an earlier run
+    as they were, and no new file; `discard()` removes what was staged. Use it as a context
+    manager: it commits on success and discards on any error.
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[Path, Path]] = []  # (staging name, final name)
+
+    def stage(self, final: str | os.PathLike[str]) -> Path:
+        """A fresh staging path beside `final`, with its suffix (writers pick formats by it)."""
+        out = Path(final)
+        fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=out.suffix)
+        os.close(fd)
+        staged = Path(name)
+        staged.unlink()  # writers create it (atomically, under a name of their own)
+        self._staged.append((staged, out))
+        return staged
+
+    def scratch(self, beside: str | os.PathLike[str], suffix: str) -> Path:
+        """A staging path for a working file that is never committed (removed by both ends)."""
+        path = self.stage(Path(beside).with_suffix(suffix))
+        self._staged[-1] = (path, path)  # commits onto itself: removed below
+        return path
+
+    def commit(self) -> None:
+        mode = 0o666 & ~_current_umask()
+        for staged, final in self._staged:
+            if staged == final:
+                staged.unlink(missing_ok=True)
+            elif staged.exists():
+                os.chmod(staged, mode)
+                os.replace(staged, final)
+        self._staged.clear()
+
+    def discard(self) -> None:
+        for staged, _ in self._staged:
+            staged.unlink(missing_ok=True)
+        self._staged.clear()
+
+    def __enter__(self) -> StagedOutputs:
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()

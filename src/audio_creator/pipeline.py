@@ -28,8 +28,8 @@ from audio_creator.analysis.video import VideoAnalysis, analyse_video
 from audio_creator.audio import Audio, load, save
 from audio_creator.caption import Caption, describe_video
 from audio_creator.caption.offline import shot_starts
-from audio_creator.errors import BackendUnavailable, ConfigError, require_finite
-from audio_creator.files import atomic_output, check_output_path
+from audio_creator.errors import AudioCreatorError, ConfigError, require_finite
+from audio_creator.files import StagedOutputs, atomic_output, check_output_path
 from audio_creator.media.frames import frames_at
 from audio_creator.media.probe import VideoInfo, probe
 from audio_creator.mix.ducking import FRAME_S
@@ -90,6 +90,23 @@ class PipelineOptions:
             raise ConfigError(f"--caption-max-len must be 5–1000 words, got {self.caption_max_len}")
         if not 1 <= self.caption_frames <= 32:
             raise ConfigError(f"--caption-frames must be 1–32, got {self.caption_frames}")
+        if self.narration is not None and self.caption_backend not in ("none", "auto"):
+            raise ConfigError(
+                "--narration is your own script: it goes with --caption-backend none (or auto), "
+                f"not {self.caption_backend}"
+            )
+        # The options of later stages, checked now rather than after minutes of work.
+        from audio_creator.mix.ducking import DuckingOptions
+        from audio_creator.speech import SpeechOptions
+
+        SpeechOptions(speed=self.speed)
+        DuckingOptions(depth_db=self.ducking_db)
+        if not -70.0 <= self.target_lufs <= -5.0:
+            raise ConfigError(f"--target-lufs must be −70 to −5 LUFS, got {self.target_lufs}")
+        if not -20.0 <= self.true_peak_dbtp <= 0.0:
+            raise ConfigError(f"--true-peak must be −20 to 0 dBTP, got {self.true_peak_dbtp}")
+        if self.rerank < 1 or self.seed < 0:
+            raise ConfigError("--rerank must be ≥ 1 and --seed ≥ 0")
         if self.output.suffix.lower() != ".wav":
             raise ConfigError(
                 f"the mix is written as WAV; give a .wav output, not {self.output.name}"
@@ -111,21 +128,25 @@ class PipelineResult:
 def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> PipelineResult:
     """Make the soundtrack of `options.video` (see the module docstring).
 
+    Every output is staged beside its final name and renamed into place only when the whole run
+    has succeeded: a failed run leaves no new file, and the outputs of an earlier run as they were.
+
     Raises:
-        ConfigError / MediaError: bad input, refused before any output is written.
+        ConfigError / MediaError: bad input, refused before any work starts.
         BackendUnavailable: a backend that was asked for by name cannot run here.
     """
     outputs = _outputs(options)
     info = probe(options.video)
     if info.duration_s < 1.0:
         raise ConfigError(f"the video is {info.duration_s:.2f} s long; it needs at least 1 s")
-    for path in outputs.values():
-        check_output_path(path, inputs=[info.path])
     if options.merged_video is not None:
         _check_container(options.merged_video)
+    for path in outputs.values():
+        check_output_path(path, inputs=[info.path])
     report: dict[str, Any] = {"schema": REPORT_SCHEMA, "video": _video_facts(info)}
     timer = _StageTimer(progress)
-    written: list[Path] = []
+    staging = StagedOutputs()
+    at = {name: staging.stage(path) for name, path in outputs.items()}  # where each is written
     # A helper thread takes the timeline's thumbnails (seeks that decode while the music is
     # composed) and later draws the timeline while the main thread muxes.
     helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipeline")
@@ -139,49 +160,50 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
         )  # fmt: skip
         with timer("caption"):
             caption = _caption(options, analysis)
-            written.append(_write_text(outputs["caption"], caption.text + "\n"))
+            _write_text(at["caption"], caption.text + "\n")
         report["caption"] = asdict(caption)
         with timer("music"):
-            report["music"], beats = _music(options, analysis, outputs["music"], timer)
-            written.append(outputs["music"])
+            report["music"], beats = _music(options, analysis, at["music"], timer)
         with timer("speech"):
-            speech, subtitles = _speech(options, caption.text, analysis, report)
-            written.append(save(_on_timeline(speech, analysis.duration_s), outputs["narration"]))
+            scratch = staging.scratch(outputs["narration"], ".raw.wav")
+            speech, subtitles = _speech(options, caption.text, analysis, report, scratch)
+            save(_on_timeline(speech, analysis.duration_s), at["narration"])
             from audio_creator.speech import write_srt
 
-            write_srt(subtitles, outputs["subtitles"])
-            written.append(outputs["subtitles"])
+            write_srt(subtitles, at["subtitles"])
         with timer("mix"):
-            music, duration = outputs["music"], analysis.duration_s
-            report["mix"], duck_db = _mix(options, music, speech, duration, outputs["mix"])
-            written.append(outputs["mix"])
+            report["mix"], duck_db = _mix(
+                options, at["music"], speech, analysis.duration_s, at["mix"]
+            )
         spans = [(s.start_s, s.end_s) for s in subtitles]
 
         def draw() -> Path:
             with timer("timeline"):
-                times, lufs = short_term_loudness(outputs["mix"])
+                times, lufs = short_term_loudness(at["mix"])
+                try:
+                    pictures = thumbnails.result()
+                except AudioCreatorError as exc:  # the picture strip is a nicety: go without
+                    logger.warning("no thumbnails for the timeline: %s", exc)
+                    pictures = []
                 data = TimelineData(
-                    info.path, analysis, thumbnails.result(), beats, spans, duck_db, FRAME_S,
-                    times, lufs, options.target_lufs,
+                    info.path, analysis, pictures, beats, spans, duck_db, FRAME_S, times, lufs,
+                    options.target_lufs,
                 )  # fmt: skip
-                return draw_timeline(data, outputs["timeline"])
+                return draw_timeline(data, at["timeline"])
 
         timeline = helper.submit(draw)
         if options.merged_video is not None:
             with timer("mux"):
-                mix, merged = outputs["mix"], options.merged_video
-                report["mux"] = _mux_within_ceiling(info.path, mix, merged, options, written)
-        written.append(timeline.result())
+                report["mux"] = _mux_within_ceiling(info.path, at["mix"], at["video"], options)
+        timeline.result()
         report["seconds_per_stage"] = timer.seconds
-        written.append(_write_text(outputs["report"], json.dumps(report, indent=2) + "\n"))
+        _write_text(at["report"], json.dumps(report, indent=2) + "\n")
+        staging.commit()
     except BaseException:
         helper.shutdown(wait=True, cancel_futures=True)  # nothing of ours is written after this
-        for path in [*written, outputs["timeline"]]:
-            path.unlink(missing_ok=True)
+        staging.discard()
         raise
     helper.shutdown()
-    if options.merged_video is not None:
-        outputs["video"] = options.merged_video
     return PipelineResult(outputs, report)
 
 
@@ -195,7 +217,9 @@ def _outputs(options: PipelineOptions) -> dict[str, Path]:
         "report": options.path("_report.json"),
         "timeline": options.path("_timeline.png"),
     }
-    every = [*outputs.values(), *([options.merged_video] if options.merged_video else [])]
+    if options.merged_video is not None:
+        outputs["video"] = options.merged_video
+    every = list(outputs.values())
     if len({p.expanduser().resolve() for p in every}) != len(every):
         raise ConfigError("two outputs would be the same file: give the merged video its own name")
     return outputs
@@ -207,26 +231,29 @@ def _caption(options: PipelineOptions, analysis: VideoAnalysis) -> Caption:
     `auto` asks the vision model when a key is configured and falls back to the offline
     description, with a warning, when that fails; `openai` asked for by name fails loudly.
     """
-    from audio_creator.caption.vision import VisionSettings, caption_with_vision, key_configured
+    from audio_creator.caption.vision import caption_with_vision
+    from audio_creator.llm import LLMSettings, key_configured
 
     backend = options.caption_backend
     if backend == "none":
         return Caption((options.narration or "").strip(), "none", "the user's own narration")
-    settings = VisionSettings(model=options.llm_model, api_key=options.api_key)
+    settings = LLMSettings(model=options.llm_model, api_key=options.api_key)
     if backend == "openai" or (backend == "auto" and key_configured(settings)):
         try:
             return caption_with_vision(
                 options.video, analysis, max_words=options.caption_max_len,
                 frames=options.caption_frames, settings=settings,
             )  # fmt: skip
-        except (BackendUnavailable, ConfigError) as exc:
+        except AudioCreatorError as exc:
             if backend == "openai":
                 raise
             logger.warning("the vision captioner failed (%s); describing the video offline", exc)
             reason = f"auto: the vision captioner failed ({exc})"
     else:
         reason = "auto: no API key is configured" if backend == "auto" else "asked for"
-    caption = describe_video(analysis, options.caption_max_len)
+    # About 2.2 words a second fit the video when spoken, with room to breathe.
+    words = min(options.caption_max_len, max(5, int(analysis.duration_s * 2.2)))
+    caption = describe_video(analysis, words)
     return Caption(caption.text, "offline", reason)
 
 
@@ -259,7 +286,11 @@ def _music(
 
 
 def _speech(
-    options: PipelineOptions, text: str, analysis: VideoAnalysis, report: dict[str, Any]
+    options: PipelineOptions,
+    text: str,
+    analysis: VideoAnalysis,
+    report: dict[str, Any],
+    scratch_path: Path,
 ) -> tuple[list[tuple[float, Audio]], list[Any]]:
     """The narration as (start on the timeline, sentence audio) pairs, and its subtitles."""
     from audio_creator.speech import SpeechOptions, SpokenSentence, create_engine
@@ -272,8 +303,8 @@ def _speech(
     )
     speed = options.speed
     changes = shot_starts(analysis)
-    with _scratch(options.path("_narr.raw.wav")) as scratch:
-        for _attempt in range(2):  # once as asked; once faster if it does not fit
+    with _scratch(scratch_path) as scratch:
+        for attempt in range(2):  # once as asked; once faster if it does not fit
             speech_options = SpeechOptions(
                 speed=speed, language=options.language, speaker=options.speaker
             )
@@ -281,12 +312,10 @@ def _speech(
             narration = narrate_to_file(text, engine, scratch, speech_options)
             lengths = [s.end_s - s.start_s for s in narration.sentences]
             needed = placement.speedup_needed(lengths, analysis.duration_s)
-            if needed <= 1.0 or speed >= 2.0:
-                break
             faster = min(2.0, speed * min(needed * 1.02, placement.MAX_SPEEDUP))
-            logger.info("narration too long for the video: speaking at %.2f× instead", faster)
-            if faster <= speed:
+            if attempt == 1 or needed <= 1.0 or faster <= speed:
                 break
+            logger.info("narration too long for the video: speaking at %.2f× instead", faster)
             speed = faster
         plan = placement.place(lengths, changes, analysis.duration_s)
         voice = load(scratch)
@@ -352,7 +381,7 @@ def _mix(
 
 
 def _mux_within_ceiling(
-    video: Path, mix: Path, merged: Path, options: PipelineOptions, written: list[Path]
+    video: Path, mix: Path, merged: Path, options: PipelineOptions
 ) -> dict[str, Any]:
     """Put the mix into the video; if the lossy encoder's overshoot still lifts the encoded
     audio's true peak over the ceiling, master the mix to a ceiling that much lower and mux
@@ -363,10 +392,8 @@ def _mux_within_ceiling(
 
     audio = load(mix)
     ceiling = options.true_peak_dbtp - ENCODER_HEADROOM_DB  # what the mix was made with
-    for attempt in range(3):
+    for _attempt in range(3):
         muxed = mux(video, audio, merged)
-        if attempt == 0:
-            written.append(muxed.path)
         encoded = true_peak_dbtp(load(muxed.path))
         if encoded <= options.true_peak_dbtp + 0.005:
             break

@@ -2,26 +2,23 @@
 
 A few frames (one at the middle of each shot, or evenly spread when there are more shots than
 frames), downscaled to JPEG, go to the model with what the analysis measured; it answers with a
-narration script. The official `openai` client does the HTTP: a timeout per request, and retries
-with exponential backoff on 408/409/429/5xx and dropped connections. The API key is passed to
-the client only; it is never logged, printed or written.
+narration script. The request goes through `audio_creator.llm.chat`: timeouts, retries with
+backoff on 429/5xx, clear errors, and the key never shown.
 """
 
 from __future__ import annotations
 
 import base64
-import importlib.util
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from audio_creator.analysis.video import VideoAnalysis
 from audio_creator.caption.offline import shot_starts
 from audio_creator.caption.types import Caption, fit_words
-from audio_creator.config import Settings
-from audio_creator.errors import BackendUnavailable, ConfigError
+from audio_creator.errors import BackendUnavailable
+from audio_creator.llm import LLMSettings, chat
 
 logger = logging.getLogger(__name__)
 
@@ -33,25 +30,6 @@ SYSTEM_PROMPT = (
     "plain sentences, present tense, no lists, no headings, no quotation marks, nothing about "
     "'frames' or 'images'. Describe only what you can see."
 )
-
-
-@dataclass(frozen=True)
-class VisionSettings:
-    """Where the endpoint is and how to talk to it. `api_key` None: from the environment."""
-
-    model: str | None = None  # None: OPENAI_MODEL, else gpt-4o
-    api_key: str | None = None
-    base_url: str | None = None  # without /v1; None: OPENAI_BASE_URL, else the official API
-    timeout_s: float = 60.0
-    retries: int = 3
-
-    def __repr__(self) -> str:  # never show the key
-        return f"VisionSettings(model={self.model!r}, base_url={self.base_url!r}, api_key=***)"
-
-
-def key_configured(settings: VisionSettings | None = None) -> bool:
-    """True when an API key is given or set in the environment (or the .env file)."""
-    return bool((settings and settings.api_key) or os.environ.get("OPENAI_API_KEY"))
 
 
 def frame_times(analysis: VideoAnalysis, count: int) -> list[float]:
@@ -73,65 +51,28 @@ def caption_with_vision(
     *,
     max_words: int,
     frames: int,
-    settings: VisionSettings | None = None,
+    settings: LLMSettings | None = None,
 ) -> Caption:
     """Ask the vision model for a narration script of at most `max_words` words.
 
     Raises:
-        ConfigError: the endpoint refused the key (401/403) or does not know the model or path
-            (404), or no key is set.
-        BackendUnavailable: the package is missing, the endpoint cannot be reached or timed out,
-            it kept failing after the retries, or its answer held no text.
+        ConfigError: no key, a refused key (401/403), an unknown model or path (404).
+        BackendUnavailable: no `openai` package, the endpoint cannot be reached or timed out,
+            kept failing after the retries, or its answer held no text.
     """
-    settings = settings or VisionSettings()
-    if importlib.util.find_spec("openai") is None:
-        raise BackendUnavailable("the openai captioner needs its package: pip install openai")
-    env = Settings.from_env()
-    key = settings.api_key or os.environ.get("OPENAI_API_KEY")
-    if not key:
-        raise ConfigError("the openai captioner needs OPENAI_API_KEY (or --api-key)")
-    model = settings.model or env.openai_model
-    base = settings.base_url or env.openai_base_url
-    import openai
-
-    client = openai.OpenAI(
-        api_key=key,
-        base_url=f"{base.rstrip('/')}/v1" if base else None,
-        timeout=settings.timeout_s,
-        max_retries=settings.retries,
-    )
-    content = _message(video, analysis, max_words, frames)
-    where = base or "the OpenAI API"
     messages: list[Any] = [
         {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": content},
+        {"role": "user", "content": _message(video, analysis, max_words, frames)},
     ]
-    try:
-        answer = client.chat.completions.create(
-            model=model, messages=messages, max_tokens=max(64, 3 * max_words), temperature=0.4
-        )
-    except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-        raise ConfigError(f"{where} refused the API key ({exc.status_code})") from None
-    except openai.NotFoundError:
-        raise ConfigError(
-            f"{where} has no model {model!r} or no chat endpoint there (404); give "
-            "OPENAI_BASE_URL without /v1, and a model it serves (--llm-model)"
-        ) from None
-    except openai.APITimeoutError:
-        raise BackendUnavailable(
-            f"{where} did not answer within {settings.timeout_s:g} s"
-        ) from None
-    except openai.APIConnectionError:
-        raise BackendUnavailable(f"cannot reach {where}") from None
-    except openai.APIStatusError as exc:
-        raise BackendUnavailable(f"{where} failed ({exc.status_code}) after retries") from None
-    except (ValueError, openai.APIResponseValidationError):  # a body that is not JSON
-        raise BackendUnavailable(f"{where} answered, but with no caption text (bad JSON)") from None
-    text = _answer_text(answer)
+    answer = chat(
+        settings or LLMSettings(), messages, max_tokens=max(64, 3 * max_words), temperature=0.4
+    )
+    text = " ".join(answer.text.replace('"', "").split())
     if not text:
-        raise BackendUnavailable(f"{where} answered, but with no caption text")
-    logger.info("caption from %s (%s), %d words", model, where, len(text.split()))
-    return Caption(fit_words(text, max_words), "openai", f"{model} at {where}")
+        why = f" (it declined: {answer.refusal})" if answer.refusal else ""
+        raise BackendUnavailable(f"{answer.where} answered, but with no caption text{why}")
+    logger.info("caption from %s (%s), %d words", answer.model, answer.where, len(text.split()))
+    return Caption(fit_words(text, max_words), "openai", f"{answer.model} at {answer.where}")
 
 
 def _message(
@@ -151,14 +92,3 @@ def _message(
         data = base64.b64encode(jpeg_bytes(frame.image)).decode("ascii")
         parts.append({"type": "image_url", "image_url": {"url": f"data:image/jpeg;base64,{data}"}})
     return parts
-
-
-def _answer_text(answer: Any) -> str:
-    """The first choice's text, tidied; "" for an answer without one."""
-    try:
-        text = answer.choices[0].message.content
-    except (AttributeError, IndexError, TypeError):
-        return ""
-    if not isinstance(text, str):
-        return ""
-    return " ".join(text.replace('"', "").split())

@@ -191,19 +191,17 @@ def frames_at(
             start = float((stream.start_time or 0) * base)
             for wanted in sorted(min(max(0.0, t), info.duration_s) for t in times_s):
                 container.seek(int((start + wanted) / base), stream=stream, backward=True)
-                chosen: av.VideoFrame | None = None
-                for frame in container.decode(stream):
-                    if (
-                        chosen is not None
-                        and frame.time is not None
-                        and frame.time - start > wanted
-                    ):
-                        break
-                    chosen = frame
+                chosen = _shown_at(container.decode(stream), wanted, start)
+                late = chosen is None or (
+                    chosen.time is not None and chosen.time - start > wanted + 1 / info.fps
+                )
+                if late:  # the seek missed (MPEG-TS and other unindexed containers): decode
+                    with av.open(str(info.path)) as again:
+                        chosen = _shown_at(
+                            again.decode(video_stream(again, info.path)), wanted, start
+                        )
                 if chosen is None:
-                    raise MediaError(
-                        f"no frame of {info.path} could be decoded near {wanted:.2f} s"
-                    )
+                    raise MediaError(f"no frame of {info.path} decodes near {wanted:.2f} s")
                 small = chosen.reformat(width=coded_w, height=coded_h, format="rgb24")
                 image = np.asarray(small.to_ndarray(), dtype=np.uint8)
                 if rotation:
@@ -213,6 +211,16 @@ def frames_at(
     except av.FFmpegError as exc:
         raise MediaError(f"cannot decode {info.path}: {exc}") from exc
     return frames
+
+
+def _shown_at(frames: Iterator[av.VideoFrame], wanted: float, start: float) -> av.VideoFrame | None:
+    """The last frame at or before `wanted` seconds (or the first, if all come later)."""
+    chosen: av.VideoFrame | None = None
+    for frame in frames:
+        if chosen is not None and frame.time is not None and frame.time - start > wanted:
+            break  # the frame before this one is on screen at `wanted`
+        chosen = frame
+    return chosen
 
 
 def jpeg_bytes(image: npt.NDArray[np.uint8], quality: int = 5) -> bytes:

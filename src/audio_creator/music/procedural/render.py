@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy.typing as npt
 
 from audio_creator.errors import BackendUnavailable, MediaError
 from audio_creator.files import check_input_file
-from audio_creator.music.procedural.score import DRUM_CHANNEL, Score
+from audio_creator.music.procedural.score import DRUM_CHANNEL, Part, Score
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,20 @@ def render(
     reverb: float = 0.2,
 ) -> npt.NDArray[np.float32]:
     """The score as float32 stereo `[2, frames]`, `score.duration_s` long, at `sample_rate`."""
+    return render_parts(
+        score.parts, score.duration_s, sample_rate=sample_rate, soundfont=soundfont, reverb=reverb
+    )
+
+
+def render_parts(
+    parts: Sequence[Part],
+    duration_s: float,
+    *,
+    sample_rate: int = 48000,
+    soundfont: str | os.PathLike[str] | None = None,
+    reverb: float = 0.2,
+) -> npt.NDArray[np.float32]:
+    """`parts` played by the SoundFont, as float32 stereo `[2, frames]`, `duration_s` long."""
     try:
         import tinysoundfont
     except ImportError as exc:
@@ -63,7 +78,7 @@ def render(
 
     events: list[tuple[int, int, int, int, int]] = []  # (frame, off-before-on, channel, key, vel)
     channel = 0
-    for part in score.parts:
+    for part in parts:
         if part.is_drums:
             chan = DRUM_CHANNEL
             _select(synth, chan, sfid, 128, 0, True, font)
@@ -76,7 +91,7 @@ def render(
             events.append((round(note.end_s * sample_rate), 0, chan, note.pitch, 0))
     events.sort()
 
-    frames = max(1, round(score.duration_s * sample_rate))
+    frames = max(1, round(duration_s * sample_rate))
     stereo = np.zeros((2, frames), np.float32)
     now = 0
     for when, is_on, chan, key, velocity in events:

@@ -1,0 +1,225 @@
+"""Rendering an `AudioScript`: every item made, brought to its loudness, placed and mixed.
+
+speech first (its length is the voice's) → the timeline → music and effects at the lengths the
+timeline gives them → each item to its `vol` (integrated loudness, true peak ≤ −1 dBTP) → the
+mix: background items under the speech, ducked while it plays; the rest as placed → the
+programme's loudness target and true-peak ceiling.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from audio_creator.analysis.video import VideoAnalysis
+from audio_creator.audio import Audio, load
+from audio_creator.errors import AudioCreatorError
+from audio_creator.plan.effects import render_effect
+from audio_creator.plan.script import AudioScript, Character, ScriptItem
+from audio_creator.plan.timeline import Placed, Timeline, place
+
+logger = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+
+RATE = 48000
+ITEM_CEILING_DBTP = -1.0
+SHORTEST_MEASURABLE_S = 0.4  # one gating block of BS.1770
+
+
+@dataclass(frozen=True)
+class RenderedItem:
+    """One item as rendered: where it plays and how loud it came out."""
+
+    index: int
+    audio_type: str
+    desc: str
+    start_s: float
+    end_s: float
+    vol: float
+    measured_lufs: float | None  # None: silent, or too short to measure
+
+
+@dataclass
+class Rendering:
+    """The rendered items on their timeline, ready to mix."""
+
+    timeline: Timeline
+    audio: dict[int, Audio]  # by script index; silent items are absent
+    items: list[RenderedItem]
+    warnings: list[str] = field(default_factory=list)
+
+
+def render_items(
+    script: AudioScript,
+    scratch: Path,
+    *,
+    analysis: VideoAnalysis | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> Rendering:
+    """Render every item of `script` (speech WAVs pass through `scratch`, removed after)."""
+    warnings: list[str] = []
+    audio: dict[int, Audio] = {}
+    voices = _Voices(script.characters, warnings)
+    for index, item in enumerate(script.items):
+        if item.audio_type == "speech":
+            audio[index] = voices.speak(item, scratch)
+    lengths = {i: audio[i].duration_s for i in audio}
+    for index, item in enumerate(script.items):
+        if item.audio_type != "speech" and item.len is not None:
+            lengths[index] = item.len
+    cuts = analysis.cuts_s if analysis is not None else ()
+    timeline = place(script, lengths, cuts)
+    warnings += timeline.warnings
+    items: list[RenderedItem] = []
+    for count, placed in enumerate(timeline.placed, start=1):
+        item = placed.item
+        if item.audio_type != "speech":
+            made = _music_or_effect(placed, analysis, seed + placed.index)
+            if made is None:
+                warnings.append(f"item {placed.index + 1}: no sound for {item.desc!r}; silent")
+            else:
+                audio[placed.index] = made
+        measured = None
+        if placed.index in audio:
+            audio[placed.index], measured = _to_loudness(audio[placed.index], item.vol)
+        items.append(
+            RenderedItem(
+                placed.index, item.audio_type, item.desc or (item.text or ""), placed.start_s,
+                placed.end_s, item.vol, measured,
+            )
+        )  # fmt: skip
+        if progress is not None:
+            progress(count / len(timeline.placed), "rendering")
+    return Rendering(timeline, audio, items, warnings)
+
+
+def mix_rendering(
+    rendering: Rendering,
+    output: Path,
+    *,
+    target_lufs: float,
+    true_peak_dbtp: float,
+    ducking_db: float = 8.0,
+    duration_s: float | None = None,
+) -> dict[str, Any]:
+    """Mix the rendered items into `output` (WAV); returns the mix report as a dict."""
+    from dataclasses import asdict
+
+    from audio_creator.errors import ConfigError
+    from audio_creator.mix.ducking import DuckingOptions
+    from audio_creator.mix.mixer import MixOptions, Track, mix_to_file
+
+    speech: list[Track] = []
+    under: list[Track] = []
+    for placed in rendering.timeline.placed:
+        clip = rendering.audio.get(placed.index)
+        if clip is None:
+            continue
+        track = Track(clip, placed.start_s)
+        (speech if placed.item.audio_type == "speech" else under).append(track)
+    if not speech and not under:
+        raise ConfigError("the script made no sound at all (every item was silent or left out)")
+    options = MixOptions(
+        target_lufs=target_lufs,
+        true_peak_dbtp=true_peak_dbtp,
+        # Each item already has its loudness: the mix keeps their balance, ducks the music and
+        # effects under the speech, and sets the whole programme's level.
+        speech_over_music_lu=-60.0,
+        ducking=DuckingOptions(depth_db=ducking_db, hold_s=1.0),
+        music_fit="pad",
+        fade_in_s=0.0,
+        fade_out_s=0.5,
+        duration_s=duration_s or rendering.timeline.duration_s,
+    )
+    return asdict(mix_to_file(under, speech, options, output))
+
+
+class _Voices:
+    """One engine per character's voice, made when first needed."""
+
+    def __init__(self, characters: dict[str, Character], warnings: list[str]) -> None:
+        self._characters = characters
+        self._engines: dict[tuple[str, str | None], Any] = {}
+        self._warnings = warnings
+
+    def speak(self, item: ScriptItem, scratch: Path) -> Audio:
+        from audio_creator.speech import SpeechOptions, create_engine
+        from audio_creator.speech.narrate import narrate_to_file
+
+        character = self._characters.get(item.character or "")
+        if character is None:
+            if item.character and self._characters:
+                self._warnings.append(
+                    f"no voice is set for {item.character!r}: the default voice speaks it"
+                )
+            character = Character()
+        key = (character.engine, character.voice)
+        if key not in self._engines:
+            options = {"voice": character.voice} if character.voice else {}
+            self._engines[key] = create_engine(
+                character.engine, language=character.language, **options
+            )
+        speech_options = SpeechOptions(
+            speed=character.speed, language=character.language, speaker=character.speaker
+        )
+        try:
+            narrate_to_file(item.text or "", self._engines[key], scratch, speech_options)
+            spoken = load(scratch)
+        finally:
+            scratch.unlink(missing_ok=True)
+        return spoken
+
+
+def _music_or_effect(placed: Placed, analysis: VideoAnalysis | None, seed: int) -> Audio | None:
+    item = placed.item
+    if item.audio_type == "sound_effect":
+        samples = render_effect(item.desc, placed.length_s, RATE, seed)
+        return None if samples is None else Audio(samples, RATE)
+    from audio_creator.music import MusicRequest, create_backend
+
+    backend = create_backend("auto")
+    request = MusicRequest(
+        placed.length_s, _slice(analysis, placed), prompt=item.desc or None, seed=seed,
+        target_lufs=item.vol,
+    )  # fmt: skip
+    return backend.generate(request).audio
+
+
+def _slice(analysis: VideoAnalysis | None, placed: Placed) -> VideoAnalysis | None:
+    """The video's analysis when the music covers the video from its start, else None (the
+    composer follows a picture from 0 s)."""
+    if analysis is None or placed.start_s > 0.05:
+        return None
+    return analysis
+
+
+def _to_loudness(clip: Audio, vol: float) -> tuple[Audio, float | None]:
+    """`clip` at integrated loudness `vol` with its true peak ≤ ITEM_CEILING_DBTP; the loudness
+    it reached (None when too short to measure or silent: then only its peak is set)."""
+    from audio_creator.mix.loudness import integrated_lufs
+    from audio_creator.mix.master import master_in_place
+
+    samples = np.array(clip.samples, dtype=np.float32)  # a writable copy
+    peak = float(np.abs(samples).max()) if samples.size else 0.0
+    if peak == 0.0:
+        return clip, None
+    if clip.duration_s < SHORTEST_MEASURABLE_S:
+        samples *= np.float32(10 ** (ITEM_CEILING_DBTP / 20) / peak)
+        return Audio(samples, clip.sample_rate), None
+    try:
+        master_in_place(
+            samples, clip.sample_rate, target_lufs=vol, true_peak_dbtp=ITEM_CEILING_DBTP
+        )
+    except AudioCreatorError as exc:  # e.g. a very sparse effect asked to be very loud
+        logger.warning("an item could not reach %.1f LUFS: %s", vol, exc)
+    reached = integrated_lufs(Audio(samples, clip.sample_rate))
+    return Audio(samples, clip.sample_rate), reached if np.isfinite(reached) else None
+
+
+__all__: Sequence[str] = ["RenderedItem", "Rendering", "mix_rendering", "render_items"]

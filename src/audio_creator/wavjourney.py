@@ -1,0 +1,167 @@
+"""The wavjourney job: an instruction (or a hand-written script) → an audio script → a mix.
+
+plan (the LLM, or the offline rules, or `--script`) → render every item at its loudness → place
+them → mix, ducking background layers under the speech, to the loudness target → WAV, and the
+video with it when asked. Writes `<stem>.wav`, `<stem>_script.json` (the script that was
+rendered: edit it and render it again with `--script`), `<stem>_report.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from audio_creator.errors import AudioCreatorError, ConfigError, MediaError, require_finite
+from audio_creator.files import (
+    StagedOutputs,
+    atomic_output,
+    check_input_file,
+    check_output_path,
+)
+from audio_creator.plan.script import AudioScript, parse_script
+
+logger = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+PLANNERS = ("auto", "llm", "rules")
+
+
+@dataclass(frozen=True)
+class WavJourneyOptions:
+    """What to make. Exactly one of `instruction` and `script`."""
+
+    output: Path  # the mix, WAV
+    instruction: str | None = None
+    script: Path | None = None  # a hand-written script (JSON): no planning
+    video: Path | None = None  # the picture to follow (length, cuts)
+    merged_video: Path | None = None  # also write the video with the mix as its soundtrack
+    planner: str = "auto"  # auto: llm when a key is configured, else rules
+    llm_model: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    target_lufs: float = -16.0
+    true_peak_dbtp: float = -1.0
+    ducking_db: float = 8.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        require_finite(target_lufs=self.target_lufs, true_peak=self.true_peak_dbtp)
+        if (self.instruction is None) == (self.script is None):
+            raise ConfigError("give an --instruction or a --script (one of the two)")
+        if self.instruction is not None and not self.instruction.strip():
+            raise ConfigError("the instruction is empty: say what the audio should be")
+        if self.planner not in PLANNERS:
+            raise ConfigError(f"--planner must be one of {', '.join(PLANNERS)}")
+        if self.output.suffix.lower() != ".wav":
+            raise ConfigError(f"the mix is written as WAV; give a .wav, not {self.output.name}")
+        if self.merged_video is not None and self.video is None:
+            raise ConfigError("--merge-video needs the video (--video)")
+
+
+def run_wavjourney(options: WavJourneyOptions, progress: Progress | None = None) -> dict[str, Any]:
+    """Plan, render and mix (see the module docstring); returns the report."""
+    from audio_creator.plan.execute import mix_rendering, render_items
+
+    outputs = {
+        "mix": options.output,
+        "script": options.output.with_name(options.output.stem + "_script.json"),
+        "report": options.output.with_name(options.output.stem + "_report.json"),
+    }
+    if options.merged_video is not None:
+        outputs["video"] = options.merged_video
+    inputs = [p for p in (options.script, options.video) if p is not None]
+    if len({p.expanduser().resolve() for p in outputs.values()}) != len(outputs):
+        raise ConfigError("two outputs would be the same file: give each its own name")
+    script = load_script(options.script) if options.script is not None else None
+    info = None
+    if options.video is not None:
+        from audio_creator.media.probe import probe
+
+        info = probe(options.video)
+    for path in outputs.values():
+        check_output_path(path, inputs=inputs)
+    analysis = None
+    if info is not None:
+        from audio_creator.analysis.video import analyse_video
+
+        analysis = analyse_video(info.path, progress)
+    planner = "script"
+    if script is None:
+        script, planner = _plan(options, analysis)
+    with StagedOutputs() as staging:  # all the outputs appear at the end, or none
+        at = {name: staging.stage(path) for name, path in outputs.items()}
+        rendering = render_items(
+            script, staging.scratch(outputs["mix"], ".speech.wav"), analysis=analysis,
+            seed=options.seed, progress=progress,
+        )  # fmt: skip
+        duration = max(rendering.timeline.duration_s, analysis.duration_s if analysis else 0.0)
+        mix = mix_rendering(
+            rendering, at["mix"], target_lufs=options.target_lufs,
+            true_peak_dbtp=options.true_peak_dbtp, ducking_db=options.ducking_db,
+            duration_s=duration,
+        )  # fmt: skip
+        _write_json(at["script"], script.model_dump(exclude_none=True))
+        if options.merged_video is not None and info is not None:
+            from audio_creator.audio import load
+            from audio_creator.media.mux import mux
+
+            mux(info.path, load(at["mix"]), at["video"])
+        report = {
+            "planner": planner,
+            "duration_s": round(duration, 3),
+            "items": [asdict(item) for item in rendering.items],
+            "warnings": rendering.warnings,
+            "mix": mix,
+        }
+        _write_json(at["report"], report)
+    for warning in rendering.warnings:
+        logger.warning("%s", warning)
+    return report | {"outputs": {k: str(v) for k, v in outputs.items()}}
+
+
+def load_script(path: Path) -> AudioScript:
+    """A hand-written script from a JSON file.
+
+    Raises:
+        MediaError: the file is missing, unreadable or not JSON.
+        ConfigError: it is JSON, but not a valid script (every problem is listed).
+    """
+    source = check_input_file(path, what="script")
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise MediaError(f"cannot read {source} as a JSON script: {exc}") from exc
+    try:
+        return parse_script(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'/'.join(str(p) for p in e['loc']) or 'script'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"{source} is not a valid audio script: {problems}") from None
+
+
+def _plan(options: WavJourneyOptions, analysis: Any) -> tuple[AudioScript, str]:
+    from audio_creator.llm import LLMSettings, key_configured
+    from audio_creator.plan.llm_planner import plan_with_llm
+    from audio_creator.plan.rules import plan_with_rules
+
+    instruction = options.instruction or ""
+    settings = LLMSettings(model=options.llm_model, api_key=options.api_key)
+    if options.planner == "llm" or (options.planner == "auto" and key_configured(settings)):
+        try:
+            return plan_with_llm(instruction, analysis, settings), "llm"
+        except AudioCreatorError as exc:
+            if options.planner == "llm":
+                raise
+            logger.warning("the LLM planner failed (%s); planning offline", exc)
+    return plan_with_rules(instruction, analysis), "rules"
+
+
+def _write_json(path: Path, data: object) -> Path:
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
