@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/beats.py
 	$(BIN)/python bench/tts.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/wavjourney.py
 
 clean:
 	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache

@@ -95,7 +95,8 @@ def test_video_in_soundtrack_out(demo: Path, tmp_path: Path) -> None:
     reference = ffmpeg_loudness(out)
     assert reference["I"] == pytest.approx(-16.0, abs=0.1) and reference["TP"] <= -0.9
     assert packet_hashes(out.parent / "auto.mp4") == packet_hashes(demo)
-    assert ffmpeg_loudness(out.parent / "auto.mp4")["I"] == pytest.approx(-16.0, abs=0.3)
+    mp4 = ffmpeg_loudness(out.parent / "auto.mp4")  # the AAC-encoded sound track
+    assert mp4["I"] == pytest.approx(-16.0, abs=0.1) and mp4["TP"] <= -1.0
 
 
 def test_the_timeline_picture_is_readable(demo: Path, tmp_path: Path) -> None:

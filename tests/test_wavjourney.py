@@ -369,3 +369,23 @@ def test_bad_input_is_refused(
     assert cli.main(argv) == 2
     assert message in capsys.readouterr().err
     assert not out.parent.exists() or not any(out.parent.iterdir())
+
+
+def test_a_script_for_a_video_follows_its_cuts_and_goes_into_it(tmp_path: Path) -> None:
+    import json
+
+    from audio_creator import cli
+    from audio_creator.media.demo import DEMO_CUTS_S, make_demo_video
+    from helpers import ffmpeg_loudness, packet_hashes
+
+    video = make_demo_video(tmp_path / "clip.mp4", width=320, height=180)
+    out = tmp_path / "out" / "sound.wav"
+    args = ["wavjourney", "--instruction", "Whooshes on the cuts and 'Here we go.'"]
+    assert cli.main([*args, "--video", str(video), "-o", str(out), "--merge-video"]) == 0
+    report = json.loads((tmp_path / "out" / "sound_report.json").read_text())
+    assert report["duration_s"] == pytest.approx(20.0, abs=0.05)
+    whooshes = [i["start_s"] for i in report["items"] if i["desc"] == "whoosh"]
+    assert whooshes == pytest.approx(list(DEMO_CUTS_S), abs=0.05)
+    merged = tmp_path / "out" / "sound.mp4"
+    assert packet_hashes(merged) == packet_hashes(video)
+    assert ffmpeg_loudness(out)["I"] == pytest.approx(-16.0, abs=0.1)
