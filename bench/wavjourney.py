@@ -40,7 +40,8 @@ def main() -> None:
             )
             report = json.loads(out.with_name(out.stem + "_report.json").read_text())
             script = out.with_name(out.stem + "_script.json")
-            again = [*base, "wavjourney", "--script", str(script), "-o", str(out)]
+            rendered = out.with_name(out.stem + "_again.wav")
+            again = [*base, "wavjourney", "--script", str(script), "-o", str(rendered)]
             rerender = best_of(args.repeat, lambda c=again: subprocess.run(c, check=True))
             results.append({
                 "instruction": instruction,

@@ -69,6 +69,14 @@ def test_absolute_and_video_anchored_items_are_placed_exactly() -> None:
         spans(script, {0: 12.0, 1: 1.0, 2: 2.0, 3: 0.5}, cuts=(3.0,))
 
 
+def test_a_background_spans_only_the_items_between_its_begin_and_end() -> None:
+    script = [fx(10.0), bg(1, "begin"), fx(1.0, start=1.0), bg(1, "end")]
+    assert spans(script, {0: 10.0, 2: 1.0}) == [(0, 0.0, 10.0), (1, 1.0, 2.0), (2, 1.0, 2.0)]
+    anchored_but_empty = [fx(10.0), {**bg(1, "begin"), "start": 2.0}, bg(1, "end")]
+    timeline = place(parse_script(anchored_but_empty), {0: 10.0})
+    assert [p.index for p in timeline.placed] == [0] and timeline.warnings
+
+
 def test_unclosed_and_empty_backgrounds_are_handled_with_a_warning() -> None:
     script = parse_script([bg(1, "begin"), speech(), bg(2, "begin"), bg(2, "end")])
     timeline = place(script, {1: 2.0})
@@ -218,6 +226,76 @@ def test_the_offline_planner_writes_a_sensible_script(
     assert ("music" in kinds) == ("no music" not in instruction)
 
 
+@pytest.mark.parametrize(
+    ("instruction", "lines"),
+    [
+        ("Narrator: 'I don't know, it's late' and rain", ["I don't know, it's late"]),
+        ("He says ‘We’re done here’, then „Auf Wiedersehen“ and «Au revoir»",
+         ["We’re done here", "Auf Wiedersehen", "Au revoir"]),
+    ],
+)  # fmt: skip
+def test_quoted_lines_keep_their_apostrophes(instruction: str, lines: list[str]) -> None:
+    from audio_creator.plan.rules import plan_with_rules
+
+    script = plan_with_rules(instruction)
+    assert [item.text for item in script.items if item.audio_type == "speech"] == lines
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    ["Upbeat pop for a drone shot of the city, for a young audience",
+     "ambient music for a phone unboxing video", "a hit song for the party"],
+)  # fmt: skip
+def test_ordinary_words_bring_no_sound_effects(instruction: str) -> None:
+    from audio_creator.plan.rules import plan_with_rules
+
+    script = plan_with_rules(instruction)
+    assert [item.audio_type for item in script.items] == ["music"]
+
+
+def test_lines_follow_each_other_however_long_they_take(tmp_path: Path) -> None:
+    from audio_creator.plan.rules import plan_with_rules
+
+    script = plan_with_rules(
+        'The narrator says "In 1999, 2,500 people met at 221B Baker St. on Jan. 3rd." '
+        'then "Dr. Smith arrived at 10:45 p.m. with $1,250,000." then "Nobody knew why."'
+    )
+    rendering = render_items(script, tmp_path / "s.wav")
+    talks = [(i.start_s, i.end_s) for i in rendering.items if i.audio_type == "speech"]
+    assert len(talks) == 3
+    assert all(b[0] >= a[1] + GAP - 1e-9 for a, b in itertools.pairwise(talks))
+
+
+def test_items_reach_their_loudness_however_short_or_loud(tmp_path: Path) -> None:
+    from audio_creator.audio import Audio, save
+    from helpers import ffmpeg_loudness
+
+    script = parse_script([
+        {"audio_type": "speech", "character": "A", "vol": -30, "text": "No."},
+        {"audio_type": "sound_effect", "len": 0.3, "vol": -40, "desc": "impact"},
+        {"audio_type": "music", "len": 4.0, "vol": -12, "desc": "electronic dance"},
+        {"audio_type": "sound_effect", "len": 2.0, "vol": -5, "desc": "distant thunder"},
+    ])  # fmt: skip
+    rendering = render_items(script, tmp_path / "s.wav")
+    for item in rendering.items:
+        clip = rendering.audio[item.index]
+        padded = np.zeros((clip.channels, max(clip.frames, round(0.4 * clip.sample_rate))))
+        padded[:, : clip.frames] = clip.samples  # a meter needs one 400 ms block at least
+        path = save(
+            Audio(padded.astype(np.float32), clip.sample_rate), tmp_path / f"{item.index}.wav"
+        )
+        independent = ffmpeg_loudness(path)
+        assert item.measured_lufs == pytest.approx(independent["I"], abs=0.1)
+        assert independent["TP"] <= -0.95
+        if item.vol > -6:  # thunder at −5 LUFS: more than its peaks allow, and it says so
+            assert any(
+                f"item {item.index + 1} " in w and "reached" in w for w in rendering.warnings
+            )
+            assert item.measured_lufs < -6
+        else:
+            assert abs(independent["I"] - item.vol) <= 1.0, (item, independent)
+
+
 def test_a_video_gives_the_length_and_the_cuts(tmp_path: Path) -> None:
     from audio_creator.analysis.video import analyse_video
     from audio_creator.media.demo import DEMO_CUTS_S, make_demo_video
@@ -354,6 +432,7 @@ def test_unknown_characters_get_the_default_voice(tmp_path: Path) -> None:
         (["--script", "{tmp}/missing.json"], "not found"),
         (["--instruction", "x", "--planner", "magic"], "--planner must be one of"),
         (["--instruction", "x", "--merge-video"], "needs the video"),
+        (["--script", "{tmp}/cut.json"], "give --video"),
     ],
 )
 def test_bad_input_is_refused(
@@ -364,6 +443,7 @@ def test_bad_input_is_refused(
     (tmp_path / "bad.json").write_text('[{"audio_type": "music", "layout": "background", '
                                        '"id": 1, "action": "end"}]')  # fmt: skip
     (tmp_path / "neg.json").write_text('[{"audio_type": "sound_effect", "len": -1, "desc": "x"}]')
+    (tmp_path / "cut.json").write_text('[{"audio_type": "sound_effect", "len": 1, "at_cut": 0}]')
     out = tmp_path / "o" / "a.wav"
     argv = ["wavjourney", "-o", str(out), *(a.replace("{tmp}", str(tmp_path)) for a in args)]
     assert cli.main(argv) == 2

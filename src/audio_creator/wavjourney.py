@@ -92,6 +92,8 @@ def run_wavjourney(options: WavJourneyOptions, progress: Progress | None = None)
     planner = "script"
     if script is None:
         script, planner = _plan(options, analysis)
+    if analysis is None and any(item.at_cut is not None for item in script.items):
+        raise ConfigError("the script places items on the video's cuts (at_cut): give --video")
     with StagedOutputs() as staging:  # all the outputs appear at the end, or none
         at = {name: staging.stage(path) for name, path in outputs.items()}
         rendering = render_items(

@@ -142,6 +142,8 @@ PROCEDURAL: dict[str, Generator] = {
     "rain": rain, "wind": wind, "thunder": thunder, "waves": waves, "fire": fire,
     "whoosh": whoosh, "riser": riser, "impact": impact, "room tone": room_tone,
 }  # fmt: skip
+# Words are matched whole (a plural "s" or "es" allowed), and chosen so that ordinary uses do not
+# match: "a drone shot" brings no gunshot, "ambient music" no room tone, "a hit song" no impact.
 # General MIDI effect programs (0-based) and the note each sounds best on.
 SOUNDFONT: dict[str, tuple[int, int]] = {
     "birds": (123, 72), "telephone": (124, 67), "helicopter": (125, 60), "applause": (126, 60),
@@ -155,15 +157,15 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "seashore": ("seashore", "beach", "shore"),
     "fire": ("fire", "crackling", "campfire", "fireplace", "flames"),
     "whoosh": ("whoosh", "swoosh", "swish", "transition", "swipe"),
-    "riser": ("riser", "rising", "build-up", "buildup", "tension", "suspense"),
-    "impact": ("impact", "boom", "hit", "slam", "crash", "explosion", "bang"),
+    "riser": ("riser", "build-up", "buildup", "tension", "suspense"),
+    "impact": ("impact", "boom", "slam", "crash", "explosion", "bang"),
     "birds": ("bird", "birds", "chirp", "chirping", "tweet", "birdsong", "dawn chorus"),
-    "telephone": ("phone", "telephone", "ringing", "ring"),
+    "telephone": ("telephone", "ringing", "ringtone"),
     "helicopter": ("helicopter", "chopper", "rotor"),
-    "applause": ("applause", "clapping", "cheering", "audience", "crowd"),
-    "gunshot": ("gunshot", "gun", "shot", "pistol", "rifle"),
+    "applause": ("applause", "clapping", "cheering", "ovation"),
+    "gunshot": ("gunshot", "gun", "gunfire", "pistol", "rifle"),
     "breath": ("breath", "breathing", "sigh"),
-    "room tone": ("room tone", "ambience", "ambient", "hum", "room", "silence"),
+    "room tone": ("room tone", "hum", "murmur"),
 }
 
 

@@ -2,8 +2,8 @@
 
 speech first (its length is the voice's) → the timeline → music and effects at the lengths the
 timeline gives them → each item to its `vol` (integrated loudness, true peak ≤ −1 dBTP) → the
-mix: background items under the speech, ducked while it plays; the rest as placed → the
-programme's loudness target and true-peak ceiling.
+mix: every item as placed, the music and effects (background, and foreground ones that overlap
+it) ducked while speech plays → the programme's loudness target and true-peak ceiling.
 """
 
 from __future__ import annotations
@@ -87,7 +87,9 @@ def render_items(
                 audio[placed.index] = made
         measured = None
         if placed.index in audio:
-            audio[placed.index], measured = _to_loudness(audio[placed.index], item.vol)
+            audio[placed.index], measured, note = _to_loudness(audio[placed.index], item.vol)
+            if note:
+                warnings.append(f"item {placed.index + 1} ({item.desc or item.audio_type}): {note}")
         items.append(
             RenderedItem(
                 placed.index, item.audio_type, item.desc or (item.text or ""), placed.start_s,
@@ -147,6 +149,7 @@ class _Voices:
         self._characters = characters
         self._engines: dict[tuple[str, str | None], Any] = {}
         self._warnings = warnings
+        self._unknown: set[str] = set()
 
     def speak(self, item: ScriptItem, scratch: Path) -> Audio:
         from audio_creator.speech import SpeechOptions, create_engine
@@ -154,7 +157,8 @@ class _Voices:
 
         character = self._characters.get(item.character or "")
         if character is None:
-            if item.character and self._characters:
+            if item.character and item.character not in self._unknown:
+                self._unknown.add(item.character)
                 self._warnings.append(
                     f"no voice is set for {item.character!r}: the default voice speaks it"
                 )
@@ -184,10 +188,10 @@ def _music_or_effect(placed: Placed, analysis: VideoAnalysis | None, seed: int) 
     from audio_creator.music import MusicRequest, create_backend
 
     backend = create_backend("auto")
+    # Made at the backend's own level; `_to_loudness` then brings it to the item's `vol`.
     request = MusicRequest(
-        placed.length_s, _slice(analysis, placed), prompt=item.desc or None, seed=seed,
-        target_lufs=item.vol,
-    )  # fmt: skip
+        placed.length_s, _slice(analysis, placed), prompt=item.desc or None, seed=seed
+    )
     return backend.generate(request).audio
 
 
@@ -199,27 +203,43 @@ def _slice(analysis: VideoAnalysis | None, placed: Placed) -> VideoAnalysis | No
     return analysis
 
 
-def _to_loudness(clip: Audio, vol: float) -> tuple[Audio, float | None]:
+def _to_loudness(clip: Audio, vol: float) -> tuple[Audio, float | None, str | None]:
     """`clip` at integrated loudness `vol` with its true peak ≤ ITEM_CEILING_DBTP; the loudness
-    it reached (None when too short to measure or silent: then only its peak is set)."""
+    it reached (None for silence); and a note when `vol` could not be reached.
+
+    A clip shorter than one 400 ms gating block is measured (and set) as a meter measures it:
+    padded with silence to one block.
+    """
     from audio_creator.mix.loudness import integrated_lufs
     from audio_creator.mix.master import master_in_place
+    from audio_creator.mix.true_peak import true_peak_dbtp
 
-    samples = np.array(clip.samples, dtype=np.float32)  # a writable copy
-    peak = float(np.abs(samples).max()) if samples.size else 0.0
-    if peak == 0.0:
-        return clip, None
-    if clip.duration_s < SHORTEST_MEASURABLE_S:
-        samples *= np.float32(10 ** (ITEM_CEILING_DBTP / 20) / peak)
-        return Audio(samples, clip.sample_rate), None
-    try:
-        master_in_place(
-            samples, clip.sample_rate, target_lufs=vol, true_peak_dbtp=ITEM_CEILING_DBTP
-        )
-    except AudioCreatorError as exc:  # e.g. a very sparse effect asked to be very loud
-        logger.warning("an item could not reach %.1f LUFS: %s", vol, exc)
+    frames = clip.frames
+    block = max(frames, round(SHORTEST_MEASURABLE_S * clip.sample_rate))
+    samples = np.zeros((clip.channels, block), np.float32)
+    samples[:, :frames] = clip.samples
+    if not np.any(samples):
+        return clip, None, None
+    note = None
+    original = samples.copy()
+    # Too dense or too sparse a sound may not reach `vol` under the ceiling (the limiter takes
+    # off only so much): then as loud as it goes, in 1 LU steps down.
+    for target in np.arange(vol, vol - 25.0, -1.0):
+        try:
+            master_in_place(
+                samples, clip.sample_rate, target_lufs=float(target),
+                true_peak_dbtp=ITEM_CEILING_DBTP,
+            )  # fmt: skip
+            break
+        except AudioCreatorError:
+            samples[...] = original
+    else:  # not even 25 LU under: just its peaks at the ceiling
+        peak = true_peak_dbtp(Audio(samples, clip.sample_rate))
+        samples *= np.float32(10 ** ((ITEM_CEILING_DBTP - 0.05 - peak) / 20))
     reached = integrated_lufs(Audio(samples, clip.sample_rate))
-    return Audio(samples, clip.sample_rate), reached if np.isfinite(reached) else None
+    if abs(reached - vol) > 1.0:
+        note = f"reached {reached:.1f} LUFS of the {vol:g} asked (its peaks allow no more)"
+    return Audio(samples[:, :frames], clip.sample_rate), reached, note
 
 
 __all__: Sequence[str] = ["RenderedItem", "Rendering", "mix_rendering", "render_items"]

@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pydantic import ValidationError
+
 from audio_creator.analysis.video import VideoAnalysis
 from audio_creator.errors import ConfigError
 from audio_creator.plan import effects
@@ -36,7 +38,12 @@ _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "five": 5, "ten": 10, "fifteen": 15, "twenty": 20,
     "thirty": 30, "forty-five": 45, "sixty": 60, "ninety": 90,
 }  # fmt: skip
-_QUOTES = re.compile(r"\"([^\"]+)\"|“([^”]+)”|(?<![\w])'([^']+?)'(?![\w])")
+# Double quotes of every usual kind; single quotes only where no letter touches them on the
+# outside, so "don't" and "it's" inside a quoted line stay in it.
+_QUOTES = re.compile(
+    r"\"([^\"]+)\"|“([^”]+)”|„([^“”]+)[“”]|«\s*([^»]+?)\s*»|「([^」]+)」|‘(.+?)’(?!\w)"
+    r"|(?<![\w'])'(.+?)'(?![\w])"
+)
 
 
 def plan_with_rules(instruction: str, analysis: VideoAnalysis | None = None) -> AudioScript:
@@ -48,7 +55,7 @@ def plan_with_rules(instruction: str, analysis: VideoAnalysis | None = None) -> 
     text = " ".join(instruction.split())
     if not text:
         raise ConfigError("the instruction is empty: say what the audio should be")
-    lines = [next(g for g in m.groups() if g).strip() for m in _QUOTES.finditer(text)]
+    lines = [next(g for g in m.groups() if g is not None).strip() for m in _QUOTES.finditer(text)]
     lines = [line for line in lines if line]
     described = _QUOTES.sub(" ", text)
     sounds = _sounds(described)
@@ -66,31 +73,26 @@ def plan_with_rules(instruction: str, analysis: VideoAnalysis | None = None) -> 
             "vol": VOLUMES["bed"], "desc": bed,
         })  # fmt: skip
     events = [s for s in sounds if s not in BEDS and s != "riser"]
-    cursor = 0.08 * duration  # the speech starts after the opening event
     on_cuts = analysis is not None and bool(analysis.cuts_s)
     openers = [e for e in events if not (e == "whoosh" and on_cuts)]  # whooshes go on the cuts
+    cursor = 0.08 * duration  # the speech starts after the opening event
     if openers:
         first = _event(openers[0], start=min(0.5, 0.05 * duration), duration=duration)
         items.append(first)
         cursor = max(cursor, first["start"] + 0.6 * first["len"])
-    for line in lines:
-        items.append({
-            "audio_type": "speech", "character": "Narrator", "vol": VOLUMES["speech"],
-            "text": line, "start": round(cursor, 2),
-        })  # fmt: skip
-        cursor += len(line) / SPEECH_CHARS_PER_S + 0.8
+    # The first line at a chosen moment; the others follow it in turn, however long each takes.
+    for number, line in enumerate(lines):
+        spoken = {"audio_type": "speech", "character": "Narrator", "vol": VOLUMES["speech"]}
+        items.append(spoken | {"text": line} | ({"start": round(cursor, 2)} if number == 0 else {}))
+    cursor += speech_s + 0.5
     items += _later_events([e for e in events if e not in openers[:1]], cursor, duration, analysis)
     if "riser" in sounds:
         length = min(EVENT_LENGTH_S["riser"], 0.3 * duration)
         items.append(_event("riser", start=max(0.0, duration - length - 0.2), duration=duration))
-    items.sort(key=lambda item: _when(item, analysis))
-    return parse_script({"items": items, "characters": {"Narrator": {}} if lines else {}})
-
-
-def _when(item: dict[str, Any], analysis: VideoAnalysis | None) -> float:
-    if "at_cut" in item and analysis is not None:
-        return float(analysis.cuts_s[item["at_cut"]])
-    return float(item.get("start", 0.0))
+    try:
+        return parse_script({"items": items, "characters": {"Narrator": {}} if lines else {}})
+    except ValidationError as exc:  # a bug of ours, said plainly rather than as a traceback
+        raise ConfigError(f"the offline planner could not make a valid script: {exc}") from None
 
 
 def _duration(described: str, analysis: VideoAnalysis | None, speech_s: float) -> float:
@@ -104,7 +106,9 @@ def _duration(described: str, analysis: VideoAnalysis | None, speech_s: float) -
         value = float(_NUMBER_WORDS.get(amount, 0) or amount)
         seconds = value * (60 if match.group(2).lower().startswith("min") else 1)
         return float(min(600.0, max(3.0, seconds)))
-    if re.search(r"\ba minute\b", described, re.I):
+    if re.search(r"\bhalf (a|an) minute\b", described, re.I):
+        return 30.0
+    if re.search(r"\b(a|one) minute\b", described, re.I):
         return 60.0
     return round(max(DEFAULT_S, speech_s * 1.5 + 4.0), 2)
 

@@ -42,7 +42,7 @@ class ScriptItem(BaseModel):
     audio_type: AudioType
     layout: Layout = "foreground"
     vol: float = Field(default=-20.0, ge=-60.0, le=-5.0, description="target loudness, LUFS")
-    len: float | None = Field(default=None, gt=0.0, le=600.0, description="seconds")
+    len: float | None = Field(default=None, gt=0.0, le=14400.0, description="seconds")
     desc: str = ""
     text: str | None = None
     character: str | None = None

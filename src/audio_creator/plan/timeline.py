@@ -5,9 +5,9 @@ The rules, exactly:
   `start` (or `at_cut`) starts there instead; the next unanchored one starts after whichever
   ends later, it or the items before it.
 - A background `begin` starts with the first foreground item after it (or at its own `start` /
-  `at_cut`); its `end` closes it at the end of the last foreground item before the `end`. A
-  background item with no foreground item inside its span is left out, with a warning; one
-  never closed ends with the last foreground item, with a warning.
+  `at_cut`); its `end` closes it at the latest end of the foreground items between the two. A
+  background item with no foreground item between its begin and end is left out, with a
+  warning; one never closed spans every foreground item after its begin, with a warning.
 - A background item with `start` (or `at_cut`) and `len` plays exactly there.
 - The programme ends when the last item ends.
 """
@@ -69,47 +69,49 @@ def place(
     (foreground items, and background items with a `len`), by script index."""
     placed: dict[int, Placed] = {}
     warnings: list[str] = []
-    opened: dict[str, tuple[int, float | None]] = {}  # id → (begin index, start or None yet)
+    opened: dict[str, _Open] = {}  # background id → what it spans so far
     cursor = 0.0  # where the next unanchored foreground item may start
-    last_end: float | None = None  # end of the latest foreground item
     for index, item in enumerate(script.items):
         anchor = anchor_of(item, cuts_s)
         if item.layout == "foreground":
             start = anchor if anchor is not None else cursor
             end = start + lengths[index]
             placed[index] = Placed(index, item, start, end)
-            for key, (begin, begun) in opened.items():
-                if begun is None:
-                    opened[key] = (begin, start)
-            last_end = end if last_end is None else max(last_end, end)
+            for span in opened.values():  # every open background wraps this item
+                span.start = start if span.start is None else span.start
+                span.end = end if span.end is None else max(span.end, end)
             cursor = max(cursor, end + FOREGROUND_GAP_S)
         elif item.action == "begin":
-            opened[str(item.id)] = (index, anchor)
+            opened[str(item.id)] = _Open(index, anchor)
         elif item.action == "end":
-            begin, begun = opened.pop(str(item.id))
-            _close(script.items[begin], begin, begun, last_end, placed, warnings)
+            _close(script.items, opened.pop(str(item.id)), placed, warnings)
         elif anchor is not None:  # a timed background item (validation requires the anchor)
             placed[index] = Placed(index, item, anchor, anchor + lengths[index])
-    for key, (begin, begun) in opened.items():
+    for key, span in opened.items():
         warnings.append(f"background {key} has no end: it ends with the last foreground item")
-        _close(script.items[begin], begin, begun, last_end, placed, warnings)
+        _close(script.items, span, placed, warnings)
     ordered = tuple(placed[i] for i in sorted(placed))
     duration = max((p.end_s for p in ordered), default=0.0)
     return Timeline(ordered, duration, tuple(warnings))
 
 
+@dataclass
+class _Open:
+    """A background item between its begin and its end."""
+
+    index: int  # of its begin
+    start: float | None  # its own anchor, else the start of the first foreground item inside
+    end: float | None = None  # the latest end of the foreground items inside
+
+
 def _close(
-    item: ScriptItem,
-    index: int,
-    begun: float | None,
-    last_end: float | None,
-    placed: dict[int, Placed],
-    warnings: list[str],
+    items: Sequence[ScriptItem], span: _Open, placed: dict[int, Placed], warnings: list[str]
 ) -> None:
-    if begun is None or last_end is None or last_end <= begun:
+    item = items[span.index]
+    if span.start is None or span.end is None or span.end <= span.start:
         warnings.append(
             f"background {item.id} ({item.desc or item.audio_type}) spans no foreground item: "
             "left out"
         )
         return
-    placed[index] = Placed(index, item, begun, last_end)
+    placed[span.index] = Placed(span.index, item, span.start, span.end)
