@@ -85,7 +85,7 @@ def plan_with_rules(instruction: str, analysis: VideoAnalysis | None = None) -> 
         spoken = {"audio_type": "speech", "character": "Narrator", "vol": VOLUMES["speech"]}
         items.append(spoken | {"text": line} | ({"start": round(cursor, 2)} if number == 0 else {}))
     cursor += speech_s + 0.5
-    items += _later_events([e for e in events if e not in openers[:1]], cursor, duration, analysis)
+    items += _later_events(events, cursor, duration, analysis)  # the opener may come again
     if "riser" in sounds:
         length = min(EVENT_LENGTH_S["riser"], 0.3 * duration)
         items.append(_event("riser", start=max(0.0, duration - length - 0.2), duration=duration))
