@@ -33,7 +33,11 @@ EVENT_LENGTH_S = {
     "thunder": 3.5, "impact": 2.0, "whoosh": 1.2, "riser": 4.0, "gunshot": 1.5, "telephone": 3.0,
     "helicopter": 4.0, "breath": 1.5, "guitar fret": 1.0,
 }  # fmt: skip
-VOLUMES = {"speech": -16.0, "music": -27.0, "bed": -33.0, "event": -22.0}
+# Loudness of each kind of item. The music carries a programme with little speech, so it is
+# nearer the target there (the final normalisation then needs little gain, and little limiting);
+# under a lot of speech it sits lower.
+VOLUMES = {"speech": -16.0, "music": -19.0, "music under speech": -24.0, "bed": -26.0,
+           "event": -20.0}  # fmt: skip
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "five": 5, "ten": 10, "fifteen": 15, "twenty": 20,
     "thirty": 30, "forty-five": 45, "sixty": 60, "ninety": 90,
@@ -65,7 +69,8 @@ def plan_with_rules(instruction: str, analysis: VideoAnalysis | None = None) -> 
     if not re.search(r"\b(no|without) music\b", described, re.I):
         items.append({
             "audio_type": "music", "layout": "background", "start": 0.0, "len": duration,
-            "vol": VOLUMES["music"], "desc": _music_desc(described),
+            "vol": VOLUMES["music" if speech_s < 0.3 * duration else "music under speech"],
+            "desc": _music_desc(described),
         })  # fmt: skip
     for bed in (s for s in sounds if s in BEDS):
         items.append({
