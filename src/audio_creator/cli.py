@@ -145,6 +145,14 @@ def _build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _add_wavjourney_options(p)
 
+    p = command("serve", commands.serve, "the HTTP API (docs at /docs) on this machine")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument(
+        "--insecure", action="store_true",
+        help="listen beyond loopback without AUDIO_CREATOR_TOKEN (anyone reaching it can use it)",
+    )  # fmt: skip
+
     p = command("voices", commands.voices, "list the speech engines and the voices found here")
     return parser
 

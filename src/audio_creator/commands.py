@@ -9,6 +9,7 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from audio_creator.errors import MediaError
@@ -181,7 +182,7 @@ def vidmuse(args: argparse.Namespace) -> int:
         merged_video=merged,
         target_lufs=args.target_lufs,
     )
-    result = run_vidmuse(options)
+    result = run_vidmuse(options, progress=make_progress())
     for key, value in result.summary.items():
         print(f"{key:<16} {value}")
     for index, path in enumerate(result.outputs):
@@ -281,13 +282,19 @@ def autopipeline(args: argparse.Namespace) -> int:
         ducking_db=args.ducking_db, target_lufs=args.target_lufs, true_peak_dbtp=args.true_peak,
         merged_video=merged,
     )  # fmt: skip
-    result = run_pipeline(options, progress=_StageProgress())
+    result = run_pipeline(options, progress=make_progress())
     mix = result.report["mix"]
     print(f"caption ({result.report['caption']['backend']}): {result.report['caption']['text']}")
     print(f"loudness         {mix['integrated_lufs']} LUFS, true peak {mix['true_peak_dbtp']} dBTP")
     for name, path in result.outputs.items():
         print(f"{name:<16} {path}")
     return 0
+
+
+def make_progress() -> Callable[[float, str], None]:
+    """The progress reporter of a long command: a bar on the terminal. A web job's worker
+    replaces this function with one that writes to its job store."""
+    return _StageProgress()
 
 
 class _StageProgress:
@@ -319,13 +326,31 @@ def wavjourney(args: argparse.Namespace) -> int:
         api_key=args.api_key, target_lufs=args.target_lufs, true_peak_dbtp=args.true_peak,
         ducking_db=args.ducking_db, seed=args.seed,
     )  # fmt: skip
-    report = run_wavjourney(options)
+    report = run_wavjourney(options, progress=make_progress())
     mix = report["mix"]
     print(f"planner          {report['planner']} ({len(report['items'])} items)")
     print(f"duration_s       {report['duration_s']}")
     print(f"loudness         {mix['integrated_lufs']} LUFS, true peak {mix['true_peak_dbtp']} dBTP")
     for name, path in report["outputs"].items():
         print(f"{name:<16} {path}")
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    from audio_creator.errors import BackendUnavailable, ConfigError
+    from audio_creator.web.api import create_app, is_loopback, settings_from_env
+
+    settings = settings_from_env(insecure=args.insecure)
+    if not is_loopback(args.host) and not settings.token and not args.insecure:
+        raise ConfigError(
+            f"listening on {args.host} lets other machines in: set AUDIO_CREATOR_TOKEN "
+            "(clients then send it as a bearer token), or give --insecure"
+        )
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise BackendUnavailable("the server needs: pip install 'audio-creator[web]'") from exc
+    uvicorn.run(create_app(settings), host=args.host, port=args.port)
     return 0
 
 

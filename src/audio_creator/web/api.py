@@ -1,0 +1,310 @@
+"""The HTTP API (FastAPI; OpenAPI docs at /docs): jobs in, progress and files out.
+
+POST /api/jobs                      a job: `mode`, `params` (JSON), and the files it reads
+GET  /api/jobs, /api/jobs/{id}      status, progress 0–1, stage, log tail, artifacts
+GET  /api/jobs/{id}/events          server-sent events: progress and log lines as they come
+GET  /api/jobs/{id}/artifacts/{name}  a result (HTTP range requests, so players can seek)
+DELETE /api/jobs/{id}               cancel a queued or running job
+GET  /api/health                    liveness, queue and worker figures
+"""
+
+import asyncio
+import json
+import re
+import secrets
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from audio_creator.errors import AudioCreatorError
+from audio_creator.web import commands
+from audio_creator.web.jobs import JobManager, QueueFull
+from audio_creator.web.store import FINISHED, Job, JobStore
+
+LOG_TAIL_LINES = 40
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How the server runs. `token` None: no authentication (loopback only, or --insecure)."""
+
+    data_dir: Path
+    token: str | None = None
+    workers: int = 2
+    queue_limit: int = 50
+    max_upload_bytes: int = 2 * 1024**3
+    retention_s: float = 7 * 24 * 3600
+    cors_origins: tuple[str, ...] = ()
+    insecure: bool = False  # serve other machines without a token (explicitly asked for)
+
+
+def create_app(settings: ServerSettings) -> Any:
+    """The FastAPI application, with its job manager started on startup and stopped on shutdown."""
+    from contextlib import asynccontextmanager
+
+    from fastapi import FastAPI, Request
+    from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+
+    store = JobStore(settings.data_dir)
+    manager = JobManager(
+        store, workers=settings.workers, queue_limit=settings.queue_limit,
+        retention_s=settings.retention_s,
+    )  # fmt: skip
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        manager.start()
+        yield
+        manager.stop()
+
+    app = FastAPI(title="Audio Creator", version="1", lifespan=lifespan)
+    app.state.manager = manager
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware, allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization"],
+        )  # fmt: skip
+
+    @app.middleware("http")
+    async def authenticate(request: Request, call_next: Any) -> Any:
+        if settings.token and request.url.path.startswith("/api/"):
+            given = request.headers.get("authorization", "")
+            if not secrets.compare_digest(given, f"Bearer {settings.token}"):
+                return JSONResponse({"detail": "a bearer token is required"}, status_code=401)
+        elif not settings.token and not settings.insecure:
+            bound = (request.scope.get("server") or ("127.0.0.1", 0))[0]
+            if not is_loopback(str(bound)):
+                detail = (
+                    f"this server listens on {bound}, beyond this machine: set "
+                    "AUDIO_CREATOR_TOKEN (or start it with --insecure)"
+                )
+                return JSONResponse({"detail": detail}, status_code=401)
+        return await call_next(request)
+
+    def problem(status: int, detail: str) -> Any:
+        return JSONResponse({"detail": detail}, status_code=status)
+
+    @app.get("/api/health")
+    def health() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "queued": store.count("queued"),
+            "running": store.count("running"),
+            "workers": settings.workers,
+            "queue_limit": settings.queue_limit,
+        }
+
+    @app.post("/api/jobs", status_code=201)
+    async def submit(request: Request) -> Any:
+        declared = int(request.headers.get("content-length") or 0)
+        if declared > settings.max_upload_bytes:
+            return problem(413, f"the upload is larger than {settings.max_upload_bytes} bytes")
+        form = await request.form(max_part_size=settings.max_upload_bytes)
+        mode = str(form.get("mode") or "")
+        try:
+            params = json.loads(str(form.get("params") or "{}"))
+        except ValueError:
+            return problem(422, "params must be a JSON object")
+        if not isinstance(params, dict):
+            return problem(422, "params must be a JSON object")
+        if mode not in commands.MODES:
+            return problem(422, f"mode must be one of {', '.join(commands.MODES)}")
+        secret = {k: str(params.pop(k)) for k in ("api_key",) if k in params}
+        job = store.create(mode, params, [])
+        folder = store.folder(job.id)
+        try:
+            uploads = await _save_uploads(form, folder / "in", settings.max_upload_bytes)
+            argv = commands.build_argv(mode, params, uploads, folder / "out")
+            _check_inputs(mode, params, uploads)
+            manager.submit(mode, argv, params, list(uploads), secret, job_id=job.id)
+        except _TooLarge as exc:
+            return _drop(store, job.id, problem(413, str(exc)))
+        except _NotMedia as exc:
+            return _drop(store, job.id, problem(415, str(exc)))
+        except QueueFull as exc:
+            return _drop(store, job.id, problem(429, str(exc)))
+        except AudioCreatorError as exc:
+            return _drop(store, job.id, problem(422, str(exc)))
+        return _describe(store, store.get(job.id))
+
+    @app.get("/api/jobs")
+    def jobs() -> list[dict[str, Any]]:
+        return [_describe(store, job, log=False) for job in store.recent()]
+
+    @app.get("/api/jobs/{job_id}")
+    def job(job_id: str) -> Any:
+        found = store.get(job_id) if _SAFE_NAME.match(job_id) else None
+        return _describe(store, found) if found else problem(404, "no such job")
+
+    @app.delete("/api/jobs/{job_id}")
+    def cancel(job_id: str) -> Any:
+        found = store.get(job_id) if _SAFE_NAME.match(job_id) else None
+        if found is None:
+            return problem(404, "no such job")
+        if not manager.cancel(job_id):
+            return problem(409, f"the job has already ended ({found.status})")
+        return _describe(store, store.get(job_id))
+
+    @app.get("/api/jobs/{job_id}/artifacts/{name}")
+    def artifact(job_id: str, name: str) -> Any:
+        if not (_SAFE_NAME.match(job_id) and _SAFE_NAME.match(name)):
+            return problem(404, "no such artifact")
+        found = store.get(job_id)
+        path = store.folder(job_id) / "out" / name
+        if found is None or name not in _artifacts(store, found) or not path.is_file():
+            return problem(404, "no such artifact")
+        return FileResponse(path, filename=name)
+
+    @app.get("/api/jobs/{job_id}/events")
+    async def events(job_id: str) -> Any:
+        if not _SAFE_NAME.match(job_id) or store.get(job_id) is None:
+            return problem(404, "no such job")
+
+        async def stream() -> AsyncIterator[str]:
+            seen = 0
+            while True:
+                current = store.get(job_id)
+                if current is None:
+                    return
+                lines = _log_lines(store, job_id)
+                for line in lines[seen:]:
+                    yield f"event: log\ndata: {json.dumps(line)}\n\n"
+                seen = len(lines)
+                state = {k: getattr(current, k) for k in ("status", "progress", "stage")}
+                yield f"event: progress\ndata: {json.dumps(state)}\n\n"
+                if current.status in FINISHED:
+                    return
+                await asyncio.sleep(0.5)
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    return app
+
+
+def settings_from_env(*, insecure: bool = False) -> ServerSettings:
+    """Server settings from the environment: AUDIO_CREATOR_DATA (jobs folder, default
+    ~/.cache/audio-creator/jobs), AUDIO_CREATOR_TOKEN, AUDIO_CREATOR_WORKERS,
+    AUDIO_CREATOR_QUEUE_LIMIT, AUDIO_CREATOR_MAX_UPLOAD_MB, AUDIO_CREATOR_RETENTION_DAYS,
+    AUDIO_CREATOR_CORS (comma-separated origins)."""
+    import os
+
+    env = os.environ
+    data = env.get("AUDIO_CREATOR_DATA") or str(Path.home() / ".cache" / "audio-creator" / "jobs")
+    try:
+        return ServerSettings(
+            data_dir=Path(data).expanduser(),
+            token=env.get("AUDIO_CREATOR_TOKEN") or None,
+            workers=int(env.get("AUDIO_CREATOR_WORKERS", "2")),
+            queue_limit=int(env.get("AUDIO_CREATOR_QUEUE_LIMIT", "50")),
+            max_upload_bytes=int(float(env.get("AUDIO_CREATOR_MAX_UPLOAD_MB", "2048")) * 2**20),
+            retention_s=float(env.get("AUDIO_CREATOR_RETENTION_DAYS", "7")) * 86400,
+            cors_origins=tuple(o for o in env.get("AUDIO_CREATOR_CORS", "").split(",") if o),
+            insecure=insecure,
+        )
+    except ValueError as exc:
+        from audio_creator.errors import ConfigError
+
+        raise ConfigError(f"a server setting in the environment is not a number: {exc}") from exc
+
+
+def is_loopback(host: str) -> bool:
+    """True for this machine's own addresses (and the test client's stand-in host)."""
+    import ipaddress
+
+    if host in ("localhost", "testserver"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _NotMedia(Exception):
+    pass
+
+
+async def _save_uploads(form: Any, folder: Path, limit: int) -> dict[str, Path]:
+    """Every file of the form, saved under its upload field's name; refuses unsafe names and
+    uploads over the limit."""
+    saved: dict[str, Path] = {}
+    for field, value in form.multi_items():
+        if not hasattr(value, "read"):
+            continue
+        if not _SAFE_NAME.match(field):
+            raise AudioCreatorError(f"upload field names must be plain names, not {field!r}")
+        suffix = Path(getattr(value, "filename", "") or "").suffix.lower()
+        suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else ""
+        target = folder / f"{field}{suffix}"
+        size = 0
+        with target.open("wb") as out:
+            while chunk := await value.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    raise _TooLarge(f"{field} is larger than {limit} bytes")
+                out.write(chunk)
+        saved[field] = target
+    return saved
+
+
+def _check_inputs(mode: str, params: dict[str, Any], uploads: dict[str, Path]) -> None:
+    """Each uploaded file holds what the option that names it takes (probed, not by its name)."""
+    from audio_creator.errors import MediaError
+
+    used: dict[str, str] = {}
+    for key, value in params.items():
+        dest = key.replace("-", "_")
+        for item in value if isinstance(value, list) else [value]:
+            name = str(item).rpartition("@")[0] or str(item)
+            if name in uploads:
+                used[name] = dest
+    for name, path in uploads.items():
+        if name not in used:
+            raise AudioCreatorError(f"the upload {name!r} is not named by any parameter")
+        try:
+            commands.check_upload(path, used[name])
+        except MediaError as exc:
+            raise _NotMedia(str(exc)) from None
+
+
+def _drop(store: JobStore, job_id: str, response: Any) -> Any:
+    """Forget a job that was refused before it was queued: its record and its files."""
+    store.delete(job_id)
+    shutil.rmtree(store.folder(job_id), ignore_errors=True)
+    return response
+
+
+def _artifacts(store: JobStore, job: Job) -> list[str]:
+    if job.status != "done":
+        return []
+    folder = store.folder(job.id) / "out"
+    return sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def _log_lines(store: JobStore, job_id: str) -> list[str]:
+    log = store.folder(job_id) / "log.txt"
+    try:
+        return log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+
+
+def _describe(store: JobStore, job: Job | None, *, log: bool = True) -> dict[str, Any]:
+    if job is None:
+        return {}
+    described = asdict(job)
+    described["artifacts"] = [
+        {"name": name, "url": f"/api/jobs/{job.id}/artifacts/{name}"}
+        for name in _artifacts(store, job)
+    ]
+    if log:
+        described["log_tail"] = _log_lines(store, job.id)[-LOG_TAIL_LINES:]
+    return described

@@ -1,0 +1,141 @@
+"""A job's parameters → the `audio-creator` command line it runs, checked against the CLI itself.
+
+Parameters are the command's own options by name (`caption_backend`, `merge_video`, …), taken
+from its argparse parser, so the web and the CLI accept exactly the same things. Options that
+name files are filled by the server: inputs must be files uploaded with the job (named by their
+upload name), outputs go into the job's `out/` folder under fixed names. Nothing a client sends
+can name a path on the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from audio_creator.errors import ConfigError, MediaError
+
+MODES = ("autopipeline", "vidmuse", "tts", "mix", "wavjourney")
+OUTPUT_NAMES = {
+    "autopipeline": "soundtrack.wav", "vidmuse": "music.wav", "tts": "speech.wav",
+    "mix": "mix.wav", "wavjourney": "audio.wav",
+}  # fmt: skip
+# Output options a client may switch on (true) but not name: → the file they write.
+EXTRA_OUTPUTS = {
+    "subtitles": "speech.srt",
+    "midi_out": "music.mid",
+    "report": "mix.json",
+    "merged_video_path": None,  # set by merge_video: STEM.mp4 beside the output
+}
+# What each kind of input option must hold, checked by content.
+MEDIA_INPUTS = frozenset(("video", "music", "speech"))
+TEXT_INPUTS = frozenset(("text_file", "narration_file"))
+JSON_INPUTS = frozenset(("script",))
+NOT_FROM_THE_WEB = frozenset(("voice", "lora", "soundfont"))  # files of the server's own
+
+
+def build_argv(
+    mode: str, params: dict[str, Any], uploads: dict[str, Path], out_dir: Path
+) -> list[str]:
+    """The argument list of `audio-creator` for a job.
+
+    Raises:
+        ConfigError: an unknown mode or option, a value of the wrong kind, or an input option
+            that names no uploaded file.
+    """
+    if mode not in MODES:
+        raise ConfigError(f"unknown mode {mode!r}; one of: {', '.join(MODES)}")
+    actions = _actions(mode)
+    argv = [mode, "-o", str(out_dir / OUTPUT_NAMES[mode])]
+    for key, value in params.items():
+        dest = key.replace("-", "_")
+        action = actions.get(dest)
+        if action is None or dest in ("output", "help"):
+            raise ConfigError(f"{mode} has no option {key!r}")
+        if dest in NOT_FROM_THE_WEB:
+            raise ConfigError(f"{key!r} names a file on the server: it cannot be set from the web")
+        if value is None or value is False:
+            continue
+        flag = next((s for s in action.option_strings if s.startswith("--")), f"--{dest}")
+        if dest in EXTRA_OUTPUTS:
+            name = EXTRA_OUTPUTS[dest]
+            if value is not True or name is None:
+                raise ConfigError(f"{key!r} is an output: give true to have it written")
+            argv += [flag, str(out_dir / name)]
+        elif isinstance(action, argparse._StoreTrueAction):
+            if value is not True:
+                raise ConfigError(f"{key!r} is a switch: give true or false")
+            argv.append(flag)
+        elif isinstance(action, argparse._AppendAction):
+            for item in value if isinstance(value, list) else [value]:
+                argv.append(f"{flag}={_file_spec(str(item), uploads, key)}")
+        elif action.type is Path:
+            argv.append(f"{flag}={_upload(str(value), uploads, key)}")
+        else:
+            if isinstance(value, (dict, list)):
+                raise ConfigError(f"{key!r} takes one value, not {type(value).__name__}")
+            argv.append(f"{flag}={value}")
+    return argv
+
+
+def check_upload(path: Path, option: str) -> None:
+    """Refuse an upload whose content is not what its option takes (not judged by its name).
+
+    Raises:
+        MediaError: not audio or video (for media options), not UTF-8 text, not JSON.
+    """
+    if option in MEDIA_INPUTS:
+        from audio_creator.media.probe import probe
+
+        try:
+            probe(path) if option == "video" else _probe_audio(path)
+        except MediaError as exc:
+            raise MediaError(f"{path.name} is not a playable {option} file: {exc}") from None
+    elif option in TEXT_INPUTS:
+        try:
+            path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise MediaError(f"{path.name} is not UTF-8 text") from None
+    elif option in JSON_INPUTS:
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise MediaError(f"{path.name} is not a JSON script") from None
+    else:
+        raise MediaError(f"the option {option!r} takes no uploaded file")
+
+
+def input_options(mode: str) -> set[str]:
+    """The options of `mode` that take an uploaded file."""
+    actions = _actions(mode)
+    return {dest for dest in MEDIA_INPUTS | TEXT_INPUTS | JSON_INPUTS if dest in actions}
+
+
+def _probe_audio(path: Path) -> None:
+    from audio_creator.audio_source import open_audio
+
+    open_audio(path, 48000)
+
+
+def _upload(name: str, uploads: dict[str, Path], key: str) -> Path:
+    if name not in uploads:
+        raise ConfigError(f"{key!r} names {name!r}, which was not uploaded with the job")
+    return uploads[name]
+
+
+def _file_spec(spec: str, uploads: dict[str, Path], key: str) -> str:
+    """ "name@12.5" (an uploaded file and an offset) with the name made a path."""
+    name, sep, offset = spec.rpartition("@")
+    if not sep:
+        name, offset = spec, ""
+    return str(_upload(name, uploads, key)) + (f"@{offset}" if sep else "")
+
+
+def _actions(mode: str) -> dict[str, argparse.Action]:
+    from audio_creator.cli import _build_parser
+
+    for action in _build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction) and mode in action.choices:
+            return {a.dest: a for a in action.choices[mode]._actions}
+    raise ConfigError(f"unknown mode {mode!r}")

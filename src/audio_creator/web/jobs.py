@@ -1,0 +1,196 @@
+"""Jobs: a queue with a limit, a bounded set of worker processes, cancel, restart-safety.
+
+Each job runs the same command the CLI runs (`audio-creator MODE …`), in a process of its own,
+so a job that crashes or runs out of memory ends alone: the server goes on. The worker writes
+its progress to the store and its log to the job's `log.txt`; the manager starts queued jobs
+while there is a free slot, notices processes that die, and on start marks the jobs a stopped
+server left behind as `interrupted`.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+from audio_creator.web.store import JobStore
+
+logger = logging.getLogger(__name__)
+
+
+class QueueFull(Exception):
+    """The queue holds as many jobs as it may."""
+
+
+class JobManager:
+    """Runs the jobs of `store`, at most `workers` at a time, with at most `queue_limit` waiting."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        *,
+        workers: int = 2,
+        queue_limit: int = 50,
+        retention_s: float = 7 * 24 * 3600,
+    ) -> None:
+        self.store = store
+        self.workers = max(1, workers)
+        self.queue_limit = queue_limit
+        self.retention_s = retention_s
+        self._running: dict[str, BaseProcess] = {}
+        self._secrets: dict[str, dict[str, str]] = {}  # in memory only, never in the store
+        self._argv: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._context = multiprocessing.get_context("spawn")
+
+    def start(self) -> None:
+        left = self.store.mark_interrupted()
+        if left:
+            logger.warning("%d job(s) were cut short by the last stop: marked interrupted", left)
+        removed = self.store.remove_older_than(self.retention_s)
+        if removed:
+            logger.info("removed %d job(s) older than the retention", len(removed))
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="job-manager", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop scheduling and end running jobs (they are marked interrupted)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        with self._lock:
+            for job_id, process in self._running.items():
+                process.terminate()
+                process.join(timeout=5)
+                self.store.finish(job_id, "interrupted", "the server stopped during this job")
+            self._running.clear()
+
+    def submit(
+        self, mode: str, argv: list[str], params: dict[str, Any], inputs: Sequence[str],
+        secrets: dict[str, str] | None = None, job_id: str | None = None,
+    ) -> str:  # fmt: skip
+        """Queue a prepared job (see `web.commands`); its id. QueueFull when the queue is."""
+        if self.store.count("queued") >= self.queue_limit:
+            raise QueueFull(f"the queue is full ({self.queue_limit} jobs waiting); try later")
+        if job_id is None:
+            job_id = self.store.create(mode, params, list(inputs)).id
+        with self._lock:
+            self._argv[job_id] = argv
+            self._secrets[job_id] = dict(secrets or {})
+        return job_id
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel a queued or running job; False if it had already ended."""
+        job = self.store.get(job_id)
+        if job is None or job.status not in ("queued", "running"):
+            return False
+        with self._lock:
+            process = self._running.pop(job_id, None)
+            self._argv.pop(job_id, None)
+            self._secrets.pop(job_id, None)
+        self.store.finish(job_id, "cancelled", "cancelled by request")
+        if process is not None:
+            process.terminate()
+            process.join(timeout=5)
+        return True
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._reap()
+                self._start_queued()
+            except Exception:  # never let the scheduler die; say why and go on
+                logger.exception("job manager")
+            self._stop.wait(0.1)
+
+    def _reap(self) -> None:
+        with self._lock:
+            ended = [(i, p) for i, p in self._running.items() if p.exitcode is not None]
+            for job_id, _ in ended:
+                del self._running[job_id]
+        for job_id, process in ended:
+            if process.exitcode != 0:  # the worker could not say how it ended: it died
+                self.store.finish(
+                    job_id, "failed",
+                    f"the job's process ended unexpectedly (exit code {process.exitcode})",
+                )  # fmt: skip
+
+    def _start_queued(self) -> None:
+        while len(self._running) < self.workers:
+            job = self.store.next_queued()
+            if job is None:
+                return
+            with self._lock:
+                argv = self._argv.pop(job.id, None)
+                secrets = self._secrets.pop(job.id, {})
+            if argv is None:  # queued by a server that has stopped since
+                self.store.finish(job.id, "interrupted", "the server restarted; submit it again")
+                continue
+            self.store.update(job.id, status="running", started=time.time())
+            process = self._context.Process(
+                target=run_job, args=(str(self.store.root), job.id, argv, secrets),
+                name=f"job-{job.id}", daemon=True,
+            )  # fmt: skip
+            process.start()
+            with self._lock:
+                self._running[job.id] = process
+
+
+class _StoreProgress:
+    """Progress of a job, written to the store at most every 1 % or on a new stage."""
+
+    def __init__(self, store: JobStore, job_id: str) -> None:
+        self._store, self._id = store, job_id
+        self._last = (-1.0, "")
+
+    def __call__(self, fraction: float, stage: str) -> None:
+        value = round(min(1.0, max(0.0, fraction)), 2)
+        if (value, stage) != self._last:
+            self._last = (value, stage)
+            self._store.update(self._id, progress=value, stage=stage)
+
+
+def run_job(root: str, job_id: str, argv: list[str], secrets: dict[str, str]) -> None:
+    """The worker process: run `audio-creator argv` with the job's log and progress."""
+    store = JobStore(root)
+    log = open(Path(root) / job_id / "log.txt", "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+    os.dup2(log.fileno(), 1)  # what native code prints goes there too
+    os.dup2(log.fileno(), 2)
+    sys.stdout = sys.stderr = log
+    if "api_key" in secrets:
+        os.environ["OPENAI_API_KEY"] = secrets["api_key"]
+    from audio_creator import cli, commands
+
+    commands.make_progress = lambda: _StoreProgress(store, job_id)
+    try:
+        code = cli.main(argv)
+    except BaseException as exc:  # a crash inside the command: fail the job, say what it was
+        store.finish(job_id, "failed", f"internal error: {exc}")
+        raise
+    if code == 0:
+        store.update(job_id, progress=1.0, stage="done")
+        store.finish(job_id, "done")
+    else:
+        store.finish(job_id, "failed", _last_error(Path(root) / job_id / "log.txt", code))
+
+
+def _last_error(log: Path, code: int) -> str:
+    """The last error line the command logged, or its exit code."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    errors = [line for line in lines if ": ERROR: " in line]
+    if errors:
+        return errors[-1].split(": ERROR: ", 1)[1]
+    return f"the command ended with exit code {code}"

@@ -1,0 +1,170 @@
+"""The HTTP API: jobs in worker processes, progress, artifacts, safety, restarts."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient
+
+from audio_creator.web.api import ServerSettings, create_app
+from audio_creator.web.store import JobStore
+
+TOKEN = "t0ken-for-tests"
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(ServerSettings(tmp_path / "data", workers=2, max_upload_bytes=5_000_000))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def submit(
+    client: TestClient, mode: str, params: dict[str, Any], files: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Any:  # fmt: skip
+    return client.post(
+        "/api/jobs", data={"mode": mode, "params": json.dumps(params)}, files=files or {},
+        headers=headers or {},
+    )  # fmt: skip
+
+
+def wait(client: TestClient, job_id: str, timeout: float = 120.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/jobs/{job_id}").json()
+        if job["status"] in ("done", "failed", "cancelled", "interrupted"):
+            return job  # type: ignore[no-any-return]
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_health(client: TestClient) -> None:
+    answer = client.get("/api/health")
+    assert answer.status_code == 200 and answer.json()["status"] == "ok"
+
+
+def test_a_job_runs_and_its_artifacts_download_with_ranges(client: TestClient) -> None:
+    made = submit(client, "tts", {"text": "Hello from the web.", "subtitles": True})
+    assert made.status_code == 201, made.text
+    job = wait(client, made.json()["id"])
+    assert job["status"] == "done", job
+    assert job["progress"] == 1.0 and any("wrote" in line for line in job["log_tail"])
+    names = {a["name"]: a["url"] for a in job["artifacts"]}
+    assert set(names) == {"speech.wav", "speech.srt"}
+    whole = client.get(names["speech.wav"])
+    assert whole.status_code == 200 and whole.content[:4] == b"RIFF"
+    part = client.get(names["speech.wav"], headers={"Range": "bytes=4-11"})
+    assert part.status_code == 206 and part.content == whole.content[4:12]
+    assert "Hello from the web." in client.get(names["speech.srt"]).text
+    assert job["id"] in {j["id"] for j in client.get("/api/jobs").json()}
+
+
+def test_progress_and_log_lines_come_as_server_sent_events(client: TestClient) -> None:
+    job_id = submit(client, "tts", {"text": "One. Two. Three."}).json()["id"]
+    with client.stream("GET", f"/api/jobs/{job_id}/events") as stream:
+        body = "".join(stream.iter_text())
+    events = [block for block in body.split("\n\n") if block]
+    progress = [json.loads(e.split("data: ", 1)[1]) for e in events if "event: progress" in e]
+    assert progress[-1]["status"] == "done" and progress[-1]["progress"] == 1.0
+    assert any("event: log" in e for e in events)
+
+
+def test_bad_requests_get_clear_answers(client: TestClient, tmp_path: Path) -> None:
+    assert client.get("/api/jobs/0123456789abcdef").status_code == 404
+    assert client.delete("/api/jobs/0123456789abcdef").status_code == 404
+    assert submit(client, "karaoke", {}).status_code == 422
+    assert "no option 'volume'" in submit(client, "tts", {"volume": 11}).json()["detail"]
+    answer = submit(client, "tts", {"text": "x", "output": "/etc/passwd"})
+    assert answer.status_code == 422
+    answer = submit(client, "autopipeline", {"video": "clip"})  # names no upload
+    assert answer.status_code == 422 and "not uploaded" in answer.json()["detail"]
+    # A text file dressed up as a video is refused by its content, not its name.
+    fake = {"clip": ("clip.mp4", b"this is not a video at all", "video/mp4")}
+    answer = submit(client, "autopipeline", {"video": "clip"}, files=fake)
+    assert answer.status_code == 415, answer.text
+    assert client.get("/api/jobs").json() == []  # refused jobs leave nothing
+
+
+def test_an_oversized_upload_is_refused(tmp_path: Path) -> None:
+    app = create_app(ServerSettings(tmp_path / "data", max_upload_bytes=1000))
+    with TestClient(app) as client:
+        big = {"clip": ("clip.mp4", b"\0" * 5000, "video/mp4")}
+        answer = submit(client, "autopipeline", {"video": "clip"}, files=big)
+        assert answer.status_code == 413
+
+
+def test_artifact_names_cannot_leave_the_job(client: TestClient) -> None:
+    job = wait(client, submit(client, "tts", {"text": "Hi."}).json()["id"])
+    for name in ("..%2F..%2Fjobs.sqlite3", "%2E%2E", ".hidden", "log.txt", "%2Fetc%2Fpasswd"):
+        assert client.get(f"/api/jobs/{job['id']}/artifacts/{name}").status_code == 404, name
+
+
+def test_a_token_guards_the_api(tmp_path: Path) -> None:
+    app = create_app(ServerSettings(tmp_path / "data", token=TOKEN))
+    with TestClient(app) as client:
+        assert client.get("/api/health").status_code == 401
+        assert client.get("/api/jobs", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        ok = client.get("/api/health", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert ok.status_code == 200
+
+
+def test_a_server_reachable_from_other_machines_needs_a_token(tmp_path: Path) -> None:
+    app = create_app(ServerSettings(tmp_path / "data"))
+    with TestClient(app, base_url="http://192.0.2.10") as client:  # bound beyond loopback
+        answer = client.get("/api/health")
+        assert answer.status_code == 401 and "AUDIO_CREATOR_TOKEN" in answer.json()["detail"]
+    insecure = create_app(ServerSettings(tmp_path / "data", insecure=True))
+    with TestClient(insecure, base_url="http://192.0.2.10") as client:
+        assert client.get("/api/health").status_code == 200
+
+
+def test_a_running_job_can_be_cancelled(client: TestClient) -> None:
+    long_text = "This sentence takes a moment to say. " * 200
+    job_id = submit(client, "tts", {"text": long_text}).json()["id"]
+    deadline = time.monotonic() + 60
+    while client.get(f"/api/jobs/{job_id}").json()["status"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert client.delete(f"/api/jobs/{job_id}").json()["status"] == "cancelled"
+    assert client.delete(f"/api/jobs/{job_id}").status_code == 409  # already ended
+    time.sleep(0.5)
+    assert client.get(f"/api/jobs/{job_id}").json()["status"] == "cancelled"
+
+
+def test_a_full_queue_answers_429(tmp_path: Path) -> None:
+    app = create_app(ServerSettings(tmp_path / "data", queue_limit=0))
+    with TestClient(app) as client:
+        assert submit(client, "tts", {"text": "Hi."}).status_code == 429
+
+
+def test_api_keys_are_never_stored_or_answered(client: TestClient, tmp_path: Path) -> None:
+    secret = "sk-never-show-me-0123456789"
+    made = submit(client, "wavjourney", {"instruction": "Rain, 4 seconds", "api_key": secret,
+                                         "planner": "rules"})  # fmt: skip
+    job = wait(client, made.json()["id"])
+    assert job["status"] == "done", job
+    assert secret not in json.dumps(job) and secret not in client.get("/api/jobs").text
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "data").rglob("*") if p.is_file())
+    assert secret.encode() not in stored
+
+
+def test_a_restart_keeps_finished_jobs_and_marks_cut_ones_interrupted(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with TestClient(create_app(ServerSettings(data))) as client:
+        done = wait(client, submit(client, "tts", {"text": "Kept."}).json()["id"])
+    store = JobStore(data)
+    cut = store.create("tts", {"text": "Cut."}, [])
+    store.update(cut.id, status="running")  # as if the server died during it
+    with TestClient(create_app(ServerSettings(data))) as client:
+        assert client.get(f"/api/jobs/{cut.id}").json()["status"] == "interrupted"
+        again = client.get(f"/api/jobs/{done['id']}").json()
+        assert again["status"] == "done"
+        assert client.get(again["artifacts"][0]["url"]).content[:4] == b"RIFF"
