@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/tts.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/wavjourney.py
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache

@@ -67,12 +67,16 @@ def test_word_error_rate_is_a_true_edit_distance() -> None:
 
 @pytest.mark.slow
 def test_default_voice_is_intelligible(voice, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Piper samples noise in its network (not seedable), so each rendering differs: one pass
+    # over the sentences ranged 0.03–0.16 in repeated runs. Pooling four passes measures the
+    # voice, not one roll of its dice.
     errors = words = 0
-    for index, sentence in enumerate(SENTENCES):
-        narration = narrate_to_file(sentence, voice, tmp_path / f"s{index}.wav")
-        samples, rate = sf.read(narration.path, dtype="float32")
-        errors += word_errors(sentence, transcribe(samples, rate))
-        words += len(sentence.split())
+    for render in range(4):
+        for index, sentence in enumerate(SENTENCES):
+            narration = narrate_to_file(sentence, voice, tmp_path / f"s{render}-{index}.wav")
+            samples, rate = sf.read(narration.path, dtype="float32")
+            errors += word_errors(sentence, transcribe(samples, rate))
+            words += len(sentence.split())
     assert errors / words <= 0.15, errors / words
     # The negative control: noise shaped like speech is not words, so the check can fail.
     rng = np.random.default_rng(0)
