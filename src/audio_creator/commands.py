@@ -163,9 +163,7 @@ def mix(args: argparse.Namespace) -> int:
 def vidmuse(args: argparse.Namespace) -> int:
     from audio_creator.vidmuse import VidmuseOptions, run_vidmuse
 
-    merged = args.merged_video_path
-    if args.merge_video and merged is None:
-        merged = args.output.with_suffix(args.video.suffix or ".mp4")
+    merged = merged_video_path(args, args.video.suffix or ".mp4")
     options = VidmuseOptions(
         video=args.video,
         output=args.output,
@@ -269,9 +267,7 @@ def autopipeline(args: argparse.Namespace) -> int:
     backend = args.caption_backend
     if narration is not None and backend == "auto":
         backend = "none"  # a script of one's own is the narration
-    merged = args.merged_video_path
-    if args.merge_video and merged is None:
-        merged = args.output.with_suffix(".mp4")
+    merged = merged_video_path(args)
     options = PipelineOptions(
         video=args.video, output=args.output, caption_backend=backend,
         caption_max_len=args.caption_max_len, caption_frames=args.caption_frames,
@@ -317,9 +313,7 @@ class _StageProgress:
 def wavjourney(args: argparse.Namespace) -> int:
     from audio_creator.wavjourney import WavJourneyOptions, run_wavjourney
 
-    merged = args.merged_video_path
-    if args.merge_video and merged is None:
-        merged = args.output.with_suffix(".mp4")
+    merged = merged_video_path(args)
     options = WavJourneyOptions(
         output=args.output, instruction=args.instruction, script=args.script, video=args.video,
         merged_video=merged, planner=args.planner, llm_model=args.llm_model,
@@ -376,6 +370,13 @@ def voices(args: argparse.Namespace) -> int:
         print(f"{name:8s} {state}; voices: {', '.join(found[name]) or 'none'}")
         print(f"{'':8s} (its folder: {voices_folder(name)})")
     return 0
+
+
+def merged_video_path(args: argparse.Namespace, suffix: str = ".mp4") -> Path | None:
+    """Where --merge-video writes: --merged-video-path, else the output's name with `suffix`."""
+    if args.merged_video_path is not None:
+        return Path(args.merged_video_path)
+    return args.output.with_suffix(suffix) if args.merge_video else None
 
 
 def track_spec(text: str) -> tuple[Path, float]:
