@@ -168,3 +168,83 @@ def test_a_restart_keeps_finished_jobs_and_marks_cut_ones_interrupted(tmp_path: 
         again = client.get(f"/api/jobs/{done['id']}").json()
         assert again["status"] == "done"
         assert client.get(again["artifacts"][0]["url"]).content[:4] == b"RIFF"
+
+
+def test_a_killed_server_leaves_its_running_job_interrupted(tmp_path: Path) -> None:
+    """A real server process, killed (SIGKILL) during a job, then started again."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "AUDIO_CREATOR_DATA": str(tmp_path / "data")}
+    command = [sys.executable, "-m", "audio_creator.cli", "serve", "--port", str(port)]
+
+    def start() -> tuple[subprocess.Popen[bytes], httpx.Client]:
+        server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.get("/api/health")
+                return server, client
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+
+    server, client = start()
+    try:
+        done = wait(client, submit(client, "tts", {"text": "Finished before."}).json()["id"])  # type: ignore[arg-type]
+        cut = submit(client, "tts", {"text": "A long text to cut. " * 300}).json()["id"]  # type: ignore[arg-type]
+        deadline = time.monotonic() + 60
+        while client.get(f"/api/jobs/{cut}").json()["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        worker = _worker_of(server.pid)
+    finally:
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait()
+        client.close()
+    deadline = time.monotonic() + 10  # its worker ends with it: no orphan keeps working
+    while worker is not None and _alive(worker):
+        assert time.monotonic() < deadline, "the worker outlived its server"
+        time.sleep(0.1)
+    server, client = start()
+    try:
+        assert client.get(f"/api/jobs/{cut}").json()["status"] == "interrupted"
+        kept = client.get(f"/api/jobs/{done['id']}").json()
+        assert kept["status"] == "done"
+        assert client.get(kept["artifacts"][0]["url"]).content[:4] == b"RIFF"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        client.close()
+
+
+def _worker_of(server_pid: int) -> int | None:
+    """The pid of a process whose parent is `server_pid` and that runs a spawned worker."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if f"PPid:\t{server_pid}\n" in status and b"spawn_main" in cmdline:
+            return int(entry.name)
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in state

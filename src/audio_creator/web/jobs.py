@@ -138,7 +138,7 @@ class JobManager:
                 continue
             self.store.update(job.id, status="running", started=time.time())
             process = self._context.Process(
-                target=run_job, args=(str(self.store.root), job.id, argv, secrets),
+                target=run_job, args=(str(self.store.root), job.id, argv, secrets, os.getpid()),
                 name=f"job-{job.id}", daemon=True,
             )  # fmt: skip
             process.start()
@@ -160,8 +160,11 @@ class _StoreProgress:
             self._store.update(self._id, progress=value, stage=stage)
 
 
-def run_job(root: str, job_id: str, argv: list[str], secrets: dict[str, str]) -> None:
+def run_job(
+    root: str, job_id: str, argv: list[str], secrets: dict[str, str], server_pid: int
+) -> None:
     """The worker process: run `audio-creator argv` with the job's log and progress."""
+    _end_with_the_server(server_pid)
     store = JobStore(root)
     log = open(Path(root) / job_id / "log.txt", "a", buffering=1, encoding="utf-8")  # noqa: SIM115
     os.dup2(log.fileno(), 1)  # what native code prints goes there too
@@ -182,6 +185,32 @@ def run_job(root: str, job_id: str, argv: list[str], secrets: dict[str, str]) ->
         store.finish(job_id, "done")
     else:
         store.finish(job_id, "failed", _last_error(Path(root) / job_id / "log.txt", code))
+
+
+def _end_with_the_server(server_pid: int) -> None:
+    """End this worker when the server that started it is gone (killed, say), so no orphan goes
+    on working for a job the next server will have marked interrupted.
+
+    On Linux the kernel is asked to (PR_SET_PDEATHSIG), whatever the job is busy with; and a
+    thread watches for the parent to change, for systems (and sandboxes) where that request is
+    not honoured.
+    """
+    import ctypes
+    import ctypes.util
+    import signal
+
+    if os.getppid() != server_pid:  # it died while this process was starting
+        os._exit(1)
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+
+    def watch() -> None:
+        while os.getppid() == server_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="server-watch", daemon=True).start()
 
 
 def _last_error(log: Path, code: int) -> str:
