@@ -390,7 +390,7 @@ def _mux_within_ceiling(
     from audio_creator.mix.master import master_in_place
     from audio_creator.mix.true_peak import true_peak_dbtp
 
-    audio = load(mix)
+    mixed = audio = load(mix)
     ceiling = options.true_peak_dbtp - ENCODER_HEADROOM_DB  # what the mix was made with
     for _attempt in range(3):
         muxed = mux(video, audio, merged)
@@ -399,7 +399,7 @@ def _mux_within_ceiling(
             break
         ceiling -= encoded - options.true_peak_dbtp + 0.1
         logger.info("encoded true peak %.2f dBTP; mastering its audio to %.2f", encoded, ceiling)
-        samples = load(mix).samples.copy()  # Audio is read-only; mastering works in place
+        samples = mixed.samples.copy()  # Audio is read-only; mastering works in place
         master_in_place(
             samples, audio.sample_rate, target_lufs=options.target_lufs, true_peak_dbtp=ceiling
         )

@@ -7,6 +7,7 @@ says, without loading anything heavy, what the backend lacks here (a package, we
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -75,3 +76,13 @@ class Registry(Generic[T]):
             if not self._filled:
                 self._filled = True
                 self._builtins(self)
+
+
+def needs_module(module: str, message: str) -> Missing:
+    """A what-is-missing check for a backend whose only requirement is an importable `module`:
+    `message` (what to install) when it is absent, else None. Nothing is imported."""
+
+    def missing() -> str | None:
+        return message if importlib.util.find_spec(module) is None else None
+
+    return missing

@@ -8,7 +8,6 @@ of a voice to clone, and `--language` as one of its languages.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy.typing as npt
 
 from audio_creator.errors import BackendUnavailable, ConfigError, MediaError
 from audio_creator.files import check_input_file
+from audio_creator.registry import needs_module
 from audio_creator.speech.engine import SpeechOptions
 from audio_creator.speech.voices import find_model, installed, voices_folder
 
@@ -27,12 +27,11 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_NAMES = ("model.pth", "model_file.pth", "best_model.pth", "checkpoint.pth")
 
 
-def missing_requirements() -> str | None:
-    """What the Coqui engine lacks here (its package), or None. Models are looked for when it is
-    made, as --voice may name one outside the models folder."""
-    if importlib.util.find_spec("TTS") is None:
-        return "the coqui engine needs its package: pip install coqui-tts (with torch)"
-    return None
+# What the engine lacks here: only its package. Its model files are looked for when it is made,
+# as --voice may name them outside the models folder.
+missing_requirements = needs_module(
+    "TTS", "the coqui engine needs its package: pip install coqui-tts (with torch)"
+)
 
 
 def model_files(path: Path) -> tuple[Path, Path]:

@@ -8,7 +8,6 @@ American English, female; `bm_george` British English, male; `ff_siwis` French.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy.typing as npt
 
 from audio_creator.errors import BackendUnavailable, ConfigError, MediaError
 from audio_creator.files import check_input_file
+from audio_creator.registry import needs_module
 from audio_creator.speech.engine import SpeechOptions
 from audio_creator.speech.voices import find_model, voices_folder
 
@@ -46,12 +46,11 @@ def default_model() -> Path | None:
     return None
 
 
-def missing_requirements() -> str | None:
-    """What the Kokoro engine lacks here (its package), or None. The model is looked for when it
-    is made, as --voice may name one outside the models folder."""
-    if importlib.util.find_spec("kokoro_onnx") is None:
-        return "the kokoro engine needs its package: pip install kokoro-onnx"
-    return None
+# What the engine lacks here: only its package. Its model files are looked for when it is made,
+# as --voice may name them outside the models folder.
+missing_requirements = needs_module(
+    "kokoro_onnx", "the kokoro engine needs its package: pip install kokoro-onnx"
+)
 
 
 class KokoroEngine:

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from audio_creator.errors import BackendUnavailable, ConfigError, MediaError
 from audio_creator.files import check_input_file
+from audio_creator.registry import needs_module
 from audio_creator.speech.engine import SpeechOptions
 from audio_creator.speech.narrate import loud_span
 from audio_creator.speech.voices import find_model
@@ -38,12 +39,11 @@ def bundled_voice() -> Path | None:
     return path if path.is_file() else None
 
 
-def missing_requirements() -> str | None:
-    """What the Piper engine lacks here (its package), or None. The voice is looked for when it
-    is made, as --voice may name one outside the models folder."""
-    if importlib.util.find_spec("piper") is None:
-        return "the piper-tts package is not installed: pip install piper-tts"
-    return None
+# What the engine lacks here: only its package. Its model files are looked for when it is made,
+# as --voice may name them outside the models folder.
+missing_requirements = needs_module(
+    "piper", "the piper-tts package is not installed: pip install piper-tts"
+)
 
 
 class PiperEngine:
