@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -150,3 +151,37 @@ def tone_envelope_db(
     count = signal.size // hop
     amplitude = 2 * np.abs(baseband[: count * hop].reshape(count, hop).mean(axis=1))
     return 20 * np.log10(amplitude + 1e-12)
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_web_server(port: int, data_dir: Path, **env: str) -> tuple[Any, Any]:
+    """`audio-creator serve` in a process of its own, answering; the process and an httpx
+    client for it."""
+    import os
+    import sys
+    import time
+
+    import httpx
+
+    command = [sys.executable, "-m", "audio_creator.cli", "serve", "--port", str(port)]
+    environment = {**os.environ, "AUDIO_CREATOR_DATA": str(data_dir), **env}
+    server = subprocess.Popen(command, env=environment, stderr=subprocess.DEVNULL)
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            client.get("/api/health")
+            return server, client
+        except httpx.TransportError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise AssertionError("the web server did not start") from None
+            time.sleep(0.2)

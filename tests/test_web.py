@@ -139,6 +139,17 @@ def test_a_running_job_can_be_cancelled(client: TestClient) -> None:
     assert client.get(f"/api/jobs/{job_id}").json()["status"] == "cancelled"
 
 
+def test_a_job_that_did_not_finish_runs_again_with_its_files(client: TestClient) -> None:
+    text = {"words": ("words.txt", b"Said once, cut, then said again.", "text/plain")}
+    first = submit(client, "tts", {"text_file": "words"}, files=text).json()
+    client.delete(f"/api/jobs/{first['id']}")
+    again = client.post(f"/api/jobs/{first['id']}/resubmit")
+    assert again.status_code == 201, again.text
+    job = wait(client, again.json()["id"])
+    assert job["status"] == "done" and job["inputs"] == ["words"], job
+    assert client.post("/api/jobs/0123456789abcdef/resubmit").status_code == 404
+
+
 def test_a_full_queue_answers_429(tmp_path: Path) -> None:
     app = create_app(ServerSettings(tmp_path / "data", queue_limit=0))
     with TestClient(app) as client:
@@ -174,29 +185,13 @@ def test_a_killed_server_leaves_its_running_job_interrupted(tmp_path: Path) -> N
     """A real server process, killed (SIGKILL) during a job, then started again."""
     import os
     import signal
-    import socket
-    import subprocess
-    import sys
 
-    import httpx
+    from helpers import free_port, start_web_server
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "AUDIO_CREATOR_DATA": str(tmp_path / "data")}
-    command = [sys.executable, "-m", "audio_creator.cli", "serve", "--port", str(port)]
+    port = free_port()
 
-    def start() -> tuple[subprocess.Popen[bytes], httpx.Client]:
-        server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                client.get("/api/health")
-                return server, client
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.2)
+    def start() -> tuple[Any, Any]:
+        return start_web_server(port, tmp_path / "data")
 
     server, client = start()
     try:
@@ -221,6 +216,12 @@ def test_a_killed_server_leaves_its_running_job_interrupted(tmp_path: Path) -> N
         kept = client.get(f"/api/jobs/{done['id']}").json()
         assert kept["status"] == "done"
         assert client.get(kept["artifacts"][0]["url"]).content[:4] == b"RIFF"
+        # The interrupted job runs again, with what it was given (and a finished one cannot).
+        assert client.post(f"/api/jobs/{done['id']}/resubmit").status_code == 409
+        again = client.post(f"/api/jobs/{cut}/resubmit")
+        assert again.status_code == 201, again.text
+        assert again.json()["params"] == client.get(f"/api/jobs/{cut}").json()["params"]
+        client.delete(f"/api/jobs/{again.json()['id']}")  # (no need to speak it all)
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -239,7 +239,9 @@ def tts(args: argparse.Namespace) -> int:
     for path in outputs:
         check_output_path(path, inputs=inputs)
     rate = engine.sample_rate if args.sample_rate is None else args.sample_rate
-    narration = write_narration(pieces, engine, args.output, options, rate)
+    narration = write_narration(
+        pieces, engine, args.output, options, rate, progress=make_progress()
+    )
     if args.subtitles is not None:
         try:
             write_srt(narration.sentences, args.subtitles)

@@ -5,26 +5,24 @@ GET  /api/jobs, /api/jobs/{id}      status, progress 0–1, stage, log tail, art
 GET  /api/jobs/{id}/events          server-sent events: progress and log lines as they come
 GET  /api/jobs/{id}/artifacts/{name}  a result (HTTP range requests, so players can seek)
 DELETE /api/jobs/{id}               cancel a queued or running job
+POST /api/jobs/{id}/resubmit        run an interrupted, failed or cancelled job again
 GET  /api/health                    liveness, queue and worker figures
 """
 
 import asyncio
 import json
-import re
 import secrets
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from audio_creator.errors import AudioCreatorError
-from audio_creator.web import commands
-from audio_creator.web.jobs import JobManager, QueueFull
+from audio_creator.web import service
+from audio_creator.web.jobs import JobManager
+from audio_creator.web.service import SAFE_NAME
 from audio_creator.web.store import FINISHED, Job, JobStore
 
 LOG_TAIL_LINES = 40
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 
 
 @dataclass(frozen=True)
@@ -39,6 +37,7 @@ class ServerSettings:
     retention_s: float = 7 * 24 * 3600
     cors_origins: tuple[str, ...] = ()
     insecure: bool = False  # serve other machines without a token (explicitly asked for)
+    ui: bool = True  # the web UI at / (Gradio), beside the API
 
 
 def create_app(settings: ServerSettings) -> Any:
@@ -105,32 +104,20 @@ def create_app(settings: ServerSettings) -> Any:
         if declared > settings.max_upload_bytes:
             return problem(413, f"the upload is larger than {settings.max_upload_bytes} bytes")
         form = await request.form(max_part_size=settings.max_upload_bytes)
-        mode = str(form.get("mode") or "")
         try:
             params = json.loads(str(form.get("params") or "{}"))
         except ValueError:
             return problem(422, "params must be a JSON object")
-        if not isinstance(params, dict):
-            return problem(422, "params must be a JSON object")
-        if mode not in commands.MODES:
-            return problem(422, f"mode must be one of {', '.join(commands.MODES)}")
-        secret = {k: str(params.pop(k)) for k in ("api_key",) if k in params}
-        job = store.create(mode, params, [])
-        folder = store.folder(job.id)
         try:
-            uploads = await _save_uploads(form, folder / "in", settings.max_upload_bytes)
-            argv = commands.build_argv(mode, params, uploads, folder / "out")
-            _check_inputs(mode, params, uploads)
-            manager.submit(mode, argv, params, list(uploads), secret, job_id=job.id)
-        except _TooLarge as exc:
-            return _drop(store, job.id, problem(413, str(exc)))
-        except _NotMedia as exc:
-            return _drop(store, job.id, problem(415, str(exc)))
-        except QueueFull as exc:
-            return _drop(store, job.id, problem(429, str(exc)))
-        except AudioCreatorError as exc:
-            return _drop(store, job.id, problem(422, str(exc)))
-        return _describe(store, store.get(job.id))
+            job, params, hidden = service.open_job(store, str(form.get("mode") or ""), params)
+        except service.Refused as exc:
+            return problem(exc.status, exc.detail)
+        try:
+            uploads = await _save_uploads(store, job, form, settings.max_upload_bytes)
+            return _describe(store, service.queue_job(store, manager, job, params, uploads, hidden))
+        except service.Refused as exc:
+            service.drop(store, job.id)
+            return problem(exc.status, exc.detail)
 
     @app.get("/api/jobs")
     def jobs() -> list[dict[str, Any]]:
@@ -138,31 +125,40 @@ def create_app(settings: ServerSettings) -> Any:
 
     @app.get("/api/jobs/{job_id}")
     def job(job_id: str) -> Any:
-        found = store.get(job_id) if _SAFE_NAME.match(job_id) else None
+        found = store.get(job_id) if SAFE_NAME.match(job_id) else None
         return _describe(store, found) if found else problem(404, "no such job")
 
     @app.delete("/api/jobs/{job_id}")
     def cancel(job_id: str) -> Any:
-        found = store.get(job_id) if _SAFE_NAME.match(job_id) else None
+        found = store.get(job_id) if SAFE_NAME.match(job_id) else None
         if found is None:
             return problem(404, "no such job")
         if not manager.cancel(job_id):
             return problem(409, f"the job has already ended ({found.status})")
         return _describe(store, store.get(job_id))
 
+    @app.post("/api/jobs/{job_id}/resubmit", status_code=201)
+    async def resubmit(job_id: str, request: Request) -> Any:
+        form = await request.form()
+        hidden = {"api_key": str(form["api_key"])} if form.get("api_key") else {}
+        try:
+            return _describe(store, service.resubmit(store, manager, job_id, hidden))
+        except service.Refused as exc:
+            return problem(exc.status, exc.detail)
+
     @app.get("/api/jobs/{job_id}/artifacts/{name}")
     def artifact(job_id: str, name: str) -> Any:
-        if not (_SAFE_NAME.match(job_id) and _SAFE_NAME.match(name)):
+        if not (SAFE_NAME.match(job_id) and SAFE_NAME.match(name)):
             return problem(404, "no such artifact")
         found = store.get(job_id)
         path = store.folder(job_id) / "out" / name
-        if found is None or name not in _artifacts(store, found) or not path.is_file():
+        if found is None or name not in service.artifacts(store, found) or not path.is_file():
             return problem(404, "no such artifact")
         return FileResponse(path, filename=name)
 
     @app.get("/api/jobs/{job_id}/events")
     async def events(job_id: str) -> Any:
-        if not _SAFE_NAME.match(job_id) or store.get(job_id) is None:
+        if not SAFE_NAME.match(job_id) or store.get(job_id) is None:
             return problem(404, "no such job")
 
         async def stream() -> AsyncIterator[str]:
@@ -171,7 +167,7 @@ def create_app(settings: ServerSettings) -> Any:
                 current = store.get(job_id)
                 if current is None:
                     return
-                lines = _log_lines(store, job_id)
+                lines = service.log_lines(store, job_id)
                 for line in lines[seen:]:
                     yield f"event: log\ndata: {json.dumps(line)}\n\n"
                 seen = len(lines)
@@ -183,7 +179,24 @@ def create_app(settings: ServerSettings) -> Any:
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
+    if settings.ui:
+        _mount_ui(app, settings, store, manager)
     return app
+
+
+def _mount_ui(app: Any, settings: ServerSettings, store: JobStore, manager: JobManager) -> None:
+    """The Gradio UI at /, or a page that says how to get it where Gradio is not installed."""
+    try:
+        import gradio  # noqa: F401
+    except ImportError:
+        from fastapi.responses import PlainTextResponse
+
+        note = "The web UI needs Gradio: pip install 'audio-creator[web]'. The API is at /docs.\n"
+        app.add_api_route("/", lambda: PlainTextResponse(note), include_in_schema=False)
+        return
+    from audio_creator.web import ui
+
+    ui.mount(app, store, manager, settings.token, settings.max_upload_bytes)
 
 
 def settings_from_env(*, insecure: bool = False) -> ServerSettings:
@@ -224,77 +237,23 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class _TooLarge(Exception):
-    pass
-
-
-class _NotMedia(Exception):
-    pass
-
-
-async def _save_uploads(form: Any, folder: Path, limit: int) -> dict[str, Path]:
-    """Every file of the form, saved under its upload field's name; refuses unsafe names and
-    uploads over the limit."""
+async def _save_uploads(store: JobStore, job: Job, form: Any, limit: int) -> dict[str, Path]:
+    """Every file of the form, saved in the job's `in/` folder under its field's name; refuses
+    unsafe names and uploads over the limit (413)."""
     saved: dict[str, Path] = {}
     for field, value in form.multi_items():
         if not hasattr(value, "read"):
             continue
-        if not _SAFE_NAME.match(field):
-            raise AudioCreatorError(f"upload field names must be plain names, not {field!r}")
-        suffix = Path(getattr(value, "filename", "") or "").suffix.lower()
-        suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else ""
-        target = folder / f"{field}{suffix}"
+        target = service.upload_path(store, job, field, getattr(value, "filename", "") or "")
         size = 0
         with target.open("wb") as out:
             while chunk := await value.read(1 << 20):
                 size += len(chunk)
                 if size > limit:
-                    raise _TooLarge(f"{field} is larger than {limit} bytes")
+                    raise service.Refused(413, f"{field} is larger than {limit} bytes")
                 out.write(chunk)
         saved[field] = target
     return saved
-
-
-def _check_inputs(mode: str, params: dict[str, Any], uploads: dict[str, Path]) -> None:
-    """Each uploaded file holds what the option that names it takes (probed, not by its name)."""
-    from audio_creator.errors import MediaError
-
-    used: dict[str, str] = {}
-    for key, value in params.items():
-        dest = key.replace("-", "_")
-        for item in value if isinstance(value, list) else [value]:
-            name = str(item).rpartition("@")[0] or str(item)
-            if name in uploads:
-                used[name] = dest
-    for name, path in uploads.items():
-        if name not in used:
-            raise AudioCreatorError(f"the upload {name!r} is not named by any parameter")
-        try:
-            commands.check_upload(path, used[name])
-        except MediaError as exc:
-            raise _NotMedia(str(exc)) from None
-
-
-def _drop(store: JobStore, job_id: str, response: Any) -> Any:
-    """Forget a job that was refused before it was queued: its record and its files."""
-    store.delete(job_id)
-    shutil.rmtree(store.folder(job_id), ignore_errors=True)
-    return response
-
-
-def _artifacts(store: JobStore, job: Job) -> list[str]:
-    if job.status != "done":
-        return []
-    folder = store.folder(job.id) / "out"
-    return sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-
-
-def _log_lines(store: JobStore, job_id: str) -> list[str]:
-    log = store.folder(job_id) / "log.txt"
-    try:
-        return log.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
 
 
 def _describe(store: JobStore, job: Job | None, *, log: bool = True) -> dict[str, Any]:
@@ -303,8 +262,8 @@ def _describe(store: JobStore, job: Job | None, *, log: bool = True) -> dict[str
     described = asdict(job)
     described["artifacts"] = [
         {"name": name, "url": f"/api/jobs/{job.id}/artifacts/{name}"}
-        for name in _artifacts(store, job)
+        for name in service.artifacts(store, job)
     ]
     if log:
-        described["log_tail"] = _log_lines(store, job.id)[-LOG_TAIL_LINES:]
+        described["log_tail"] = service.log_lines(store, job.id)[-LOG_TAIL_LINES:]
     return described

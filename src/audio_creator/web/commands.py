@@ -76,6 +76,7 @@ def build_argv(
             if isinstance(value, (dict, list)):
                 raise ConfigError(f"{key!r} takes one value, not {type(value).__name__}")
             argv.append(f"{flag}={value}")
+    _check_required(mode, params)
     return argv
 
 
@@ -132,10 +133,31 @@ def _file_spec(spec: str, uploads: dict[str, Path], key: str) -> str:
     return str(_upload(name, uploads, key)) + (f"@{offset}" if sep else "")
 
 
+def _check_required(mode: str, params: dict[str, Any]) -> None:
+    """The options the command cannot run without (its output aside) are given."""
+    parser = _parser(mode)
+    given = {k.replace("-", "_") for k, v in params.items() if v not in (None, False, "")}
+    for action in parser._actions:
+        if action.required and action.dest not in given and action.dest != "output":
+            raise ConfigError(f"{mode} needs {action.dest!r}")
+    for group in parser._mutually_exclusive_groups:
+        names = [a.dest for a in group._group_actions]
+        chosen = [name for name in names if name in given]
+        if len(chosen) > 1:
+            raise ConfigError(f"{mode} takes only one of {', '.join(map(repr, chosen))}")
+        if group.required and not chosen:
+            raise ConfigError(f"{mode} needs one of {', '.join(map(repr, names))}")
+
+
 def _actions(mode: str) -> dict[str, argparse.Action]:
+    return {a.dest: a for a in _parser(mode)._actions}
+
+
+def _parser(mode: str) -> argparse.ArgumentParser:
     from audio_creator.cli import _build_parser
 
     for action in _build_parser()._actions:
         if isinstance(action, argparse._SubParsersAction) and mode in action.choices:
-            return {a.dest: a for a in action.choices[mode]._actions}
+            parser: argparse.ArgumentParser = action.choices[mode]
+            return parser
     raise ConfigError(f"unknown mode {mode!r}")

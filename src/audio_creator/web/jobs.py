@@ -83,16 +83,20 @@ class JobManager:
         if self.store.count("queued") >= self.queue_limit:
             raise QueueFull(f"the queue is full ({self.queue_limit} jobs waiting); try later")
         if job_id is None:
-            job_id = self.store.create(mode, params, list(inputs)).id
+            job_id = self.store.create(mode, params, list(inputs), status="receiving").id
         with self._lock:
             self._argv[job_id] = argv
             self._secrets[job_id] = dict(secrets or {})
+        if not self.store.mark_queued(job_id, list(inputs)):  # cancelled while it arrived
+            with self._lock:
+                self._argv.pop(job_id, None)
+                self._secrets.pop(job_id, None)
         return job_id
 
     def cancel(self, job_id: str) -> bool:
         """Cancel a queued or running job; False if it had already ended."""
         job = self.store.get(job_id)
-        if job is None or job.status not in ("queued", "running"):
+        if job is None or job.status not in ("receiving", "queued", "running"):
             return False
         with self._lock:
             process = self._running.pop(job_id, None)
@@ -146,15 +150,40 @@ class JobManager:
                 self._running[job.id] = process
 
 
-class _StoreProgress:
-    """Progress of a job, written to the store at most every 1 % or on a new stage."""
+# Where each stage of a command falls in the job's progress (0–1): a command reports progress
+# within a stage; the job's bar spans them all. Stages are matched by how their name starts.
+STAGE_SPANS: dict[str, tuple[tuple[str, float, float], ...]] = {
+    "autopipeline": (
+        ("analysis", 0.0, 0.32), ("caption", 0.32, 0.34), ("music", 0.34, 0.56),
+        ("speech", 0.56, 0.70), ("mix", 0.70, 0.84), ("timeline", 0.84, 0.86), ("mux", 0.86, 1.0),
+    ),
+    "vidmuse": (
+        ("analysing", 0.0, 0.45), ("composing", 0.45, 0.6), ("rendering", 0.6, 0.9),
+        ("music ready", 0.9, 0.95),
+    ),
+    "wavjourney": (("analysing", 0.0, 0.3), ("rendering", 0.3, 0.95)),
+    "tts": (("speaking", 0.0, 0.95),),
+}  # fmt: skip
 
-    def __init__(self, store: JobStore, job_id: str) -> None:
+
+class _StoreProgress:
+    """A job's progress, written to the store at most every 1 % or on a new stage. The bar only
+    moves forward: stages that overlap (the timeline is drawn while the video is muxed) or
+    start over (several music candidates) do not pull it back."""
+
+    def __init__(self, store: JobStore, job_id: str, mode: str) -> None:
         self._store, self._id = store, job_id
+        self._spans = STAGE_SPANS.get(mode, ())
+        self._overall = 0.0
         self._last = (-1.0, "")
 
     def __call__(self, fraction: float, stage: str) -> None:
-        value = round(min(1.0, max(0.0, fraction)), 2)
+        span = next((s for s in self._spans if stage.startswith(s[0])), None)
+        if span is not None:
+            _, start, end = span
+            within = min(1.0, max(0.0, fraction))
+            self._overall = max(self._overall, start + (end - start) * within)
+        value = round(self._overall, 2)
         if (value, stage) != self._last:
             self._last = (value, stage)
             self._store.update(self._id, progress=value, stage=stage)
@@ -174,7 +203,8 @@ def run_job(
         os.environ["OPENAI_API_KEY"] = secrets["api_key"]
     from audio_creator import cli, commands
 
-    commands.make_progress = lambda: _StoreProgress(store, job_id)
+    mode = argv[0]
+    commands.make_progress = lambda: _StoreProgress(store, job_id, mode)
     try:
         code = cli.main(argv)
     except BaseException as exc:  # a crash inside the command: fail the job, say what it was

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
+# "receiving": its files are still arriving; the scheduler takes only "queued" jobs.
+STATUSES = ("receiving", "queued", "running", "done", "failed", "cancelled", "interrupted")
 FINISHED = ("done", "failed", "cancelled", "interrupted")
 SECRET_PARAMS = frozenset(("api_key",))  # never stored, logged or answered
 
@@ -80,8 +81,10 @@ class JobStore:
     def folder(self, job_id: str) -> Path:
         return self.root / job_id
 
-    def create(self, mode: str, params: dict[str, Any], inputs: list[str]) -> Job:
-        """A new queued job (its folder made); secrets in `params` are not stored."""
+    def create(
+        self, mode: str, params: dict[str, Any], inputs: list[str], status: str = "queued"
+    ) -> Job:
+        """A new job (its folder made); secrets in `params` are not stored."""
         job_id = uuid.uuid4().hex[:16]
         kept = {k: v for k, v in params.items() if k not in SECRET_PARAMS}
         for sub in ("in", "out"):
@@ -89,7 +92,7 @@ class JobStore:
         with self._connect() as db:
             db.execute(
                 "INSERT INTO jobs (id, mode, params, inputs, status, created) VALUES (?,?,?,?,?,?)",
-                (job_id, mode, json.dumps(kept), json.dumps(inputs), "queued", time.time()),
+                (job_id, mode, json.dumps(kept), json.dumps(inputs), status, time.time()),
             )
         return self.get(job_id)  # type: ignore[return-value]
 
@@ -128,12 +131,22 @@ class JobStore:
                 (*fields.values(), job_id),
             )
 
+    def mark_queued(self, job_id: str, inputs: list[str]) -> bool:
+        """A received job made ready to run; False if it was cancelled while it arrived."""
+        with self._connect() as db:
+            cursor = db.execute(
+                "UPDATE jobs SET status = 'queued', inputs = ? "
+                "WHERE id = ? AND status = 'receiving'",
+                (json.dumps(inputs), job_id),
+            )
+            return cursor.rowcount == 1
+
     def finish(self, job_id: str, status: str, error: str | None = None) -> None:
         """End a job unless it has ended already (a cancel wins over the worker's own end)."""
         with self._connect() as db:
             db.execute(
                 "UPDATE jobs SET status = ?, error = ?, finished = ? "
-                "WHERE id = ? AND status IN ('queued', 'running')",
+                "WHERE id = ? AND status IN ('receiving', 'queued', 'running')",
                 (status, error, time.time(), job_id),
             )
 
@@ -148,7 +161,7 @@ class JobStore:
             cursor = db.execute(
                 "UPDATE jobs SET status = 'interrupted', finished = ?, "
                 "error = 'the server stopped while this job was waiting or running; submit it "
-                "again' WHERE status IN ('queued', 'running')",
+                "again' WHERE status IN ('receiving', 'queued', 'running')",
                 (time.time(),),
             )
             return cursor.rowcount

@@ -1,0 +1,401 @@
+"""The web UI (Gradio), mounted at `/` beside the API: a tab per mode, and one for past jobs.
+
+Each tab is a form over its command's options. Running it takes the job in exactly as the API
+does (`web.service`): the job runs in a worker process of the job manager, and the page follows
+it in the job store — a progress bar and the live log while it runs, then players, the timeline
+picture and downloads. Closing the page does not stop a job: it stays in the Jobs tab (and at
+/api/jobs) with its results.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from audio_creator.cli import STYLE_NAMES
+from audio_creator.web import commands, service
+from audio_creator.web.jobs import JobManager
+from audio_creator.web.store import FINISHED, Job, JobStore
+
+POLL_S = 0.5
+LOG_LINES = 400
+ENGINES = ("auto", "piper", "kokoro", "coqui", "espeak", "pyttsx3")
+_CSS = """
+.ac-status progress { width: 100%; height: 14px; }
+.ac-status .ac-error { color: #b42318; margin-top: 4px; }
+"""
+
+
+@dataclass(frozen=True)
+class Field:
+    """A form input → a job parameter: the option it sets (`dest`), and how.
+
+    An `upload` is a file sent with the job under the name `dest`; `start_of` makes the value a
+    start time (seconds) for the file option it names (`--music music@12.5`); `cast` turns the
+    widget's value into the option's type. Empty values are left out: the command's default.
+    """
+
+    dest: str
+    upload: bool = False
+    start_of: str | None = None
+    cast: Callable[[Any], Any] | None = None
+
+
+@dataclass
+class Tab:
+    """One mode's form: its fields, the widgets that hold them, in order."""
+
+    mode: str
+    fields: list[tuple[Field, Any]]
+
+
+def mount(
+    app: Any, store: JobStore, manager: JobManager, token: str | None, max_bytes: int
+) -> None:
+    """Mount the UI on `app` at `/`; with `token`, a login (any name, the token as password)."""
+    import secrets
+
+    import gradio as gr
+
+    def check(_user: str, password: str) -> bool:
+        return token is not None and secrets.compare_digest(password, token)
+
+    gr.mount_gradio_app(
+        app, build(store, manager), path="/",
+        auth=check if token else None,
+        auth_message="Sign in with any name and the server's token (AUDIO_CREATOR_TOKEN).",
+        allowed_paths=[str(store.root)],
+        blocked_paths=[str(store.path), f"{store.path}-wal", f"{store.path}-shm"],
+        max_file_size=max_bytes, ssr_mode=False, mcp_server=False, pwa=False,
+        run_history=False, footer_links=[{"label": "API docs", "url": "/docs"}],
+        theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]),
+        css=_CSS,
+    )  # fmt: skip
+
+
+def build(store: JobStore, manager: JobManager) -> Any:
+    """The Gradio Blocks of the UI."""
+    import gradio as gr
+
+    # Gradio serves results from copies in its cache: those a day old go, hourly.
+    with gr.Blocks(
+        title="Audio Creator", analytics_enabled=False, delete_cache=(3600, 86400)
+    ) as blocks:
+        gr.Markdown("# Audio Creator\nGive a video its soundtrack: music, narration, the mix.")
+        with gr.Tabs():
+            for title, form in (
+                ("AutoPipeline", _autopipeline), ("VidMuse", _vidmuse), ("TTS", _tts),
+                ("Mix", _mix), ("WavJourney", _wavjourney),
+            ):  # fmt: skip
+                with gr.Tab(title, id=title.lower(), elem_id=f"tab-{title.lower()}"):
+                    _job_panel(gr, form(gr), store, manager)
+            with gr.Tab("Jobs", id="jobs", elem_id="tab-jobs"):
+                _jobs_tab(gr, store, manager)
+    return blocks
+
+
+# The forms. Widgets hold the commands' own defaults, or stay empty to leave them to the command.
+
+
+def _autopipeline(gr: Any) -> Tab:
+    video = gr.Video(label="Video", sources=["upload"], elem_id="autopipeline-video")
+    with gr.Row():
+        caption = gr.Dropdown(
+            [("auto (a vision model with a key, else offline)", "auto"), "offline", "openai",
+             ("none (your narration)", "none")], value="auto", label="Narration from",
+        )  # fmt: skip
+        style = _style(gr)
+        engine = gr.Dropdown(list(ENGINES), value="auto", label="Voice engine")
+    narration = gr.Textbox(label="Your own narration (instead of describing the video)", lines=2)
+    merge = gr.Checkbox(True, label="Also make the video with its soundtrack (MP4)")
+    with gr.Accordion("More settings", open=False):
+        with gr.Row():
+            prompt = gr.Textbox(label="Music description")
+            seed = gr.Number(0, precision=0, label="Music seed")
+            rerank = gr.Slider(1, 8, value=1, step=1, label="Music candidates to rank")
+        with gr.Row():
+            speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speech speed")
+            speaker = gr.Textbox(label="Speaker (multi-speaker voices)")
+            language = gr.Textbox(label="Language (e.g. en)")
+        with gr.Row():
+            target = gr.Number(-16.0, label="Loudness target (LUFS)")
+            peak = gr.Number(-1.0, label="True-peak ceiling (dBTP)")
+            ducking = gr.Number(8.0, label="Music dip under speech (dB)")
+        with gr.Row():
+            words = gr.Number(60, precision=0, label="Narration length (words)")
+            frames = gr.Number(4, precision=0, label="Frames the vision model sees")
+            model = gr.Textbox(label="Vision model")
+            key = gr.Textbox(label="API key (used for this job only)", type="password")
+    return Tab("autopipeline", [
+        (Field("video", upload=True), video), (Field("caption_backend"), caption),
+        (Field("style"), style), (Field("engine"), engine), (Field("narration"), narration),
+        (Field("merge_video"), merge), (Field("prompt"), prompt), (Field("seed", cast=int), seed),
+        (Field("rerank", cast=int), rerank), (Field("speed"), speed), (Field("speaker"), speaker),
+        (Field("language"), language), (Field("target_lufs"), target), (Field("true_peak"), peak),
+        (Field("ducking_db"), ducking), (Field("caption_max_len", cast=int), words),
+        (Field("caption_frames", cast=int), frames), (Field("llm_model"), model),
+        (Field("api_key"), key),
+    ])  # fmt: skip
+
+
+def _vidmuse(gr: Any) -> Tab:
+    video = gr.Video(label="Video", sources=["upload"], elem_id="vidmuse-video")
+    with gr.Row():
+        style = _style(gr)
+        prompt = gr.Textbox(label="Music description (its words can pick the style)")
+    merge = gr.Checkbox(True, label="Also make the video with the music (MP4)")
+    with gr.Accordion("More settings", open=False), gr.Row():
+        seed = gr.Number(0, precision=0, label="Seed (same seed, same music)")
+        rerank = gr.Slider(1, 8, value=1, step=1, label="Candidates to rank")
+        duration = gr.Number(None, label="Length (s)", placeholder="the video's")
+        target = gr.Number(-18.0, label="Loudness (LUFS)")
+        midi = gr.Checkbox(True, label="Also the score as MIDI")
+    return Tab("vidmuse", [
+        (Field("video", upload=True), video), (Field("style"), style), (Field("prompt"), prompt),
+        (Field("merge_video"), merge), (Field("seed", cast=int), seed),
+        (Field("rerank", cast=int), rerank), (Field("duration"), duration),
+        (Field("target_lufs"), target), (Field("midi_out"), midi),
+    ])  # fmt: skip
+
+
+def _tts(gr: Any) -> Tab:
+    text = gr.Textbox(label="Text", lines=5, elem_id="tts-text")
+    text_file = gr.File(label="…or a UTF-8 text file", file_types=[".txt"])
+    with gr.Row():
+        engine = gr.Dropdown(list(ENGINES), value="auto", label="Engine")
+        speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speed")
+        subtitles = gr.Checkbox(True, label="Subtitles (.srt)")
+    with gr.Accordion("More settings", open=False), gr.Row():
+        speaker = gr.Textbox(label="Speaker")
+        language = gr.Textbox(label="Language (e.g. en)")
+        rate = gr.Number(None, precision=0, label="Sample rate", placeholder="the voice's")
+        sentence = gr.Number(0.35, label="Pause between sentences (s)")
+        paragraph = gr.Number(0.8, label="Pause between paragraphs (s)")
+        as_written = gr.Checkbox(False, label="Numbers and abbreviations as the voice reads them")
+    return Tab("tts", [
+        (Field("text"), text), (Field("text_file", upload=True), text_file),
+        (Field("engine"), engine), (Field("speed"), speed), (Field("subtitles"), subtitles),
+        (Field("speaker"), speaker), (Field("language"), language),
+        (Field("sample_rate", cast=int), rate), (Field("sentence_pause"), sentence),
+        (Field("paragraph_pause"), paragraph), (Field("as_written"), as_written),
+    ])  # fmt: skip
+
+
+def _mix(gr: Any) -> Tab:
+    with gr.Row():
+        music = gr.Audio(label="Music", sources=["upload"], type="filepath")
+        speech = gr.Audio(label="Narration", sources=["upload"], type="filepath")
+    with gr.Row():
+        music_at = gr.Number(None, label="Music starts at (s)", placeholder="0")
+        speech_at = gr.Number(None, label="Narration starts at (s)", placeholder="0")
+        ducking = gr.Number(8.0, label="Duck depth (dB)")
+        target = gr.Number(-16.0, label="Loudness target (LUFS)")
+        peak = gr.Number(-1.0, label="True-peak ceiling (dBTP)")
+    with gr.Accordion("More settings", open=False):
+        with gr.Row():
+            music_volume = gr.Number(1.0, label="Music gain")
+            speech_volume = gr.Number(1.0, label="Narration gain")
+            over = gr.Number(10.0, label="Music under speech before ducking (LU)")
+            attack = gr.Number(0.2, label="Duck attack (s)")
+            release = gr.Number(0.5, label="Duck release (s)")
+            hold = gr.Number(0.6, label="Duck hold (s)")
+        with gr.Row():
+            fit = gr.Dropdown(["loop", "pad", "trim"], value="loop", label="Music too short")
+            crossfade = gr.Number(2.0, label="Loop crossfade (s)")
+            fade_in = gr.Number(1.0, label="Fade in (s)")
+            fade_out = gr.Number(2.0, label="Fade out (s)")
+            duration = gr.Number(
+                None, label="Length (s)", placeholder="the speech's, else the music's"
+            )
+        with gr.Row():
+            rate = gr.Number(48000, precision=0, label="Sample rate")
+            channels = gr.Radio([1, 2], value=2, label="Channels")
+            depth = gr.Radio([16, 24, 32], value=24, label="Bit depth")
+            report = gr.Checkbox(True, label="Report (JSON)")
+    return Tab("mix", [
+        (Field("music", upload=True), music), (Field("speech", upload=True), speech),
+        (Field("music_start", start_of="music"), music_at),
+        (Field("speech_start", start_of="speech"), speech_at), (Field("ducking_db"), ducking),
+        (Field("target_lufs"), target), (Field("true_peak"), peak),
+        (Field("music_volume"), music_volume), (Field("speech_volume"), speech_volume),
+        (Field("speech_over_music"), over), (Field("duck_attack"), attack),
+        (Field("duck_release"), release), (Field("duck_hold"), hold), (Field("music_fit"), fit),
+        (Field("crossfade"), crossfade), (Field("fade_in"), fade_in),
+        (Field("fade_out"), fade_out), (Field("duration"), duration),
+        (Field("sample_rate", cast=int), rate), (Field("channels", cast=int), channels),
+        (Field("bit_depth", cast=int), depth), (Field("report"), report),
+    ])  # fmt: skip
+
+
+def _wavjourney(gr: Any) -> Tab:
+    instruction = gr.Textbox(label="What the audio should be", lines=3)
+    script = gr.File(label="…or a hand-written script (JSON)", file_types=[".json"])
+    video = gr.Video(label="A video to follow (optional)", sources=["upload"])
+    with gr.Row():
+        planner = gr.Dropdown(
+            [("auto (an LLM with a key, else rules)", "auto"), "llm", "rules"], value="auto",
+            label="Planner",
+        )  # fmt: skip
+        merge = gr.Checkbox(False, label="Also make the video with the mix (MP4)")
+    with gr.Accordion("More settings", open=False), gr.Row():
+        seed = gr.Number(0, precision=0, label="Seed")
+        target = gr.Number(-16.0, label="Loudness target (LUFS)")
+        peak = gr.Number(-1.0, label="True-peak ceiling (dBTP)")
+        ducking = gr.Number(8.0, label="Background dip under speech (dB)")
+        model = gr.Textbox(label="LLM model")
+        key = gr.Textbox(label="API key (used for this job only)", type="password")
+    return Tab("wavjourney", [
+        (Field("instruction"), instruction), (Field("script", upload=True), script),
+        (Field("video", upload=True), video), (Field("planner"), planner),
+        (Field("merge_video"), merge), (Field("seed", cast=int), seed),
+        (Field("target_lufs"), target), (Field("true_peak"), peak),
+        (Field("ducking_db"), ducking), (Field("llm_model"), model), (Field("api_key"), key),
+    ])  # fmt: skip
+
+
+def _style(gr: Any) -> Any:
+    choices = [("auto (from the video)", ""), *[(name, name) for name in STYLE_NAMES]]
+    return gr.Dropdown(choices, value="", label="Music style")
+
+
+# Running a tab's job and following it.
+
+
+def _job_panel(gr: Any, tab: Tab, store: JobStore, manager: JobManager) -> None:
+    mode = tab.mode
+    with gr.Row():
+        run = gr.Button("Run", variant="primary", elem_id=f"{mode}-run")
+        cancel = gr.Button("Cancel", variant="stop", elem_id=f"{mode}-cancel")
+    status = gr.HTML(_status_html(None), elem_id=f"{mode}-status")
+    log = gr.Textbox(
+        label="Log", lines=10, max_lines=10, autoscroll=True, interactive=False,
+        elem_id=f"{mode}-log",
+    )  # fmt: skip
+    with gr.Row():
+        audio = gr.Audio(
+            label="Result", type="filepath", interactive=False, elem_id=f"{mode}-audio"
+        )
+        video = gr.Video(label="Video", interactive=False, elem_id=f"{mode}-result-video")
+    picture = gr.Image(
+        label="Timeline", type="filepath", interactive=False, elem_id=f"{mode}-timeline",
+        visible=mode == "autopipeline",
+    )  # fmt: skip
+    files = gr.File(
+        label="Downloads", file_count="multiple", interactive=False, elem_id=f"{mode}-files"
+    )
+    job_id = gr.State("")
+
+    def follow(*values: Any) -> Iterator[tuple[Any, ...]]:
+        job = _submit(tab, values, store, manager)
+        unchanged = gr.update()
+        yield job.id, _status_html(job), "", None, None, None, None
+        shown = ("", "")
+        while True:
+            current = store.get(job.id) or job
+            now = (_status_html(current), "\n".join(service.log_lines(store, job.id)[-LOG_LINES:]))
+            if current.status in FINISHED:
+                yield (job.id, *now, *_results(store, current))
+                return
+            if now != shown:
+                shown = now
+                yield job.id, *now, unchanged, unchanged, unchanged, unchanged
+            time.sleep(POLL_S)
+
+    def stop(current: str) -> None:
+        if current:
+            manager.cancel(current)
+
+    outputs = [job_id, status, log, audio, video, picture, files]
+    run.click(follow, [w for _, w in tab.fields], outputs, concurrency_limit=None)
+    cancel.click(stop, [job_id], None, concurrency_limit=None)
+
+
+def _submit(tab: Tab, values: tuple[Any, ...], store: JobStore, manager: JobManager) -> Job:
+    """Take a tab's job in as the API does; a refusal is shown as an error."""
+    import gradio as gr
+
+    params: dict[str, Any] = {}
+    files: dict[str, str] = {}
+    for (field, _), value in zip(tab.fields, values, strict=True):
+        if value is None or value == "" or value is False:
+            continue
+        if field.upload:
+            files[field.dest] = str(value)
+            params[field.dest] = field.dest
+        elif field.start_of is None:
+            params[field.dest] = field.cast(value) if field.cast else value
+    for (field, _), value in zip(tab.fields, values, strict=True):  # starts go after their files
+        if field.start_of and field.start_of in params and value not in (None, ""):
+            params[field.start_of] = f"{field.start_of}@{float(value):g}"
+    try:
+        job, kept, secrets = service.open_job(store, tab.mode, params)
+        uploads = {}
+        for name, source in files.items():
+            uploads[name] = service.upload_path(store, job, name, Path(source).name)
+            service.place_file(Path(source), uploads[name])
+        return service.queue_job(store, manager, job, kept, uploads, secrets)
+    except service.Refused as exc:
+        raise gr.Error(exc.detail) from None
+
+
+def _results(store: JobStore, job: Job) -> tuple[Any, Any, Any, list[str] | None]:
+    """What a finished job shows: the main audio, the video, the timeline, every file."""
+    out = store.folder(job.id) / "out"
+    names = service.artifacts(store, job)
+    if not names:
+        return None, None, None, None
+
+    def first(suffix: str) -> str | None:
+        return next((str(out / n) for n in names if n.endswith(suffix)), None)
+
+    main = commands.OUTPUT_NAMES[job.mode]
+    audio = str(out / main) if main in names else first(".wav")
+    return audio, first(".mp4"), first(".png"), [str(out / n) for n in names]
+
+
+def _status_html(job: Job | None) -> str:
+    if job is None:
+        return '<div class="ac-status" data-status="idle">Ready.</div>'
+    percent = round(job.progress * 100)
+    doing = {
+        "receiving": "receiving the files", "queued": "waiting for a free worker",
+        "running": job.stage or "starting", "done": "done", "failed": "failed",
+        "cancelled": "cancelled", "interrupted": "interrupted by a server restart",
+    }.get(job.status, job.status)  # fmt: skip
+    error = f'<div class="ac-error">{html.escape(job.error)}</div>' if job.error else ""
+    return (
+        f'<div class="ac-status" data-status="{job.status}" data-progress="{job.progress:.2f}" '
+        f'data-job="{job.id}"><progress max="100" value="{percent}"></progress>'
+        f"<div>{percent} % · {html.escape(doing)} · job {job.id}</div>{error}</div>"
+    )
+
+
+def _jobs_tab(gr: Any, store: JobStore, manager: JobManager) -> None:
+    columns = ["job", "mode", "status", "progress", "stage", "created", "error"]
+    with gr.Row():
+        refresh = gr.Button("Refresh", elem_id="jobs-refresh")
+        chosen = gr.Textbox(label="Job", placeholder="a job id from the table", scale=2)
+        again = gr.Button("Run again (interrupted, failed or cancelled jobs)")
+    said = gr.Markdown()
+
+    def rows() -> list[list[Any]]:
+        return [
+            [j.id, j.mode, j.status, f"{round(j.progress * 100)} %", j.stage,
+             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(j.created)), j.error or ""]
+            for j in store.recent()
+        ]  # fmt: skip
+
+    def run_again(job: str) -> tuple[str, list[list[Any]]]:
+        try:
+            new = service.resubmit(store, manager, job.strip(), {})
+        except service.Refused as exc:
+            raise gr.Error(exc.detail) from None
+        return f"Queued again as job `{new.id}`.", rows()
+
+    table = gr.Dataframe(rows, headers=columns, interactive=False, elem_id="jobs-table")  # on load
+    refresh.click(rows, None, table)
+    again.click(run_again, chosen, [said, table])

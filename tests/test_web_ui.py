@@ -1,0 +1,164 @@
+"""The web UI: its forms match the commands, its login, and a real browser driving it.
+
+The browser test runs headless Chromium (Debian's `chromium`, driven by Playwright) against a
+real `audio-creator serve` process. Screenshots of every tab are kept in
+$AUDIO_CREATOR_TEST_ARTIFACTS (default output/test-artifacts/web-ui/).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("gradio")
+from fastapi.testclient import TestClient
+
+from audio_creator.web import commands
+from audio_creator.web.api import ServerSettings, create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(os.environ.get("AUDIO_CREATOR_TEST_ARTIFACTS", ROOT / "output" / "test-artifacts"))
+TABS = ("AutoPipeline", "VidMuse", "TTS", "Mix", "WavJourney", "Jobs")
+
+
+def test_every_form_field_is_an_option_of_its_command(tmp_path: Path) -> None:
+    """The UI cannot drift from the CLI: each widget sets a real option (or a file's start)."""
+    from audio_creator.web import ui
+    from audio_creator.web.jobs import JobManager
+    from audio_creator.web.store import JobStore
+
+    store = JobStore(tmp_path)
+    forms = {}
+
+    import gradio as gr
+
+    with gr.Blocks():
+        for mode, form in (
+            ("autopipeline", ui._autopipeline), ("vidmuse", ui._vidmuse), ("tts", ui._tts),
+            ("mix", ui._mix), ("wavjourney", ui._wavjourney),
+        ):  # fmt: skip
+            forms[mode] = form(gr)
+    assert set(forms) == set(commands.MODES)
+    for mode, tab in forms.items():
+        options = commands._actions(mode)
+        for field, _ in tab.fields:
+            assert (field.start_of or field.dest) in options, (mode, field)
+    ui.build(store, JobManager(store))  # and the whole UI builds
+
+
+def test_the_ui_asks_for_the_token_when_one_is_set(tmp_path: Path) -> None:
+    app = create_app(ServerSettings(tmp_path / "data", token="s3cret"))
+    with TestClient(app) as client:
+        assert client.get("/config").status_code == 401
+        wrong = client.post("/login", data={"username": "me", "password": "wrong"})
+        assert wrong.status_code == 400
+        assert client.post("/login", data={"username": "me", "password": "s3cret"}).is_success
+        assert client.get("/config").status_code == 200  # the login's cookie
+        assert client.get("/api/health").status_code == 401  # the API still wants its bearer
+
+
+def _chromium() -> str | None:
+    found = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    return found or shutil.which("chromium-browser")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_browser_runs_the_autopipeline_and_gets_the_video(tmp_path: Path) -> None:
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("no Chromium here (Debian: apt-get install chromium; or set CHROMIUM)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    from audio_creator.media.demo import make_demo_video
+    from helpers import free_port, start_web_server
+
+    video = tmp_path / "demo.mp4"
+    make_demo_video(video)
+    shots = ARTIFACTS / "web-ui"
+    shots.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    server, api = start_web_server(port, tmp_path / "data")
+    try:
+        with playwright.sync_playwright() as driver:
+            browser = driver.chromium.launch(executable_path=chromium, args=_CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_selector("#autopipeline-run", timeout=60_000)
+            for tab in reversed(TABS):  # every tab, ending on AutoPipeline
+                page.get_by_role("tab", name=tab).click()
+                page.wait_for_timeout(300)
+                page.screenshot(path=str(shots / f"{tab.lower()}.png"), full_page=True)
+
+            page.locator("#autopipeline-video input[type=file]").set_input_files(str(video))
+            page.wait_for_selector("#autopipeline-video video", timeout=30_000)
+            page.click("#autopipeline-run")
+            seen = _follow(page, "#autopipeline-status .ac-status", timeout=240)
+            assert seen[-1][0] == "done", seen
+            assert any(s == "running" and 0 < p < 1 for s, p, _ in seen), seen  # it moved
+            progress = [p for _, p, _ in seen if p is not None]
+            assert progress == sorted(progress), "the bar went backwards"
+            job_id = seen[-1][2]
+            assert "soundtrack.mp4" in page.input_value("#autopipeline-log textarea")
+            page.screenshot(path=str(shots / "autopipeline-done.png"), full_page=True)
+
+            played = page.evaluate(_PLAY, "#autopipeline-result-video video")
+            assert played["error"] is None and played["time"] > 0.3, played
+            assert abs(played["duration"] - 20.0) < 0.2, played
+
+            link = page.locator('#autopipeline-files a[download="soundtrack.mp4"]')
+            with page.expect_download() as download:
+                link.click()
+            downloaded = Path(download.value.path()).read_bytes()
+            browser.close()
+        served = api.get(f"/api/jobs/{job_id}/artifacts/soundtrack.mp4")
+        assert served.status_code == 200
+        assert downloaded == served.content  # the UI's job is the API's job, same file
+        assert downloaded[4:8] == b"ftyp"
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        api.close()
+
+
+def _follow(page: Any, selector: str, timeout: float) -> list[tuple[str, float | None, str]]:
+    """The (status, progress, job) states the status panel went through, until the job ended."""
+    seen: list[tuple[str, float | None, str]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        panel = page.query_selector(selector)
+        if panel is not None:
+            raw = panel.get_attribute("data-progress")
+            state = (
+                panel.get_attribute("data-status") or "",
+                float(raw) if raw else None,
+                panel.get_attribute("data-job") or "",
+            )
+            if not seen or seen[-1] != state:
+                seen.append(state)
+            if state[0] in ("done", "failed", "cancelled", "interrupted"):
+                return seen
+        time.sleep(0.2)
+    raise AssertionError(f"the job did not end in {timeout} s: {seen}")
+
+
+# Headless, and no calls home: this machine's network is closed (they would only be refused).
+_CHROMIUM_FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]  # fmt: skip
+
+# Play the video muted for a second; where it got to, its length and any media error.
+_PLAY = """async (selector) => {
+    const video = document.querySelector(selector);
+    video.muted = true;
+    await video.play();
+    await new Promise((done) => setTimeout(done, 1000));
+    return {time: video.currentTime, duration: video.duration,
+            error: video.error ? video.error.code : null};
+}"""
