@@ -140,14 +140,34 @@ def test_a_running_job_can_be_cancelled(client: TestClient) -> None:
 
 
 def test_a_job_that_did_not_finish_runs_again_with_its_files(client: TestClient) -> None:
-    text = {"words": ("words.txt", b"Said once, cut, then said again.", "text/plain")}
+    text = {"words": ("words.txt", b"Said once, cut, then said again. " * 200, "text/plain")}
     first = submit(client, "tts", {"text_file": "words"}, files=text).json()
-    client.delete(f"/api/jobs/{first['id']}")
+    assert client.delete(f"/api/jobs/{first['id']}").status_code == 200
     again = client.post(f"/api/jobs/{first['id']}/resubmit")
     assert again.status_code == 201, again.text
-    job = wait(client, again.json()["id"])
-    assert job["status"] == "done" and job["inputs"] == ["words"], job
+    job = client.get(f"/api/jobs/{again.json()['id']}").json()
+    assert job["inputs"] == ["words"] and job["status"] in ("queued", "running"), job
+    kept = Path(client.app.state.manager.store.folder(job["id"])) / "in" / "words.txt"
+    assert kept.read_bytes() == text["words"][1]
+    client.delete(f"/api/jobs/{job['id']}")
     assert client.post("/api/jobs/0123456789abcdef/resubmit").status_code == 404
+
+
+def test_a_job_is_not_started_until_its_files_are_in(tmp_path: Path) -> None:
+    """`receiving` jobs are invisible to the scheduler; a cancel while receiving holds."""
+    from audio_creator.web.jobs import JobManager
+
+    store = JobStore(tmp_path)
+    manager = JobManager(store)
+    arriving = store.create("tts", {"text": "x"}, [], status="receiving")
+    assert store.next_queued() is None
+    assert manager.cancel(arriving.id)
+    manager.submit("tts", ["tts", "--text", "x"], {}, [], job_id=arriving.id)
+    assert store.get(arriving.id).status == "cancelled"  # type: ignore[union-attr]
+    assert store.next_queued() is None
+    queued = store.create("tts", {"text": "y"}, [])
+    assert manager.cancel(queued.id)
+    assert not store.mark_running(queued.id)  # a cancel between pick and start wins
 
 
 def test_a_full_queue_answers_429(tmp_path: Path) -> None:

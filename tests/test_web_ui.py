@@ -51,10 +51,78 @@ def test_every_form_field_is_an_option_of_its_command(tmp_path: Path) -> None:
     ui.build(store, JobManager(store))  # and the whole UI builds
 
 
+def _tabs() -> dict[str, Any]:
+    import gradio as gr
+
+    from audio_creator.web import ui
+
+    with gr.Blocks():
+        return {
+            "autopipeline": ui._autopipeline(gr), "vidmuse": ui._vidmuse(gr), "tts": ui._tts(gr),
+            "mix": ui._mix(gr), "wavjourney": ui._wavjourney(gr),
+        }  # fmt: skip
+
+
+def _values(tab: Any, **given: Any) -> tuple[Any, ...]:
+    return tuple(given.get(field.dest) for field, _ in tab.fields)
+
+
+def test_a_form_becomes_the_job_the_api_would_take(tmp_path: Path, audio_only: Path) -> None:
+    """Empty fields are left to the command, starts join their files, keys are not stored."""
+    from audio_creator.web import ui
+    from audio_creator.web.jobs import JobManager
+    from audio_creator.web.store import JobStore
+
+    store = JobStore(tmp_path)
+    manager = JobManager(store)  # not started: the jobs wait in the queue
+    tabs = _tabs()
+    values = _values(
+        tabs["mix"], music=str(audio_only), music_start=12.5, speech_start=3.0, target_lufs=-14.0,
+        channels=2, duration=None, report=False,
+    )  # fmt: skip
+    job = ui._submit(tabs["mix"], values, store, manager)
+    assert job.status == "queued" and job.inputs == ["music"]
+    assert job.params == {"music": "music@12.5", "target_lufs": -14.0, "channels": 2}
+    assert (store.folder(job.id) / "in" / f"music{audio_only.suffix}").is_file()
+
+    values = _values(tabs["wavjourney"], instruction="A calm intro.", api_key="sk-secret")
+    job = ui._submit(tabs["wavjourney"], values, store, manager)
+    assert "api_key" not in job.params and "sk-secret" not in store.path.read_bytes().decode(
+        "latin-1"
+    )
+    assert manager._secrets[job.id] == {"api_key": "sk-secret"}  # for its process only
+    with pytest.raises(Exception, match="needs 'video'"):  # refused before anything is kept
+        ui._submit(tabs["vidmuse"], _values(tabs["vidmuse"]), store, manager)
+    assert len(store.recent()) == 2
+
+
+def test_the_page_never_serves_the_jobs_folder(tmp_path: Path) -> None:
+    app = create_app(ServerSettings(tmp_path / "data"))
+    with TestClient(app) as client:
+        made = client.post("/api/jobs", data={"mode": "tts", "params": '{"text": "Hi."}'})
+        job_id = made.json()["id"]
+        deadline = time.monotonic() + 60
+        while client.get(f"/api/jobs/{job_id}").json()["status"] != "done":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        folder = tmp_path / "data" / job_id
+        for path in (folder / "log.txt", folder / "out" / "speech.wav", tmp_path / "data"):
+            assert (folder / "log.txt").is_file()
+            answer = client.get(f"/gradio_api/file={path}")
+            assert answer.status_code in (403, 404), (path, answer.status_code)
+
+
 def test_the_ui_asks_for_the_token_when_one_is_set(tmp_path: Path) -> None:
     app = create_app(ServerSettings(tmp_path / "data", token="s3cret"))
     with TestClient(app) as client:
         assert client.get("/config").status_code == 401
+        assert (
+            client.post("/gradio_api/upload", files={"files": ("a.txt", b"x")}).status_code == 401
+        )
+        assert client.get("/gradio_api/file=/etc/hostname").status_code == 401
+        assert (
+            client.post("/login", data={"username": "me", "password": "s3crét"}).status_code == 400
+        )
         wrong = client.post("/login", data={"username": "me", "password": "wrong"})
         assert wrong.status_code == 400
         assert client.post("/login", data={"username": "me", "password": "s3cret"}).is_success

@@ -108,16 +108,14 @@ def create_app(settings: ServerSettings) -> Any:
             params = json.loads(str(form.get("params") or "{}"))
         except ValueError:
             return problem(422, "params must be a JSON object")
+        files = [name for name, value in form.multi_items() if hasattr(value, "read")]
         try:
-            job, params, hidden = service.open_job(store, str(form.get("mode") or ""), params)
+            with service.receiving(store, str(form.get("mode") or ""), params, files) as intake:
+                await _save_uploads(store, intake, form, settings.max_upload_bytes)
+                job = await asyncio.to_thread(service.queue_job, store, manager, intake)
         except service.Refused as exc:
             return problem(exc.status, exc.detail)
-        try:
-            uploads = await _save_uploads(store, job, form, settings.max_upload_bytes)
-            return _describe(store, service.queue_job(store, manager, job, params, uploads, hidden))
-        except service.Refused as exc:
-            service.drop(store, job.id)
-            return problem(exc.status, exc.detail)
+        return _describe(store, job)
 
     @app.get("/api/jobs")
     def jobs() -> list[dict[str, Any]]:
@@ -142,9 +140,10 @@ def create_app(settings: ServerSettings) -> Any:
         form = await request.form()
         hidden = {"api_key": str(form["api_key"])} if form.get("api_key") else {}
         try:
-            return _describe(store, service.resubmit(store, manager, job_id, hidden))
+            job = await asyncio.to_thread(service.resubmit, store, manager, job_id, hidden)
         except service.Refused as exc:
             return problem(exc.status, exc.detail)
+        return _describe(store, job)
 
     @app.get("/api/jobs/{job_id}/artifacts/{name}")
     def artifact(job_id: str, name: str) -> Any:
@@ -237,14 +236,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-async def _save_uploads(store: JobStore, job: Job, form: Any, limit: int) -> dict[str, Path]:
+async def _save_uploads(store: JobStore, intake: service.Intake, form: Any, limit: int) -> None:
     """Every file of the form, saved in the job's `in/` folder under its field's name; refuses
     unsafe names and uploads over the limit (413)."""
-    saved: dict[str, Path] = {}
     for field, value in form.multi_items():
         if not hasattr(value, "read"):
             continue
-        target = service.upload_path(store, job, field, getattr(value, "filename", "") or "")
+        filename = getattr(value, "filename", "") or ""
+        target = service.upload_path(store, intake.job, field, filename)
         size = 0
         with target.open("wb") as out:
             while chunk := await value.read(1 << 20):
@@ -252,8 +251,7 @@ async def _save_uploads(store: JobStore, job: Job, form: Any, limit: int) -> dic
                 if size > limit:
                     raise service.Refused(413, f"{field} is larger than {limit} bytes")
                 out.write(chunk)
-        saved[field] = target
-    return saved
+        intake.uploads[field] = target
 
 
 def _describe(store: JobStore, job: Job | None, *, log: bool = True) -> dict[str, Any]:

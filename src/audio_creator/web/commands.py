@@ -114,9 +114,16 @@ def input_options(mode: str) -> set[str]:
 
 
 def _probe_audio(path: Path) -> None:
-    from audio_creator.audio_source import open_audio
+    """An audio stream whose first frame decodes (the whole file is the command's to read)."""
+    import av
 
-    open_audio(path, 48000)
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise MediaError("it has no audio stream")
+            next(container.decode(audio=0))
+    except (av.FFmpegError, StopIteration, UnicodeDecodeError) as exc:
+        raise MediaError(f"it does not decode as audio ({exc or 'no frames'})") from None
 
 
 def _upload(name: str, uploads: dict[str, Path], key: str) -> Path:

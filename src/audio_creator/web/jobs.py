@@ -87,7 +87,7 @@ class JobManager:
         with self._lock:
             self._argv[job_id] = argv
             self._secrets[job_id] = dict(secrets or {})
-        if not self.store.mark_queued(job_id, list(inputs)):  # cancelled while it arrived
+        if not self.store.mark_queued(job_id):  # cancelled while it arrived
             with self._lock:
                 self._argv.pop(job_id, None)
                 self._secrets.pop(job_id, None)
@@ -140,7 +140,8 @@ class JobManager:
             if argv is None:  # queued by a server that has stopped since
                 self.store.finish(job.id, "interrupted", "the server restarted; submit it again")
                 continue
-            self.store.update(job.id, status="running", started=time.time())
+            if not self.store.mark_running(job.id):  # cancelled since it was picked
+                continue
             process = self._context.Process(
                 target=run_job, args=(str(self.store.root), job.id, argv, secrets, os.getpid()),
                 name=f"job-{job.id}", daemon=True,
@@ -157,10 +158,7 @@ STAGE_SPANS: dict[str, tuple[tuple[str, float, float], ...]] = {
         ("analysis", 0.0, 0.32), ("caption", 0.32, 0.34), ("music", 0.34, 0.56),
         ("speech", 0.56, 0.70), ("mix", 0.70, 0.84), ("timeline", 0.84, 0.86), ("mux", 0.86, 1.0),
     ),
-    "vidmuse": (
-        ("analysing", 0.0, 0.45), ("composing", 0.45, 0.6), ("rendering", 0.6, 0.9),
-        ("music ready", 0.9, 0.95),
-    ),
+    "vidmuse": (("analysing", 0.0, 0.45), ("composing", 0.45, 0.95)),  # per candidate made
     "wavjourney": (("analysing", 0.0, 0.3), ("rendering", 0.3, 0.95)),
     "tts": (("speaking", 0.0, 0.95),),
 }  # fmt: skip

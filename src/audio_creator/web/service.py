@@ -8,9 +8,12 @@ forgotten entirely, record and files, and the refusal says why with an HTTP stat
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,10 @@ from audio_creator.web.jobs import JobManager, QueueFull
 from audio_creator.web.store import SECRET_PARAMS, Job, JobStore
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
+# Extensions an upload keeps in the job's folder (others are dropped: the content is probed).
+_VIDEO = ("mp4", "m4v", "mov", "mkv", "webm", "avi", "ts", "mts", "m2ts", "mpg", "mpeg", "ogv")
+_AUDIO = ("wav", "flac", "mp3", "ogg", "oga", "opus", "m4a", "aac", "aif", "aiff", "caf", "wma")
+KEPT_SUFFIXES = frozenset(f".{ext}" for ext in (*_VIDEO, *_AUDIO, "txt", "md", "json"))
 
 
 class Refused(Exception):
@@ -31,49 +38,61 @@ class Refused(Exception):
         self.detail = detail
 
 
-def open_job(store: JobStore, mode: str, params: Any) -> tuple[Job, dict[str, Any], dict[str, str]]:
-    """A new job record and folder: the job, its storable parameters and its secrets."""
+@dataclasses.dataclass
+class Intake:
+    """A job being taken in: its record, storable parameters, secrets, and files as they land."""
+
+    job: Job
+    params: dict[str, Any]
+    secrets: dict[str, str]
+    uploads: dict[str, Path] = dataclasses.field(default_factory=dict)
+
+
+@contextmanager
+def receiving(store: JobStore, mode: str, params: Any, inputs: list[str]) -> Iterator[Intake]:
+    """Open a job whose files (named `inputs`) are still to arrive. Whatever goes wrong before
+    it is queued — a refusal, a failed copy, a client gone — the job is forgotten, record and
+    files; it stays `receiving` meanwhile, so the scheduler cannot take it half there."""
     if mode not in commands.MODES:
         raise Refused(422, f"mode must be one of {', '.join(commands.MODES)}")
     if not isinstance(params, dict):
         raise Refused(422, "params must be a JSON object")
     kept = dict(params)
-    secrets = {k: str(kept.pop(k)) for k in sorted(SECRET_PARAMS) if k in kept}
-    return store.create(mode, kept, [], status="receiving"), kept, secrets
+    secrets = {}
+    for key in sorted(SECRET_PARAMS):
+        value = kept.pop(key, None)
+        if value not in (None, ""):
+            secrets[key] = str(value)
+    job = store.create(mode, kept, list(inputs), status="receiving")
+    try:
+        yield Intake(job, kept, secrets)
+    except BaseException:
+        drop(store, job.id)
+        raise
 
 
 def upload_path(store: JobStore, job: Job, field: str, filename: str) -> Path:
     """Where the upload `field` (sent as `filename`) goes: `in/FIELD.ext`, the extension kept
-    only when it is a plain one (players and decoders like it; nothing relies on it)."""
+    only when it is one of the media, text or JSON ones the commands read (decoders like it;
+    nothing relies on it)."""
     if not SAFE_NAME.match(field):
         raise Refused(422, f"upload field names must be plain names, not {field!r}")
     suffix = Path(filename or "").suffix.lower()
-    suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else ""
-    return store.folder(job.id) / "in" / f"{field}{suffix}"
+    return store.folder(job.id) / "in" / f"{field}{suffix if suffix in KEPT_SUFFIXES else ''}"
 
 
-def queue_job(
-    store: JobStore,
-    manager: JobManager,
-    job: Job,
-    params: dict[str, Any],
-    uploads: dict[str, Path],
-    secrets: dict[str, str],
-) -> Job:
-    """Queue an opened job whose files are in place; `Refused` (and the job forgotten) when its
-    parameters, its files or the queue say no."""
+def queue_job(store: JobStore, manager: JobManager, intake: Intake) -> Job:
+    """Queue a job whose files are in place; `Refused` when its parameters, its files or the
+    queue say no. Probing the files takes a moment: call it off an event loop."""
+    job = intake.job
     try:
-        argv = commands.build_argv(job.mode, params, uploads, store.folder(job.id) / "out")
-        _check_uploads(params, uploads)
-        manager.submit(job.mode, argv, params, list(uploads), secrets, job_id=job.id)
-    except Refused:
-        drop(store, job.id)
-        raise
+        out = store.folder(job.id) / "out"
+        argv = commands.build_argv(job.mode, intake.params, intake.uploads, out)
+        _check_uploads(intake.params, intake.uploads)
+        manager.submit(job.mode, argv, intake.params, list(intake.uploads), intake.secrets, job.id)
     except QueueFull as exc:
-        drop(store, job.id)
         raise Refused(429, str(exc)) from None
     except AudioCreatorError as exc:
-        drop(store, job.id)
         raise Refused(422, str(exc)) from None
     queued = store.get(job.id)
     assert queued is not None
@@ -88,16 +107,16 @@ def resubmit(store: JobStore, manager: JobManager, job_id: str, secrets: dict[st
         raise Refused(404, "no such job")
     if old.status not in ("interrupted", "failed", "cancelled"):
         raise Refused(409, f"only a job that did not finish can run again (this one: {old.status})")
-    job, params, _ = open_job(store, old.mode, old.params)
-    uploads: dict[str, Path] = {}
-    for name in old.inputs:
-        found = sorted(p for p in (store.folder(old.id) / "in").glob(f"{name}*") if p.stem == name)
-        if not found:
-            drop(store, job.id)
-            raise Refused(410, f"the file {name!r} of job {old.id} is no longer kept")
-        uploads[name] = store.folder(job.id) / "in" / found[0].name
-        place_file(found[0], uploads[name])
-    return queue_job(store, manager, job, params, uploads, secrets)
+    with receiving(store, old.mode, old.params, old.inputs) as intake:
+        for name in old.inputs:
+            kept = (store.folder(old.id) / "in").glob(f"{name}*")
+            found = sorted(p for p in kept if p.stem == name)
+            if not found:
+                raise Refused(410, f"the file {name!r} of job {old.id} is no longer kept")
+            intake.uploads[name] = store.folder(intake.job.id) / "in" / found[0].name
+            place_file(found[0], intake.uploads[name])
+        intake.secrets.update(secrets)
+        return queue_job(store, manager, intake)
 
 
 def place_file(source: Path, target: Path) -> None:
@@ -133,17 +152,18 @@ def log_lines(store: JobStore, job_id: str) -> list[str]:
 
 def _check_uploads(params: dict[str, Any], uploads: dict[str, Path]) -> None:
     """Each uploaded file holds what the option that names it takes (probed, not by its name)."""
-    used: dict[str, str] = {}
+    used: dict[str, set[str]] = {name: set() for name in uploads}
     for key, value in params.items():
         dest = key.replace("-", "_")
         for item in value if isinstance(value, list) else [value]:
             name = str(item).rpartition("@")[0] or str(item)
             if name in uploads:
-                used[name] = dest
+                used[name].add(dest)
     for name, path in uploads.items():
-        if name not in used:
+        if not used[name]:
             raise Refused(422, f"the upload {name!r} is not named by any parameter")
-        try:
-            commands.check_upload(path, used[name])
-        except MediaError as exc:
-            raise Refused(415, str(exc)) from None
+        for option in sorted(used[name]):  # a file named by two options must suit both
+            try:
+                commands.check_upload(path, option)
+            except MediaError as exc:
+                raise Refused(415, str(exc)) from None

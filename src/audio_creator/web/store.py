@@ -131,13 +131,20 @@ class JobStore:
                 (*fields.values(), job_id),
             )
 
-    def mark_queued(self, job_id: str, inputs: list[str]) -> bool:
+    def mark_queued(self, job_id: str) -> bool:
         """A received job made ready to run; False if it was cancelled while it arrived."""
+        return self._move(job_id, "receiving", "queued")
+
+    def mark_running(self, job_id: str) -> bool:
+        """A queued job started; False if it was cancelled meanwhile."""
+        return self._move(job_id, "queued", "running", started=time.time())
+
+    def _move(self, job_id: str, old: str, new: str, started: float | None = None) -> bool:
         with self._connect() as db:
             cursor = db.execute(
-                "UPDATE jobs SET status = 'queued', inputs = ? "
-                "WHERE id = ? AND status = 'receiving'",
-                (json.dumps(inputs), job_id),
+                "UPDATE jobs SET status = ?, started = COALESCE(?, started) "
+                "WHERE id = ? AND status = ?",
+                (new, started, job_id, old),
             )
             return cursor.rowcount == 1
 

@@ -9,9 +9,13 @@ picture and downloads. Closing the page does not stop a job: it stays in the Job
 
 from __future__ import annotations
 
+import asyncio
 import html
+import shutil
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,14 +66,12 @@ def mount(
     import gradio as gr
 
     def check(_user: str, password: str) -> bool:
-        return token is not None and secrets.compare_digest(password, token)
+        return token is not None and secrets.compare_digest(password.encode(), token.encode())
 
     gr.mount_gradio_app(
         app, build(store, manager), path="/",
         auth=check if token else None,
         auth_message="Sign in with any name and the server's token (AUDIO_CREATOR_TOKEN).",
-        allowed_paths=[str(store.root)],
-        blocked_paths=[str(store.path), f"{store.path}-wal", f"{store.path}-shm"],
         max_file_size=max_bytes, ssr_mode=False, mcp_server=False, pwa=False,
         run_history=False, footer_links=[{"label": "API docs", "url": "/docs"}],
         theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]),
@@ -289,21 +291,19 @@ def _job_panel(gr: Any, tab: Tab, store: JobStore, manager: JobManager) -> None:
     )
     job_id = gr.State("")
 
-    def follow(*values: Any) -> Iterator[tuple[Any, ...]]:
-        job = _submit(tab, values, store, manager)
+    async def follow(*values: Any) -> AsyncIterator[tuple[Any, ...]]:
+        job = await asyncio.to_thread(_submit, tab, values, store, manager)
         unchanged = gr.update()
         yield job.id, _status_html(job), "", None, None, None, None
-        shown = ("", "")
         while True:
             current = store.get(job.id) or job
             now = (_status_html(current), "\n".join(service.log_lines(store, job.id)[-LOG_LINES:]))
             if current.status in FINISHED:
-                yield (job.id, *now, *_results(store, current))
+                with _handed_over(store, current) as results:
+                    yield (job.id, *now, *results)  # Gradio copies them before it asks for more
                 return
-            if now != shown:
-                shown = now
-                yield job.id, *now, unchanged, unchanged, unchanged, unchanged
-            time.sleep(POLL_S)
+            yield job.id, *now, unchanged, unchanged, unchanged, unchanged
+            await asyncio.sleep(POLL_S)
 
     def stop(current: str) -> None:
         if current:
@@ -332,29 +332,42 @@ def _submit(tab: Tab, values: tuple[Any, ...], store: JobStore, manager: JobMana
         if field.start_of and field.start_of in params and value not in (None, ""):
             params[field.start_of] = f"{field.start_of}@{float(value):g}"
     try:
-        job, kept, secrets = service.open_job(store, tab.mode, params)
-        uploads = {}
-        for name, source in files.items():
-            uploads[name] = service.upload_path(store, job, name, Path(source).name)
-            service.place_file(Path(source), uploads[name])
-        return service.queue_job(store, manager, job, kept, uploads, secrets)
+        with service.receiving(store, tab.mode, params, list(files)) as intake:
+            for name, source in files.items():
+                path = service.upload_path(store, intake.job, name, Path(source).name)
+                service.place_file(Path(source), path)
+                intake.uploads[name] = path
+            return service.queue_job(store, manager, intake)
     except service.Refused as exc:
         raise gr.Error(exc.detail) from None
 
 
-def _results(store: JobStore, job: Job) -> tuple[Any, Any, Any, list[str] | None]:
-    """What a finished job shows: the main audio, the video, the timeline, every file."""
-    out = store.folder(job.id) / "out"
+@contextmanager
+def _handed_over(store: JobStore, job: Job) -> Iterator[tuple[Any, Any, Any, list[str] | None]]:
+    """A finished job's results where Gradio takes files from (the system's temp folder), for
+    as long as it takes to copy them: the jobs folder itself is never served to the page."""
     names = service.artifacts(store, job)
     if not names:
-        return None, None, None, None
+        yield None, None, None, None
+        return
+    folder = Path(tempfile.mkdtemp(prefix=f"audio-creator-{job.id}-"))
+    try:
+        for name in names:
+            service.place_file(store.folder(job.id) / "out" / name, folder / name)
+        yield _results(job.mode, folder, names)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _results(mode: str, folder: Path, names: list[str]) -> tuple[Any, Any, Any, list[str]]:
+    """What a finished job shows: the main audio, the video, the timeline, every file."""
 
     def first(suffix: str) -> str | None:
-        return next((str(out / n) for n in names if n.endswith(suffix)), None)
+        return next((str(folder / n) for n in names if n.endswith(suffix)), None)
 
-    main = commands.OUTPUT_NAMES[job.mode]
-    audio = str(out / main) if main in names else first(".wav")
-    return audio, first(".mp4"), first(".png"), [str(out / n) for n in names]
+    main = commands.OUTPUT_NAMES[mode]
+    audio = str(folder / main) if main in names else first(".wav")
+    return audio, first(".mp4"), first(".png"), [str(folder / n) for n in names]
 
 
 def _status_html(job: Job | None) -> str:
@@ -379,6 +392,7 @@ def _jobs_tab(gr: Any, store: JobStore, manager: JobManager) -> None:
     with gr.Row():
         refresh = gr.Button("Refresh", elem_id="jobs-refresh")
         chosen = gr.Textbox(label="Job", placeholder="a job id from the table", scale=2)
+        key = gr.Textbox(label="API key, if the job used one", type="password")
         again = gr.Button("Run again (interrupted, failed or cancelled jobs)")
     said = gr.Markdown()
 
@@ -389,13 +403,15 @@ def _jobs_tab(gr: Any, store: JobStore, manager: JobManager) -> None:
             for j in store.recent()
         ]  # fmt: skip
 
-    def run_again(job: str) -> tuple[str, list[list[Any]]]:
+    def run_again(job: str, api_key: str) -> tuple[str, list[list[Any]]]:
         try:
-            new = service.resubmit(store, manager, job.strip(), {})
+            new = service.resubmit(
+                store, manager, job.strip(), {"api_key": api_key} if api_key else {}
+            )
         except service.Refused as exc:
             raise gr.Error(exc.detail) from None
         return f"Queued again as job `{new.id}`.", rows()
 
     table = gr.Dataframe(rows, headers=columns, interactive=False, elem_id="jobs-table")  # on load
     refresh.click(rows, None, table)
-    again.click(run_again, chosen, [said, table])
+    again.click(run_again, [chosen, key], [said, table])
