@@ -269,3 +269,27 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return "State:\tZ" not in state
+
+
+def test_the_web_picks_installed_voices_by_name_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from audio_creator.errors import ConfigError
+    from audio_creator.web.commands import build_argv
+
+    models = tmp_path / "models"
+    (models / "piper" / "en").mkdir(parents=True)
+    (models / "piper" / "en" / "amy.onnx").write_bytes(b"")
+    (models / "coqui" / "xtts").mkdir(parents=True)
+    (models / "coqui" / "xtts" / "config.json").write_text("{}")
+    monkeypatch.setenv("AUDIO_CREATOR_MODELS", str(models))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "secret.onnx").write_bytes(b"")  # a file in the server's working folder
+
+    argv = build_argv("tts", {"text": "Hi.", "voice": "amy"}, {}, tmp_path / "out")
+    assert f"--voice={models / 'piper' / 'en' / 'amy.onnx'}" in argv
+    argv = build_argv("tts", {"text": "Hi.", "voice": "xtts"}, {}, tmp_path / "out")
+    assert f"--voice={models / 'coqui' / 'xtts'}" in argv
+    for made_up in ("secret.onnx", "secret", "../models/piper/en/amy.onnx", "/etc/passwd"):
+        with pytest.raises(ConfigError, match="no voice named"):
+            build_argv("tts", {"text": "Hi.", "voice": made_up}, {}, tmp_path / "out")

@@ -50,9 +50,16 @@ def find_model(voice: str | os.PathLike[str], engine: str, suffix: str) -> Path:
 def installed(engine: str, suffix: str) -> list[str]:
     """The names of the voices in `engine`'s folder: files ending in `suffix`, or (suffix "")
     the subfolders that hold a `config.json`."""
+    return sorted(installed_models(engine, suffix))
+
+
+def installed_models(engine: str, suffix: str) -> dict[str, Path]:
+    """The voices in `engine`'s folder by name, with the model file (or folder) each names."""
     folder = voices_folder(engine)
     if not folder.is_dir():
-        return []
+        return {}
     if suffix:
-        return sorted(p.name.removesuffix(suffix) for p in folder.rglob(f"*{suffix}"))
-    return sorted(p.parent.name for p in folder.rglob("config.json"))
+        found = {p.name.removesuffix(suffix): p for p in sorted(folder.rglob(f"*{suffix}"))}
+    else:
+        found = {p.parent.name: p.parent for p in sorted(folder.rglob("config.json"))}
+    return found

@@ -32,7 +32,8 @@ EXTRA_OUTPUTS = {
 MEDIA_INPUTS = frozenset(("video", "music", "speech"))
 TEXT_INPUTS = frozenset(("text_file", "narration_file"))
 JSON_INPUTS = frozenset(("script",))
-NOT_FROM_THE_WEB = frozenset(("voice", "lora", "soundfont"))  # files of the server's own
+NOT_FROM_THE_WEB = frozenset(("lora", "soundfont"))  # files of the server's own
+VOICE_FOLDERS = (("piper", ".onnx"), ("kokoro", ".onnx"), ("coqui", ""))  # where voices are
 
 
 def build_argv(
@@ -70,6 +71,8 @@ def build_argv(
         elif isinstance(action, argparse._AppendAction):
             for item in value if isinstance(value, list) else [value]:
                 argv.append(f"{flag}={_file_spec(str(item), uploads, key)}")
+        elif dest == "voice":
+            argv.append(f"{flag}={installed_voice(str(value))}")
         elif action.type is Path:
             argv.append(f"{flag}={_upload(str(value), uploads, key)}")
         else:
@@ -78,6 +81,26 @@ def build_argv(
             argv.append(f"{flag}={value}")
     _check_required(mode, params)
     return argv
+
+
+def installed_voices() -> dict[str, Path]:
+    """The voices installed on the server (its models folder), by name: what the web may pick."""
+    from audio_creator.speech.voices import installed_models
+
+    found: dict[str, Path] = {}
+    for engine, suffix in VOICE_FOLDERS:
+        for name, path in installed_models(engine, suffix).items():
+            found.setdefault(name, path)
+    return found
+
+
+def installed_voice(name: str) -> Path:
+    """The model of an installed voice named `name`; never a path a client makes up."""
+    voices = installed_voices()
+    if name not in voices:
+        here = ", ".join(sorted(voices)) or "none (the bundled voice only)"
+        raise ConfigError(f"no voice named {name!r} is installed on this server; voices: {here}")
+    return voices[name]
 
 
 def check_upload(path: Path, option: str) -> None:

@@ -121,6 +121,7 @@ def _autopipeline(gr: Any) -> Tab:
             rerank = gr.Slider(1, 8, value=1, step=1, label="Music candidates to rank")
         with gr.Row():
             speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speech speed")
+            voice = _voice(gr)
             speaker = gr.Textbox(label="Speaker (multi-speaker voices)")
             language = gr.Textbox(label="Language (e.g. en)")
         with gr.Row():
@@ -136,8 +137,9 @@ def _autopipeline(gr: Any) -> Tab:
         (Field("video", upload=True), video), (Field("caption_backend"), caption),
         (Field("style"), style), (Field("engine"), engine), (Field("narration"), narration),
         (Field("merge_video"), merge), (Field("prompt"), prompt), (Field("seed", cast=int), seed),
-        (Field("rerank", cast=int), rerank), (Field("speed"), speed), (Field("speaker"), speaker),
-        (Field("language"), language), (Field("target_lufs"), target), (Field("true_peak"), peak),
+        (Field("rerank", cast=int), rerank), (Field("speed"), speed), (Field("voice"), voice),
+        (Field("speaker"), speaker), (Field("language"), language),
+        (Field("target_lufs"), target), (Field("true_peak"), peak),
         (Field("ducking_db"), ducking), (Field("caption_max_len", cast=int), words),
         (Field("caption_frames", cast=int), frames), (Field("llm_model"), model),
         (Field("api_key"), key),
@@ -169,6 +171,7 @@ def _tts(gr: Any) -> Tab:
     text_file = gr.File(label="…or a UTF-8 text file", file_types=[".txt"])
     with gr.Row():
         engine = gr.Dropdown(list(ENGINES), value="auto", label="Engine")
+        voice = _voice(gr)
         speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speed")
         subtitles = gr.Checkbox(True, label="Subtitles (.srt)")
     with gr.Accordion("More settings", open=False), gr.Row():
@@ -180,7 +183,8 @@ def _tts(gr: Any) -> Tab:
         as_written = gr.Checkbox(False, label="Numbers and abbreviations as the voice reads them")
     return Tab("tts", [
         (Field("text"), text), (Field("text_file", upload=True), text_file),
-        (Field("engine"), engine), (Field("speed"), speed), (Field("subtitles"), subtitles),
+        (Field("engine"), engine), (Field("voice"), voice), (Field("speed"), speed),
+        (Field("subtitles"), subtitles),
         (Field("speaker"), speaker), (Field("language"), language),
         (Field("sample_rate", cast=int), rate), (Field("sentence_pause"), sentence),
         (Field("paragraph_pause"), paragraph), (Field("as_written"), as_written),
@@ -257,6 +261,12 @@ def _wavjourney(gr: Any) -> Tab:
         (Field("target_lufs"), target), (Field("true_peak"), peak),
         (Field("ducking_db"), ducking), (Field("llm_model"), model), (Field("api_key"), key),
     ])  # fmt: skip
+
+
+def _voice(gr: Any) -> Any:
+    """The voices installed in the server's models folder (`audio-creator voices` lists them)."""
+    choices = [("the engine's default", ""), *[(n, n) for n in commands.installed_voices()]]
+    return gr.Dropdown(choices, value="", label="Voice")
 
 
 def _style(gr: Any) -> Any:
