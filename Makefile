@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-deps 'tinysoundfont>=0.3.7'  # its PyAudio is playback only
+	$(BIN)/python -m pip install --quiet 'torch==2.13.0'  # first: the neural tests' CPU build
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 

@@ -154,6 +154,14 @@ def _build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
 
     p = command("voices", commands.voices, "list the speech engines and the voices found here")
+
+    p = command("models", commands.models, "model weights: list what is here, download, verify")
+    p.add_argument("action", choices=("list", "download", "verify"))
+    p.add_argument(
+        "names", nargs="*", metavar="NAME",
+        help="models from `models list` (verify: default every one here; download: 'all' for all)",
+    )  # fmt: skip
+    p.add_argument("--force", action="store_true", help="download again even when present")
     return parser
 
 
@@ -213,12 +221,15 @@ def _add_autopipeline_options(p: argparse.ArgumentParser) -> None:
         "--narration", "--text", dest="narration", help="your own narration (no caption)"
     )
     script.add_argument("--narration-file", type=Path, help="your own narration, from a file")
-    p.add_argument("--backend", default="auto", help="music backend: auto (default), procedural")
+    p.add_argument(
+        "--backend", default="auto", help="music backend: auto (default), musicgen, procedural"
+    )
     p.add_argument("--style", default=None, help=f"music style: {', '.join(STYLE_NAMES)}")
     p.add_argument("--prompt", default=None, help="a description of the music")
     p.add_argument("--seed", type=int, default=0, help="music seed (default 0)")
     p.add_argument("--rerank", type=int, default=1, help="music candidates to rank (default 1)")
     p.add_argument("--lora", type=Path, default=None, help="a LoRA adapter for a neural backend")
+    _add_neural_music_options(p)
     p.add_argument("--engine", default="auto", help="speech engine (default auto)")
     p.add_argument("--voice", "--model", dest="voice", type=Path, default=None, help="a voice")
     p.add_argument("--speaker", default=None, help="speaker name or number")
@@ -266,7 +277,7 @@ def _add_vidmuse_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--video", type=Path, required=True, help="the video to score")
     p.add_argument("-o", "--output", type=Path, required=True, help="music WAV to write")
     p.add_argument("--duration", type=float, default=None, help="seconds (default: the video's)")
-    p.add_argument("--backend", default="auto", help="auto (default), procedural, …")
+    p.add_argument("--backend", default="auto", help="auto (default), musicgen, procedural")
     p.add_argument("--style", default=None, help=f"one of: {', '.join(STYLE_NAMES)}")
     p.add_argument("--prompt", default=None, help="a description; its words can pick the style")
     p.add_argument("--seed", type=int, default=0, help="same seed, same music (default 0)")
@@ -275,6 +286,7 @@ def _add_vidmuse_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--soundfont", type=Path, default=None, help="SF2/SF3 file to render with")
     p.add_argument("--midi-out", type=Path, default=None, help="also write the score as MIDI")
     p.add_argument("--lora", type=Path, default=None, help="LoRA adapter (neural backends)")
+    _add_neural_music_options(p)
     p.add_argument("--target-lufs", type=float, default=-18.0, help="loudness (default −18)")
     p.add_argument("--merge-video", action="store_true", help="also write the video with it")
     p.add_argument(
@@ -284,6 +296,18 @@ def _add_vidmuse_options(p: argparse.ArgumentParser) -> None:
         help="where --merge-video writes (default: OUTPUT's name with the video's suffix); "
         "giving it implies --merge-video",
     )
+
+
+def _add_neural_music_options(p: argparse.ArgumentParser) -> None:
+    """How the neural music backends sample (the procedural composer ignores these)."""
+    p.add_argument(
+        "--music-model", default=None,
+        help="weights for a neural backend: a name from `audio-creator models list`, or a folder",
+    )  # fmt: skip
+    p.add_argument("--top-k", type=int, default=250, help="sample among the k likeliest (250)")
+    p.add_argument("--top-p", type=float, default=0.0, help="nucleus sampling, 0 = off (default)")
+    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (1.0)")
+    p.add_argument("--cfg-coef", type=float, default=3.0, help="guidance weight (default 3.0)")
 
 
 def _add_mix_options(p: argparse.ArgumentParser) -> None:

@@ -11,8 +11,12 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from audio_creator.errors import MediaError
+
+if TYPE_CHECKING:
+    from audio_creator.music.backend import Sampling
 
 logger = logging.getLogger("audio_creator.cli")
 
@@ -179,6 +183,9 @@ def vidmuse(args: argparse.Namespace) -> int:
         midi_out=args.midi_out,
         merged_video=merged,
         target_lufs=args.target_lufs,
+        device=args.device,
+        music_model=args.music_model,
+        sampling=sampling_of(args),
     )
     result = run_vidmuse(options, progress=make_progress())
     for key, value in result.summary.items():
@@ -278,7 +285,8 @@ def autopipeline(args: argparse.Namespace) -> int:
         seed=args.seed, rerank=args.rerank, lora=args.lora, tts_engine=args.engine,
         voice=args.voice, speaker=args.speaker, language=args.language, speed=args.speed,
         ducking_db=args.ducking_db, target_lufs=args.target_lufs, true_peak_dbtp=args.true_peak,
-        merged_video=merged,
+        merged_video=merged, device=args.device, music_model=args.music_model,
+        sampling=sampling_of(args),
     )  # fmt: skip
     result = run_pipeline(options, progress=make_progress())
     mix = result.report["mix"]
@@ -372,6 +380,45 @@ def voices(args: argparse.Namespace) -> int:
         print(f"{name:8s} {state}; voices: {', '.join(found[name]) or 'none'}")
         print(f"{'':8s} (its folder: {voices_folder(name)})")
     return 0
+
+
+def models(args: argparse.Namespace) -> int:
+    from audio_creator import models as catalogue
+    from audio_creator.errors import ConfigError
+
+    names = list(catalogue.CATALOGUE) if args.names == ["all"] else args.names
+    for name in names:
+        catalogue.entry(name)  # unknown names are refused before anything happens
+    if args.action == "list":
+        for name in names or catalogue.CATALOGUE:
+            state = "here   " if catalogue.is_present(name) else "missing"
+            print(f"{name:28s} {state} {catalogue.entry(name).about}")
+        print(f"models folder: {catalogue.models_dir()} (AUDIO_CREATOR_MODELS)")
+        return 0
+    if args.action == "download":
+        if not names:
+            raise ConfigError("name the models to download (or 'all'); `models list` shows them")
+        for name in names:
+            print(f"{name}: ready in {catalogue.download(name, force=args.force)}")
+        return 0
+    present = names or [n for n in catalogue.CATALOGUE if catalogue.is_present(n)]
+    failed = False
+    for name in present:
+        problems = catalogue.verify(name)
+        failed = failed or any("differs" in p or "missing" in p for p in problems)
+        print(f"{name}: {'; '.join(problems) or 'every file matches its recorded SHA-256'}")
+    if failed:
+        raise MediaError("some model files are not what was downloaded: download them again")
+    return 0
+
+
+def sampling_of(args: argparse.Namespace) -> Sampling:
+    """The neural backends' sampling options from the command line."""
+    from audio_creator.music.backend import Sampling
+
+    return Sampling(
+        top_k=args.top_k, top_p=args.top_p, temperature=args.temperature, cfg_coef=args.cfg_coef
+    )
 
 
 def merged_video_path(args: argparse.Namespace, suffix: str = ".mp4") -> Path | None:

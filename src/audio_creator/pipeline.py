@@ -33,6 +33,7 @@ from audio_creator.files import StagedOutputs, atomic_output, check_output_path
 from audio_creator.media.frames import frames_at
 from audio_creator.media.probe import VideoInfo, probe
 from audio_creator.mix.ducking import FRAME_S
+from audio_creator.music.backend import Sampling
 from audio_creator.timeline import (
     THUMBNAIL_SHORT_SIDE,
     TimelineData,
@@ -76,6 +77,9 @@ class PipelineOptions:
     target_lufs: float = -16.0
     true_peak_dbtp: float = -1.0
     merged_video: Path | None = None  # also write the video with the mix as its soundtrack
+    device: str = "auto"  # where neural models run
+    music_model: str | None = None  # a neural music backend's weights; None: its default
+    sampling: Sampling = field(default_factory=Sampling)  # how neural music is sampled
 
     def __post_init__(self) -> None:
         require_finite(speed=self.speed, ducking_db=self.ducking_db, target_lufs=self.target_lufs)
@@ -272,6 +276,9 @@ def _music(
             seed=options.seed,
             rerank=options.rerank,
             lora=options.lora,
+            device=options.device,
+            music_model=options.music_model,
+            sampling=options.sampling,
         ),
         timer.progress("music"),
         analysis=analysis,

@@ -19,7 +19,7 @@ from audio_creator.audio import save
 from audio_creator.errors import ConfigError, require_finite
 from audio_creator.files import check_output_path
 from audio_creator.media.probe import probe
-from audio_creator.music.backend import GeneratedMusic
+from audio_creator.music.backend import GeneratedMusic, Sampling
 from audio_creator.music.rerank import Ranked
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,9 @@ class VidmuseOptions:
     midi_out: Path | None = None
     merged_video: Path | None = None  # write the video with the music as its soundtrack here
     target_lufs: float = -18.0
+    device: str = "auto"  # where a neural backend runs
+    music_model: str | None = None  # a neural backend's weights (name or folder); None: default
+    sampling: Sampling = field(default_factory=Sampling)
 
     def __post_init__(self) -> None:
         require_finite(duration=self.duration_s, target_lufs=self.target_lufs)
@@ -95,7 +98,9 @@ def run_vidmuse(
         backend_options["soundfont"] = options.soundfont
     if options.lora is not None:
         backend_options["lora"] = options.lora
-    backend = create_backend(options.backend, **backend_options)
+    if options.music_model is not None:
+        backend_options["model"] = options.music_model
+    backend = create_backend(options.backend, device=options.device, **backend_options)
     logger.info("music backend: %s", backend.name)
 
     warm_up = getattr(backend, "warm_up", None)
@@ -120,6 +125,8 @@ def run_vidmuse(
                 seed=options.seed,
                 variation=variation,
                 target_lufs=options.target_lufs,
+                sampling=options.sampling,
+                video=info.path,
             )
         ),
         analysis,

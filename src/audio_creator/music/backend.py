@@ -7,8 +7,10 @@ backend's heavy imports happen only when it is chosen.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from audio_creator.analysis.video import VideoAnalysis
@@ -16,7 +18,34 @@ from audio_creator.audio import Audio
 from audio_creator.errors import ConfigError, require_finite
 from audio_creator.registry import Registry
 
+logger = logging.getLogger(__name__)
+
 Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How a token model draws each audio token (the neural backends; others ignore it).
+
+    `top_k` 0 and `top_p` 0 switch those filters off; `temperature` 0 takes the likeliest token;
+    `cfg_coef` is the classifier-free guidance weight (1: no guidance, the null condition unused).
+    """
+
+    top_k: int = 250
+    top_p: float = 0.0
+    temperature: float = 1.0
+    cfg_coef: float = 3.0
+
+    def __post_init__(self) -> None:
+        require_finite(top_p=self.top_p, temperature=self.temperature, cfg_coef=self.cfg_coef)
+        if self.top_k < 0:
+            raise ConfigError(f"--top-k must be 0 (off) or more, got {self.top_k}")
+        if not 0.0 <= self.top_p <= 1.0:
+            raise ConfigError(f"--top-p must be within 0–1 (0: off), got {self.top_p}")
+        if not 0.0 <= self.temperature <= 10.0:
+            raise ConfigError(f"--temperature must be within 0–10, got {self.temperature}")
+        if not 0.0 <= self.cfg_coef <= 30.0:
+            raise ConfigError(f"--cfg-coef must be within 0–30, got {self.cfg_coef}")
 
 
 @dataclass(frozen=True)
@@ -32,6 +61,8 @@ class MusicRequest:
     sample_rate: int = 48000
     target_lufs: float = -18.0  # loudness of the delivered music
     true_peak_dbtp: float = -1.0
+    sampling: Sampling = field(default_factory=Sampling)  # the neural backends' token sampling
+    video: Path | None = None  # the video itself, for backends that look at its frames
 
     def __post_init__(self) -> None:
         require_finite(duration=self.duration_s, target_lufs=self.target_lufs)
@@ -66,14 +97,23 @@ class MusicBackend(Protocol):
         ...
 
 
-# Neural backends join this list (before "procedural") when they land.
-AUTO_ORDER = ("procedural",)
+# `auto` takes the first of these that is ready: a neural backend when its packages and its
+# default weights are here, else the embedded procedural composer.
+AUTO_ORDER = ("musicgen", "procedural")
 
 
 def _builtins(registry: Registry[MusicBackend]) -> None:
     from audio_creator.music import procedural
+    from audio_creator.music.neural import missing_packages
 
     registry.register("procedural", procedural.ProceduralBackend, procedural.missing_requirements)
+    registry.register("musicgen", _musicgen, missing_packages)  # weights: checked on creation
+
+
+def _musicgen(**options: Any) -> MusicBackend:
+    from audio_creator.music.musicgen import MusicGenBackend
+
+    return MusicGenBackend(**options)
 
 
 BACKENDS: Registry[MusicBackend] = Registry("music backend", _builtins)
@@ -81,15 +121,31 @@ register = BACKENDS.register
 available_backends = BACKENDS.available
 
 
+def ready_for_auto(name: str) -> str | None:
+    """None when `auto` may take backend `name`, else what it lacks (packages or weights)."""
+    lack = BACKENDS.missing(name)
+    if lack is None and name == "musicgen":
+        from audio_creator.music.musicgen import missing_requirements
+
+        lack = missing_requirements()
+    return lack
+
+
 def create_backend(name: str = "auto", **options: Any) -> MusicBackend:
-    """The backend called `name`; "auto" takes the best one that can run here.
+    """The backend called `name`; "auto" takes the best one that can run here, and says why.
 
     Raises:
         ConfigError: no backend has that name.
         BackendUnavailable: it exists but lacks a package or weights (the message says which).
     """
     if name == "auto":
-        ready = [n for n in AUTO_ORDER if n in BACKENDS.names() and BACKENDS.missing(n) is None]
-        # Nothing ready: report what the embedded default lacks.
-        name = ready[0] if ready else AUTO_ORDER[-1]
+        for candidate in AUTO_ORDER:
+            lack = ready_for_auto(candidate)
+            if lack is None:
+                name = candidate
+                break
+            if candidate != AUTO_ORDER[-1]:
+                logger.info("music backend auto: not %s (%s)", candidate, lack)
+        else:
+            name = AUTO_ORDER[-1]  # nothing ready: report what the embedded default lacks
     return BACKENDS.create(name, **options)

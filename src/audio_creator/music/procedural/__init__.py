@@ -64,7 +64,14 @@ class ProceduralBackend:
         self,
         soundfont: str | os.PathLike[str] | None = None,
         lora: str | os.PathLike[str] | None = None,
+        model: str | None = None,
+        device: str = "auto",  # the composer runs on the CPU whatever is asked
     ) -> None:
+        if model is not None:
+            raise ConfigError(
+                "--music-model names weights for a neural backend (musicgen, vidmuse); "
+                "the procedural composer has none"
+            )
         if lora is not None:
             raise ConfigError(
                 "LoRA adapters apply to the neural music backends (musicgen, vidmuse); "

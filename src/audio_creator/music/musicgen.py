@@ -1,0 +1,189 @@
+"""The `musicgen` backend: Meta's MusicGen on transformers, text → music at 32 kHz.
+
+The text is the user's `--prompt`, else a description written from the style and the picture
+(tempo from the video's energy, mood from its brightness and how its energy moves). The T5
+encoder's states, projected to the decoder's width, are the decoder's cross-attention memory;
+the null condition for guidance is the projection of zeros with every position masked, as
+MusicGen was trained. Tokens are sampled by `neural.tokens` (windows of 30 s, each prompted
+with the last 10 s of the one before) and decoded by the model's EnCodec.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from audio_creator.audio import Audio
+from audio_creator.errors import BackendUnavailable, ConfigError
+from audio_creator.music.backend import GeneratedMusic, MusicRequest, Progress
+from audio_creator.music.neural import dtype_for, missing_packages, pick_device
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "musicgen-small"
+WINDOW_S = 30.0  # what MusicGen was trained on
+PROMPT_S = 10.0  # each later window continues from this much of the one before
+
+
+def missing_requirements(model: str = DEFAULT_MODEL) -> str | None:
+    """None when the packages and the default weights are here, else what is missing."""
+    from audio_creator import models
+
+    return missing_packages() or models.missing(model)
+
+
+class MusicGenBackend:
+    """MusicGen from a folder of weights (a catalogue name, or a path)."""
+
+    name = "musicgen"
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] = DEFAULT_MODEL,
+        device: str = "auto",
+        lora: str | os.PathLike[str] | None = None,
+        **_: Any,
+    ) -> None:
+        from audio_creator import models
+
+        lack = missing_packages()
+        if lack is not None:
+            raise BackendUnavailable(f"the musicgen backend needs torch and transformers: {lack}")
+        if lora is not None:
+            raise ConfigError("LoRA adapters for musicgen are not supported yet (see issue 10)")
+        self.folder = models.locate(model)
+        self.device_name = device
+        self._loaded: tuple[Any, Any, Any, Any] | None = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load the model (the vidmuse job calls this while the video decodes)."""
+        self._model()
+
+    def _model(self) -> tuple[Any, Any, Any, Any]:
+        """(model, tokenizer, device, dtype), loaded once."""
+        with self._lock:
+            if self._loaded is None:
+                from transformers import AutoTokenizer, MusicgenForConditionalGeneration
+
+                started = time.perf_counter()
+                device = pick_device(self.device_name)
+                dtype = dtype_for(device)
+                model = MusicgenForConditionalGeneration.from_pretrained(
+                    self.folder, local_files_only=True, dtype=dtype
+                )
+                tokenizer = AutoTokenizer.from_pretrained(self.folder, local_files_only=True)
+                self._loaded = (model.to(device).eval(), tokenizer, device, dtype)
+                logger.info(
+                    "musicgen: loaded %s on %s (%s) in %.1f s",
+                    self.folder, device, str(dtype).removeprefix("torch."),
+                    time.perf_counter() - started,
+                )  # fmt: skip
+            return self._loaded
+
+    def generate(self, request: MusicRequest, progress: Progress | None = None) -> GeneratedMusic:
+        import torch
+
+        from audio_creator.music.neural.tokens import decode, sample_codes
+
+        model, tokenizer, device, _ = self._model()
+        text = describe(request)
+        logger.info("musicgen prompt: %s", text)
+        condition = text_condition(model, tokenizer, [text], device)
+        rate = model.config.audio_encoder.frame_rate
+        frames = max(1, round(request.duration_s * rate))
+        generator = torch.Generator(device=device).manual_seed(
+            request.seed * 1009 + request.variation
+        )
+        with torch.inference_mode():
+            codes = sample_codes(
+                model.decoder, lambda _start, _stop: condition, frames, request.sampling,
+                generator, window=round(WINDOW_S * rate), overlap=round(PROMPT_S * rate),
+                progress=progress,
+            )  # fmt: skip
+        stereo = model.config.decoder.audio_channels == 2
+        samples = decode(model.audio_encoder, codes, stereo=stereo)
+        audio = finish(Audio(samples, model.config.audio_encoder.sampling_rate), request)
+        summary = {"model": Path(self.folder).name, "prompt": text, "frames": frames}
+        return GeneratedMusic(audio, self.name, (), summary)
+
+
+def finish(decoded: Audio, request: MusicRequest) -> Audio:
+    """A codec's output made delivery music: offset removed (a 20 Hz high-pass; codec decoders
+    can drift off zero), at the request's rate, length and loudness, stereo."""
+    from scipy.signal import butter, sosfiltfilt
+
+    from audio_creator.mix.master import master_in_place
+
+    sos = butter(2, 20.0, "highpass", fs=decoded.sample_rate, output="sos")
+    centred = Audio(
+        sosfiltfilt(sos, decoded.samples, axis=-1).astype(np.float32), decoded.sample_rate
+    )
+    audio = centred.resample(request.sample_rate).fit_frames(
+        round(request.duration_s * request.sample_rate)
+    )
+    buffer = np.array(audio.to_channels(2).samples)
+    master_in_place(
+        buffer, request.sample_rate, target_lufs=request.target_lufs,
+        true_peak_dbtp=request.true_peak_dbtp,
+    )  # fmt: skip
+    return Audio(buffer, request.sample_rate)
+
+
+def text_condition(model: Any, tokenizer: Any, texts: list[str], device: Any) -> Any:
+    """The decoder memory for `texts` and its null counterpart (zeros, all masked)."""
+    import torch
+
+    from audio_creator.music.neural.tokens import Condition
+
+    tokens = tokenizer(texts, return_tensors="pt", padding=True).to(device)
+    with torch.inference_mode():
+        states = model.text_encoder(
+            input_ids=tokens.input_ids, attention_mask=tokens.attention_mask
+        ).last_hidden_state
+        project = getattr(model, "enc_to_dec_proj", None) or torch.nn.Identity()  # equal widths
+        memory, null = project(states), project(torch.zeros_like(states))
+    mask = tokens.attention_mask
+    return Condition(memory, mask, null, torch.zeros_like(mask))
+
+
+def describe(request: MusicRequest) -> str:
+    """The text MusicGen is given: the user's prompt (or the style's name), then the tempo and
+    mood the picture suggests, when there is a picture."""
+    from audio_creator.music.procedural.styles import (
+        style_from_picture,
+        style_from_prompt,
+        style_named,
+    )
+
+    prompt = (request.prompt or "").strip()
+    analysis = request.analysis
+    if analysis is None:
+        return prompt or f"{request.style or 'cinematic'} instrumental music"
+    energy, brightness = float(np.mean(analysis.energy)), float(np.mean(analysis.brightness))
+    if request.style:
+        style = style_named(request.style)
+    else:
+        style = (style_from_prompt(prompt) if prompt else None) or style_from_picture(
+            energy, brightness
+        )
+    low, high = style.tempo_bpm
+    words = [
+        prompt or f"{style.name} instrumental music",
+        f"{round(low + (high - low) * min(1.0, energy / 0.7))} bpm",
+        "bright, uplifting" if brightness >= 0.45 else "dark, moody",
+    ]
+    if analysis.energy.size >= 4:
+        half = analysis.energy.size // 2
+        first, second = float(analysis.energy[:half].mean()), float(analysis.energy[half:].mean())
+        if second > first + 0.1:
+            words.append("building from calm to energetic")
+        elif first > second + 0.1:
+            words.append("settling from energetic to calm")
+    return ", ".join(words)
