@@ -65,3 +65,90 @@ def save_tiny_musicgen(folder: Path, seed: int = 0) -> Path:
     tiny_musicgen(seed).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+# VidMuse at toy size: a 2-layer, width-32 decoder; CLIP at width 48 (3 fusion heads, as
+# published, must divide it) on 32-px frames in 8-px
+# patches (17 tokens a frame, against ViT-B/32's 50 at 224 px).
+TINY_CLIP = {
+    "hidden_size": 48, "intermediate_size": 64, "num_hidden_layers": 2,
+    "num_attention_heads": 2, "image_size": 32, "patch_size": 8, "projection_dim": 16,
+}  # fmt: skip
+TINY_LM = {"dim": 32, "num_heads": 2, "num_layers": 2, "hidden_scale": 4, "n_q": BOOKS,
+           "card": CODEBOOK, "dim_head": 16}  # fmt: skip
+
+
+def upstream_vidmuse_state(seed: int = 0) -> dict[str, Any]:
+    """A state dict in the published checkpoint's layout and names (audiocraft's LM, the
+    VidMuse video modules, CLIPVisionModelWithProjection as `visual_encoder_model`), random."""
+    import torch
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    g = torch.Generator().manual_seed(seed)
+
+    def rand(*shape: int) -> Any:
+        return torch.randn(*shape, generator=g) * 0.2
+
+    d, card, books, ffn = TINY_LM["dim"], CODEBOOK, BOOKS, 4 * TINY_LM["dim"]
+    width, heads, head_dim = TINY_CLIP["hidden_size"], TINY_LM["num_heads"], TINY_LM["dim_head"]
+    tokens = (TINY_CLIP["image_size"] // TINY_CLIP["patch_size"]) ** 2 + 1
+    state: dict[str, Any] = {f"emb.{k}.weight": rand(card + 1, d) for k in range(books)}
+    for n in range(TINY_LM["num_layers"]):
+        layer = f"transformer.layers.{n}"
+        for attention in ("self_attn", "cross_attention"):
+            state[f"{layer}.{attention}.in_proj_weight"] = rand(3 * d, d)
+            state[f"{layer}.{attention}.out_proj.weight"] = rand(d, d)
+        state[f"{layer}.linear1.weight"] = rand(ffn, d)
+        state[f"{layer}.linear2.weight"] = rand(d, ffn)
+        for norm in ("norm1", "norm2", "norm_cross"):
+            state[f"{layer}.{norm}.weight"] = 1 + rand(d)
+            state[f"{layer}.{norm}.bias"] = rand(d)
+    state["out_norm.weight"], state["out_norm.bias"] = 1 + rand(d), rand(d)
+    state.update({f"linears.{k}.weight": rand(card, d) for k in range(books)})
+    torch.manual_seed(seed)
+    clip = CLIPVisionModelWithProjection(CLIPVisionConfig(**TINY_CLIP))
+    state.update({f"visual_encoder_model.{k}": v for k, v in clip.state_dict().items()})
+    for stream in ("local", "global"):
+        state[f"{stream}_pos_embedding"] = rand(1, tokens, width)
+        t = f"{stream}_temporal_transformer"
+        for i in range(2):
+            for sub in (0, 1):
+                state[f"{t}.layers.{i}.{sub}.norm.weight"] = 1 + rand(width)
+                state[f"{t}.layers.{i}.{sub}.norm.bias"] = rand(width)
+            state[f"{t}.layers.{i}.0.fn.to_qkv.weight"] = rand(3 * heads * head_dim, width)
+            state[f"{t}.layers.{i}.0.fn.to_out.0.weight"] = rand(width, heads * head_dim)
+            state[f"{t}.layers.{i}.0.fn.to_out.0.bias"] = rand(width)
+            state[f"{t}.layers.{i}.1.fn.net.0.weight"] = rand(4 * width, width)
+            state[f"{t}.layers.{i}.1.fn.net.0.bias"] = rand(4 * width)
+            state[f"{t}.layers.{i}.1.fn.net.3.weight"] = rand(width, 4 * width)
+            state[f"{t}.layers.{i}.1.fn.net.3.bias"] = rand(width)
+        state[f"{t}.norm.weight"], state[f"{t}.norm.bias"] = 1 + rand(width), rand(width)
+    for part in ("query", "key", "value", "final_linear"):
+        state[f"multi_head_cross_attention.{part}.weight"] = rand(width, width)
+        state[f"multi_head_cross_attention.{part}.bias"] = rand(width)
+    for norm in ("norm1", "norm2"):
+        state[f"multi_head_cross_attention.{norm}.weight"] = 1 + rand(width)
+        state[f"multi_head_cross_attention.{norm}.bias"] = rand(width)
+    state["visual_feature_proj.weight"], state["visual_feature_proj.bias"] = rand(d, width), rand(d)
+    return state
+
+
+def save_tiny_vidmuse(folder: Path, seed: int = 0) -> Path:
+    """A VidMuse model folder as `models download vidmuse` lays it out, at toy size: the
+    checkpoint (`best_state` + the training config as YAML), the CLIP config (the real one
+    needs none: ViT-B/32 is the default) and an EnCodec."""
+    import torch
+    import yaml
+    from transformers import EncodecModel
+
+    folder.mkdir(parents=True, exist_ok=True)
+    cfg = yaml.safe_dump({"transformer_lm": TINY_LM, "visual_encoder": "clip"})
+    torch.save(
+        {"best_state": upstream_vidmuse_state(seed), "xp.cfg": cfg}, folder / "state_dict.bin"
+    )
+    import json
+
+    (folder / "clip_config.json").write_text(json.dumps(TINY_CLIP))
+    torch.manual_seed(seed)
+    EncodecModel(tiny_encodec_config()).save_pretrained(folder / "encodec")
+    return folder

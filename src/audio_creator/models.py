@@ -72,6 +72,10 @@ CATALOGUE: dict[str, ModelEntry] = {
             "VidMuse: video → music (CLIP features into a MusicGen decoder)",
         ),
         ModelEntry(
+            "encodec-32khz", "facebook/encodec_32khz", "encodec/32khz", ("config.json",),
+            ("*.json", "*.safetensors"), "EnCodec 32 kHz: the codec VidMuse's tokens decode with",
+        ),
+        ModelEntry(
             "clip-vit-b32", "openai/clip-vit-base-patch32", "clip/vit-b32", ("config.json",),
             ("*.json", "*.safetensors", "*.txt"), "CLIP ViT-B/32: frames → embeddings (MIT)",
         ),

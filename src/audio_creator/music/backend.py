@@ -99,7 +99,7 @@ class MusicBackend(Protocol):
 
 # `auto` takes the first of these that is ready: a neural backend when its packages and its
 # default weights are here, else the embedded procedural composer.
-AUTO_ORDER = ("musicgen", "procedural")
+AUTO_ORDER = ("vidmuse", "musicgen", "procedural")
 
 
 def _builtins(registry: Registry[MusicBackend]) -> None:
@@ -108,12 +108,19 @@ def _builtins(registry: Registry[MusicBackend]) -> None:
 
     registry.register("procedural", procedural.ProceduralBackend, procedural.missing_requirements)
     registry.register("musicgen", _musicgen, missing_packages)  # weights: checked on creation
+    registry.register("vidmuse", _vidmuse, missing_packages)
 
 
 def _musicgen(**options: Any) -> MusicBackend:
     from audio_creator.music.musicgen import MusicGenBackend
 
     return MusicGenBackend(**options)
+
+
+def _vidmuse(**options: Any) -> MusicBackend:
+    from audio_creator.music.vidmuse.backend import VidMuseBackend
+
+    return VidMuseBackend(**options)
 
 
 BACKENDS: Registry[MusicBackend] = Registry("music backend", _builtins)
@@ -125,9 +132,13 @@ def ready_for_auto(name: str) -> str | None:
     """None when `auto` may take backend `name`, else what it lacks (packages or weights)."""
     lack = BACKENDS.missing(name)
     if lack is None and name == "musicgen":
-        from audio_creator.music.musicgen import missing_requirements
+        from audio_creator.music import musicgen
 
-        lack = missing_requirements()
+        lack = musicgen.missing_requirements()
+    if lack is None and name == "vidmuse":
+        from audio_creator.music.vidmuse import backend
+
+        lack = backend.missing_requirements()
     return lack
 
 

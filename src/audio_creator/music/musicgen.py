@@ -22,7 +22,7 @@ import numpy as np
 from audio_creator.audio import Audio
 from audio_creator.errors import BackendUnavailable, ConfigError
 from audio_creator.music.backend import GeneratedMusic, MusicRequest, Progress
-from audio_creator.music.neural import dtype_for, missing_packages, pick_device
+from audio_creator.music.neural import dtype_for, finish, missing_packages, pick_device
 
 logger = logging.getLogger(__name__)
 
@@ -112,28 +112,6 @@ class MusicGenBackend:
         audio = finish(Audio(samples, model.config.audio_encoder.sampling_rate), request)
         summary = {"model": Path(self.folder).name, "prompt": text, "frames": frames}
         return GeneratedMusic(audio, self.name, (), summary)
-
-
-def finish(decoded: Audio, request: MusicRequest) -> Audio:
-    """A codec's output made delivery music: offset removed (a 20 Hz high-pass; codec decoders
-    can drift off zero), at the request's rate, length and loudness, stereo."""
-    from scipy.signal import butter, sosfiltfilt
-
-    from audio_creator.mix.master import master_in_place
-
-    sos = butter(2, 20.0, "highpass", fs=decoded.sample_rate, output="sos")
-    centred = Audio(
-        sosfiltfilt(sos, decoded.samples, axis=-1).astype(np.float32), decoded.sample_rate
-    )
-    audio = centred.resample(request.sample_rate).fit_frames(
-        round(request.duration_s * request.sample_rate)
-    )
-    buffer = np.array(audio.to_channels(2).samples)
-    master_in_place(
-        buffer, request.sample_rate, target_lufs=request.target_lufs,
-        true_peak_dbtp=request.true_peak_dbtp,
-    )  # fmt: skip
-    return Audio(buffer, request.sample_rate)
 
 
 def text_condition(model: Any, tokenizer: Any, texts: list[str], device: Any) -> Any:

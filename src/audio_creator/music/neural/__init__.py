@@ -6,10 +6,16 @@ light, and a machine without torch gets a clear `BackendUnavailable`, not an Imp
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from audio_creator.audio import Audio
 from audio_creator.errors import BackendUnavailable
 from audio_creator.registry import needs_module
+
+if TYPE_CHECKING:
+    from audio_creator.music.backend import MusicRequest
 
 
 def missing_packages() -> str | None:
@@ -41,3 +47,25 @@ def dtype_for(device: Any) -> Any:
     if device.type != "cuda":
         return torch.float32
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def finish(decoded: Audio, request: MusicRequest) -> Audio:
+    """A codec's output made delivery music: offset removed (a 20 Hz high-pass; codec decoders
+    can drift off zero), at the request's rate, length and loudness, stereo."""
+    from scipy.signal import butter, sosfiltfilt
+
+    from audio_creator.mix.master import master_in_place
+
+    sos = butter(2, 20.0, "highpass", fs=decoded.sample_rate, output="sos")
+    centred = Audio(
+        sosfiltfilt(sos, decoded.samples, axis=-1).astype(np.float32), decoded.sample_rate
+    )
+    audio = centred.resample(request.sample_rate).fit_frames(
+        round(request.duration_s * request.sample_rate)
+    )
+    buffer = np.array(audio.to_channels(2).samples)
+    master_in_place(
+        buffer, request.sample_rate, target_lufs=request.target_lufs,
+        true_peak_dbtp=request.true_peak_dbtp,
+    )  # fmt: skip
+    return Audio(buffer, request.sample_rate)

@@ -1,0 +1,171 @@
+"""The `vidmuse` backend: music from the video's own frames (see `network`).
+
+The model folder (`audio-creator models download vidmuse`) holds the published checkpoint,
+`state_dict.bin`; optionally `clip_config.json` (default: ViT-B/32's) and `encodec/` (a
+transformers EnCodec; default: the `encodec-32khz` model). Videos longer than one 30 s window
+are made window by window: each window sees the local frames of its own stretch and the same
+32 global frames, and continues from the last 0.5 s of tokens before it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from audio_creator.audio import Audio
+from audio_creator.errors import BackendUnavailable, ConfigError
+from audio_creator.music.backend import GeneratedMusic, MusicRequest, Progress
+from audio_creator.music.neural import dtype_for, finish, missing_packages, pick_device
+
+logger = logging.getLogger(__name__)
+
+WINDOW_S = 30.0
+PROMPT_S = 0.5
+CLIP_BATCH = 32  # frames through CLIP at a time
+
+
+def missing_requirements() -> str | None:
+    """None when the packages and the weights (VidMuse and its EnCodec) are here."""
+    from audio_creator import models
+
+    return missing_packages() or models.missing("vidmuse") or models.missing("encodec-32khz")
+
+
+class VidMuseBackend:
+    """VidMuse from a folder holding `state_dict.bin` (a catalogue name, or a path)."""
+
+    name = "vidmuse"
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] = "vidmuse",
+        device: str = "auto",
+        lora: str | os.PathLike[str] | None = None,
+        **_: Any,
+    ) -> None:
+        from audio_creator import models
+
+        lack = missing_packages()
+        if lack is not None:
+            raise BackendUnavailable(f"the vidmuse backend needs torch and transformers: {lack}")
+        if lora is not None:
+            raise ConfigError("LoRA adapters for vidmuse are not supported yet (see issue 10)")
+        self.folder = models.locate(model)
+        if not (self.folder / "state_dict.bin").is_file():
+            raise BackendUnavailable(
+                f"{self.folder} holds no state_dict.bin (the VidMuse checkpoint): "
+                "run `audio-creator models download vidmuse`"
+            )
+        own_codec = self.folder / "encodec"
+        self.codec_folder = own_codec if own_codec.is_dir() else models.locate("encodec-32khz")
+        self.device_name = device
+        self._loaded: tuple[Any, Any, Any] | None = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        self._model()
+
+    def _model(self) -> tuple[Any, Any, Any]:
+        """(VidMuse, EnCodec, device), loaded once."""
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = self._load()
+            return self._loaded
+
+    def _load(self) -> tuple[Any, Any, Any]:
+        from transformers import EncodecModel
+
+        from audio_creator.music.vidmuse.convert import (
+            config_from_upstream,
+            load_converted,
+            read_checkpoint,
+        )
+        from audio_creator.music.vidmuse.network import VidMuseModel
+
+        started = time.perf_counter()
+        device = pick_device(self.device_name)
+        state, cfg = read_checkpoint(self.folder / "state_dict.bin")
+        clip_file = self.folder / "clip_config.json"
+        clip = json.loads(clip_file.read_text(encoding="utf-8")) if clip_file.is_file() else {}
+        model = VidMuseModel(config_from_upstream(cfg, clip))
+        load_converted(model, state)
+        del state
+        model = model.to(device=device, dtype=dtype_for(device)).eval()
+        codec = EncodecModel.from_pretrained(self.codec_folder, local_files_only=True)
+        codec = codec.to(device).eval()
+        logger.info(
+            "vidmuse: loaded %s on %s in %.1f s", self.folder, device, time.perf_counter() - started
+        )
+        return model, codec, device
+
+    def generate(self, request: MusicRequest, progress: Progress | None = None) -> GeneratedMusic:
+        import torch
+
+        from audio_creator.music.neural.tokens import decode, sample_codes
+
+        if request.video is None:
+            raise ConfigError("the vidmuse backend makes music from a video: give one")
+        model, codec, device = self._model()
+        conditions = VideoConditions(model, request.video, request.duration_s, device)
+        rate = codec.config.frame_rate
+        frames = max(1, round(request.duration_s * rate))
+        generator = torch.Generator(device=device).manual_seed(
+            request.seed * 1009 + request.variation
+        )
+        with torch.inference_mode():
+            codes = sample_codes(
+                model.decoder, lambda start, stop: conditions.between(start / rate, stop / rate),
+                frames, request.sampling, generator, window=round(WINDOW_S * rate),
+                overlap=max(1, round(PROMPT_S * rate)), progress=progress,
+            )  # fmt: skip
+        audio = finish(Audio(decode(codec, codes), codec.config.sampling_rate), request)
+        summary = {"model": Path(self.folder).name, "frames": frames,
+                   "local_frames": conditions.local_count}  # fmt: skip
+        return GeneratedMusic(audio, self.name, (), summary)
+
+
+class VideoConditions:
+    """The decoder memory for any stretch of the music: CLIP runs once per frame of the video,
+    then each window takes its own local frames (and always the same global ones)."""
+
+    def __init__(self, model: Any, video: Path, duration_s: float, device: Any) -> None:
+        import torch
+
+        from audio_creator.music.vidmuse import frames
+
+        self.model, size = model, model.config.image_size
+        self.dtype = next(model.parameters()).dtype
+        with torch.inference_mode():
+            self.local = self._clip(frames.local_frames(video, duration_s, size), device)
+            self.overall = self._clip(frames.global_frames(video, size), device)
+            self.black = self._clip(frames.black(1, size), device)
+        self.local_count = int(self.local.shape[0])
+
+    def _clip(self, pixels: Any, device: Any) -> Any:
+        import torch
+
+        tensor = torch.from_numpy(pixels).to(device=device, dtype=self.dtype)
+        parts = [self.model.video.clip_tokens(chunk) for chunk in torch.split(tensor, CLIP_BATCH)]
+        return torch.cat(parts)
+
+    def between(self, start_s: float, stop_s: float) -> Any:
+        """The condition (and its all-zero-video null) for music [start_s, stop_s)."""
+        import torch
+
+        from audio_creator.music.neural.tokens import Condition
+        from audio_creator.music.vidmuse.frames import LOCAL_FPS
+
+        first = min(int(start_s * LOCAL_FPS), self.local_count - 1)
+        last = max(first + 1, min(self.local_count, int(-(-stop_s * LOCAL_FPS // 1))))
+        local = self.local[first:last]
+        with torch.inference_mode():
+            memory = self.model.video(local[None], self.overall[None])
+            black_local = self.black.expand(local.shape[0], -1, -1)
+            black_global = self.black.expand(self.overall.shape[0], -1, -1)
+            null = self.model.video(black_local[None], black_global[None])
+        return Condition(memory, None, null, None)
