@@ -152,3 +152,83 @@ def save_tiny_vidmuse(folder: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     EncodecModel(tiny_encodec_config()).save_pretrained(folder / "encodec")
     return folder
+
+
+def _word_tokenizer(words: list[str]) -> Any:
+    """A word-level tokenizer that knows `words` (ids from 3; 0 pad, 1 end, 2 unknown)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocabulary = {"<pad>": 0, "</s>": 1, "<unk>": 2}
+    for word in words:
+        vocabulary.setdefault(word, len(vocabulary))
+    core = Tokenizer(models.WordLevel(vocabulary, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.Whitespace()
+    return PreTrainedTokenizerFast(
+        tokenizer_object=core, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
+    )
+
+
+def _semantic_words() -> list[str]:
+    from audio_creator.music import semantic
+
+    text = " ".join(
+        [*(" ".join(v) for v in semantic.VOCABULARY.values()),
+         *semantic.PICTURE_PROMPT.values(), *semantic.MUSIC_PROMPT.values()]
+    ).replace("{}", " ").replace("-", " ")  # fmt: skip
+    return sorted(set(text.split()))
+
+
+def save_tiny_clip(folder: Path, seed: int = 0) -> Path:
+    """CLIP (text and vision towers) at toy size, with a tokenizer that knows the semantic
+    vocabulary."""
+    import torch
+    from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, CLIPVisionConfig
+
+    torch.manual_seed(seed)
+    words = _semantic_words()
+    text = CLIPTextConfig(
+        vocab_size=len(words) + 3, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=2, max_position_embeddings=32, pad_token_id=0, bos_token_id=1,
+        eos_token_id=1,
+    )  # fmt: skip
+    vision = CLIPVisionConfig(**{**TINY_CLIP, "hidden_size": 32})
+    model = CLIPModel(CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(),
+                                 projection_dim=16))  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    _word_tokenizer(words).save_pretrained(folder)
+    return folder
+
+
+def save_tiny_clap(folder: Path, seed: int = 0) -> Path:
+    """CLAP (HTSAT audio tower, RoBERTa text tower) at toy size, with its feature extractor."""
+    import torch
+    from transformers import (
+        ClapAudioConfig,
+        ClapConfig,
+        ClapFeatureExtractor,
+        ClapModel,
+        ClapTextConfig,
+    )
+
+    torch.manual_seed(seed)
+    words = _semantic_words()
+    audio = ClapAudioConfig(
+        spec_size=64, num_mel_bins=16, window_size=4, patch_size=4, depths=[1, 1],
+        num_attention_heads=[2, 2], hidden_size=32, patch_embeds_hidden_size=16,
+        projection_dim=16, enable_fusion=False,
+    )  # fmt: skip
+    text = ClapTextConfig(
+        vocab_size=len(words) + 3, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, projection_dim=16, max_position_embeddings=64, pad_token_id=0,
+    )  # fmt: skip
+    model = ClapModel(ClapConfig(text_config=text.to_dict(), audio_config=audio.to_dict(),
+                                 projection_dim=16))  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    _word_tokenizer(words).save_pretrained(folder)
+    ClapFeatureExtractor(feature_size=16, sampling_rate=48000, max_length_s=2).save_pretrained(
+        folder
+    )
+    return folder

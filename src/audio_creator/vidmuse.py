@@ -20,7 +20,7 @@ from audio_creator.errors import ConfigError, require_finite
 from audio_creator.files import check_output_path
 from audio_creator.media.probe import probe
 from audio_creator.music.backend import GeneratedMusic, Sampling
-from audio_creator.music.rerank import Ranked
+from audio_creator.music.rerank import Ranked, Term
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +133,7 @@ def run_vidmuse(
         options.rerank,
         options.rerank_topk,
         progress,
+        _rerank_terms(options) if options.rerank > 1 else None,
     )
     best = kept[0][1]
     merged = _write_all(options, outputs, [music for _, music in kept])
@@ -167,12 +168,30 @@ def _check_outputs(options: VidmuseOptions, outputs: list[Path]) -> None:
         raise ConfigError(f"MIDI is written to a .mid file, not {options.midi_out.name}")
 
 
+def _rerank_terms(options: VidmuseOptions) -> dict[str, tuple[float, Term]]:
+    """The rhythmic terms, and the semantic one when CLIP's and CLAP's weights are here."""
+    from audio_creator.music import semantic
+    from audio_creator.music.rerank import RHYTHMIC_TERMS
+
+    lack = semantic.missing()
+    if lack is not None:
+        logger.info("rerank: rhythm only (the semantic term needs CLIP and CLAP: %s)", lack)
+        return dict(RHYTHMIC_TERMS)
+    try:
+        term = semantic.semantic_term(options.video, device=options.device)
+    except Exception as exc:  # weights that do not load: rank by rhythm, and say why
+        logger.warning("rerank: rhythm only; CLIP or CLAP did not load: %s", exc)
+        return dict(RHYTHMIC_TERMS)
+    return {**RHYTHMIC_TERMS, "semantic": (0.5, term)}
+
+
 def _best_candidates(
     make: Callable[[int], GeneratedMusic],
     analysis: VideoAnalysis,
     count: int,
     keep: int,
     progress: Progress | None,
+    terms: dict[str, tuple[float, Term]] | None = None,
 ) -> list[tuple[Ranked, GeneratedMusic]]:
     """Make `count` candidates and keep the `keep` best, scoring each as it comes (so no more
     than `keep` + 1 pieces are in memory). One candidate needs no score."""
@@ -181,7 +200,7 @@ def _best_candidates(
     kept: list[tuple[Ranked, GeneratedMusic]] = []
     for variation in range(count):
         music = make(variation)
-        place = score(music.audio, analysis, variation) if count > 1 else Ranked(0, 0.0, {})
+        place = score(music.audio, analysis, variation, terms) if count > 1 else Ranked(0, 0.0, {})
         kept.append((place, music))
         kept.sort(key=lambda item: (-item[0].score, item[0].index))
         del kept[keep:]

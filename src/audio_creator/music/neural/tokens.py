@@ -16,6 +16,7 @@ across the overlap, so no join can be heard.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -182,15 +183,17 @@ def decode(
 def _forward(decoder: Any, ids: Any, memory: Any, mask: Any, cache: Any) -> Any:
     """One decoder pass with its KV cache (the keyword is `cache` in newer transformers,
     `past_key_values` before)."""
-    name = "cache" if "cache" in _forward_parameters(decoder) else "past_key_values"
+    kind: Any = type(decoder)
+    name = "cache" if "cache" in _forward_parameters(kind) else "past_key_values"
     return decoder(
         input_ids=ids, encoder_hidden_states=memory, encoder_attention_mask=mask,
         use_cache=True, **{name: cache},
     )  # fmt: skip
 
 
-def _forward_parameters(decoder: Any) -> frozenset[str]:
-    return frozenset(inspect.signature(type(decoder).forward).parameters)
+@functools.cache
+def _forward_parameters(kind: Any) -> frozenset[str]:
+    return frozenset(inspect.signature(kind.forward).parameters)
 
 
 def _cat_masks(mask: Any, null_mask: Any, condition: Condition, batch: int) -> Any:
