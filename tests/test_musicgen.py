@@ -236,3 +236,31 @@ def test_the_prompt_follows_the_picture() -> None:
     text = describe(MusicRequest(5.0, analysis=calm_then_busy, style="pop"))  # type: ignore[arg-type]
     assert text.startswith("pop instrumental music, ") and "bright" in text
     assert "building from calm to energetic" in text
+
+
+def test_rerank_candidates_are_made_in_one_batch(
+    models_dir: Path, sample_videos: dict[str, Path], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from audio_creator.vidmuse import VidmuseOptions, run_vidmuse
+
+    save_tiny_musicgen(models_dir / "musicgen" / "small")
+    batches: list[int] = []
+    real = tokens.sample_codes
+
+    def spy(decoder: Any, condition_for: Any, *args: Any, **kwargs: Any) -> Any:
+        batches.append(int(condition_for(0, 1).memory.shape[0]))
+        return real(decoder, condition_for, *args, **kwargs)
+
+    monkeypatch.setattr(tokens, "sample_codes", spy)
+    result = run_vidmuse(VidmuseOptions(
+        video=sample_videos["mp4"], output=tmp_path / "m.wav", backend="musicgen", rerank=3,
+        rerank_topk=3, target_lufs=-30.0,
+    ))  # fmt: skip
+    assert batches == [3]  # one pass for the three
+    assert [s["candidate"] for s in result.scores] != [] and len(result.outputs) == 3
+    import soundfile as sf
+
+    heard = [sf.read(str(p))[0] for p in result.outputs]
+    assert all(h.shape == heard[0].shape for h in heard)
+    assert not np.allclose(heard[0], heard[1]) and not np.allclose(heard[1], heard[2])

@@ -180,3 +180,15 @@ def test_vidmuse_runs_from_the_command_line(tmp_path: Path, sample_videos: dict[
     import soundfile as sf
 
     assert abs(sf.info(str(out)).duration - 2.0) < 1e-3
+
+
+def test_without_weights_vidmuse_fails_fast_naming_the_download(
+    tmp_path: Path, sample_videos: dict[str, Path], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setenv("AUDIO_CREATOR_MODELS", str(tmp_path / "models"))
+    out = tmp_path / "music.wav"
+    args = ["vidmuse", "--video", str(sample_videos["mp4"]), "-o", str(out), "--backend", "vidmuse"]
+    assert cli.main(args) == 3
+    assert "audio-creator models download vidmuse" in capsys.readouterr().err
+    assert not out.exists()

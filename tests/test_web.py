@@ -293,3 +293,16 @@ def test_the_web_picks_installed_voices_by_name_only(
     for made_up in ("secret.onnx", "secret", "../models/piper/en/amy.onnx", "/etc/passwd"):
         with pytest.raises(ConfigError, match="no voice named"):
             build_argv("tts", {"text": "Hi.", "voice": made_up}, {}, tmp_path / "out")
+
+
+def test_the_web_names_music_models_from_the_catalogue_only(tmp_path: Path) -> None:
+    from audio_creator.errors import ConfigError
+    from audio_creator.web.commands import build_argv
+
+    uploads = {"clip": tmp_path / "clip.mp4"}
+    argv = build_argv("vidmuse", {"video": "clip", "music_model": "musicgen-small"}, uploads,
+                      tmp_path / "out")  # fmt: skip
+    assert "--music-model=musicgen-small" in argv
+    for path in ("/etc", "../models/vidmuse", str(tmp_path)):
+        with pytest.raises(ConfigError, match="music_model must be one of"):
+            build_argv("vidmuse", {"video": "clip", "music_model": path}, uploads, tmp_path)

@@ -25,6 +25,22 @@ def tiny_encodec_config() -> Any:
     )  # fmt: skip
 
 
+def with_random_codebooks(codec: Any, seed: int = 0) -> Any:
+    """EnCodec's codebooks start as zeros (they are learned by k-means): give them random
+    entries, so that different codes decode to different sound, as in a trained codec."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in codec.quantizer.layers:
+            book = layer.codebook
+            book.embed.copy_(torch.randn(book.embed.shape, generator=g))
+            book.embed_avg.copy_(book.embed)
+            book.cluster_size.fill_(1.0)
+            book.inited.fill_(True)
+    return codec
+
+
 def tiny_musicgen(seed: int = 0) -> Any:
     """A MusicGen (text → music) of the real architecture at toy size, eval mode."""
     import torch
@@ -46,7 +62,9 @@ def tiny_musicgen(seed: int = 0) -> Any:
         text_encoder=text.to_dict(), audio_encoder=tiny_encodec_config().to_dict(),
         decoder=decoder.to_dict(),
     )  # fmt: skip
-    return MusicgenForConditionalGeneration(config).eval()
+    model = MusicgenForConditionalGeneration(config).eval()
+    with_random_codebooks(model.audio_encoder, seed)
+    return model
 
 
 def save_tiny_musicgen(folder: Path, seed: int = 0) -> Path:
@@ -150,7 +168,9 @@ def save_tiny_vidmuse(folder: Path, seed: int = 0) -> Path:
 
     (folder / "clip_config.json").write_text(json.dumps(TINY_CLIP))
     torch.manual_seed(seed)
-    EncodecModel(tiny_encodec_config()).save_pretrained(folder / "encodec")
+    with_random_codebooks(EncodecModel(tiny_encodec_config()), seed).save_pretrained(
+        folder / "encodec"
+    )
     return folder
 
 

@@ -115,20 +115,24 @@ def run_vidmuse(
         len(analysis.cuts_s),
         len(analysis.transitions),
     )
+
+    def request(variation: int) -> MusicRequest:
+        return MusicRequest(
+            duration, analysis, style=options.style, prompt=options.prompt, seed=options.seed,
+            variation=variation, target_lufs=options.target_lufs, sampling=options.sampling,
+            video=info.path,
+        )  # fmt: skip
+
+    pieces: list[GeneratedMusic] = []
+    batched = getattr(backend, "generate_many", None)
+    if batched is not None and options.rerank > 1:  # neural: every candidate in one batch
+        pieces = batched(request(0), options.rerank, progress)
+
+    def make(variation: int) -> GeneratedMusic:
+        return pieces[variation] if pieces else backend.generate(request(variation))
+
     kept = _best_candidates(
-        lambda variation: backend.generate(
-            MusicRequest(
-                duration,
-                analysis,
-                style=options.style,
-                prompt=options.prompt,
-                seed=options.seed,
-                variation=variation,
-                target_lufs=options.target_lufs,
-                sampling=options.sampling,
-                video=info.path,
-            )
-        ),
+        make,
         analysis,
         options.rerank,
         options.rerank_topk,

@@ -88,19 +88,26 @@ class MusicGenBackend:
             return self._loaded
 
     def generate(self, request: MusicRequest, progress: Progress | None = None) -> GeneratedMusic:
+        return self.generate_many(request, 1, progress)[0]
+
+    def generate_many(
+        self, request: MusicRequest, count: int, progress: Progress | None = None
+    ) -> list[GeneratedMusic]:
+        """`count` candidates in one batch: the decoder's cost is in reading its weights, so
+        several candidates cost little more than one. (One candidate honours
+        `request.variation`; a batch's candidates are its rows.)"""
         import torch
 
-        from audio_creator.music.neural.tokens import decode, sample_codes
+        from audio_creator.music.neural.tokens import decode, repeat, sample_codes
 
         model, tokenizer, device, _ = self._model()
         text = describe(request)
         logger.info("musicgen prompt: %s", text)
-        condition = text_condition(model, tokenizer, [text], device)
+        condition = repeat(text_condition(model, tokenizer, [text], device), count)
         rate = model.config.audio_encoder.frame_rate
         frames = max(1, round(request.duration_s * rate))
-        generator = torch.Generator(device=device).manual_seed(
-            request.seed * 1009 + request.variation
-        )
+        variation = request.variation if count == 1 else 0
+        generator = torch.Generator(device=device).manual_seed(request.seed * 1009 + variation)
         with torch.inference_mode():
             codes = sample_codes(
                 model.decoder, lambda _start, _stop: condition, frames, request.sampling,
@@ -108,10 +115,13 @@ class MusicGenBackend:
                 progress=progress,
             )  # fmt: skip
         stereo = model.config.decoder.audio_channels == 2
-        samples = decode(model.audio_encoder, codes, stereo=stereo)
-        audio = finish(Audio(samples, model.config.audio_encoder.sampling_rate), request)
-        summary = {"model": Path(self.folder).name, "prompt": text, "frames": frames}
-        return GeneratedMusic(audio, self.name, (), summary)
+        made = []
+        for row in range(count):
+            samples = decode(model.audio_encoder, codes[row : row + 1], stereo=stereo)
+            audio = finish(Audio(samples, model.config.audio_encoder.sampling_rate), request)
+            summary = {"model": Path(self.folder).name, "prompt": text, "frames": frames}
+            made.append(GeneratedMusic(audio, self.name, (), summary))
+        return made
 
 
 def text_condition(model: Any, tokenizer: Any, texts: list[str], device: Any) -> Any:

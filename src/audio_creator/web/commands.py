@@ -73,6 +73,8 @@ def build_argv(
                 argv.append(f"{flag}={_file_spec(str(item), uploads, key)}")
         elif dest == "voice":
             argv.append(f"{flag}={installed_voice(str(value))}")
+        elif dest == "music_model":
+            argv.append(f"{flag}={catalogue_model(str(value))}")
         elif action.type is Path:
             argv.append(f"{flag}={_upload(str(value), uploads, key)}")
         else:
@@ -81,6 +83,15 @@ def build_argv(
             argv.append(f"{flag}={value}")
     _check_required(mode, params)
     return argv
+
+
+def catalogue_model(name: str) -> str:
+    """A model named from the web: only a catalogue name (`models list`), never a folder."""
+    from audio_creator.models import CATALOGUE
+
+    if name not in CATALOGUE:
+        raise ConfigError(f"music_model must be one of: {', '.join(CATALOGUE)}; not {name!r}")
+    return name
 
 
 def installed_voices() -> dict[str, Path]:

@@ -133,6 +133,7 @@ def _autopipeline(gr: Any) -> Tab:
             frames = gr.Number(4, precision=0, label="Frames the vision model sees")
             model = gr.Textbox(label="Vision model")
             key = gr.Textbox(label="API key (used for this job only)", type="password")
+        backend, top_k, temperature, cfg = _neural(gr)
     return Tab("autopipeline", [
         (Field("video", upload=True), video), (Field("caption_backend"), caption),
         (Field("style"), style), (Field("engine"), engine), (Field("narration"), narration),
@@ -142,7 +143,8 @@ def _autopipeline(gr: Any) -> Tab:
         (Field("target_lufs"), target), (Field("true_peak"), peak),
         (Field("ducking_db"), ducking), (Field("caption_max_len", cast=int), words),
         (Field("caption_frames", cast=int), frames), (Field("llm_model"), model),
-        (Field("api_key"), key),
+        (Field("api_key"), key), (Field("backend"), backend), (Field("top_k", cast=int), top_k),
+        (Field("temperature"), temperature), (Field("cfg_coef"), cfg),
     ])  # fmt: skip
 
 
@@ -152,17 +154,21 @@ def _vidmuse(gr: Any) -> Tab:
         style = _style(gr)
         prompt = gr.Textbox(label="Music description (its words can pick the style)")
     merge = gr.Checkbox(True, label="Also make the video with the music (MP4)")
-    with gr.Accordion("More settings", open=False), gr.Row():
-        seed = gr.Number(0, precision=0, label="Seed (same seed, same music)")
-        rerank = gr.Slider(1, 8, value=1, step=1, label="Candidates to rank")
-        duration = gr.Number(None, label="Length (s)", placeholder="the video's")
-        target = gr.Number(-18.0, label="Loudness (LUFS)")
-        midi = gr.Checkbox(True, label="Also the score as MIDI")
+    with gr.Accordion("More settings", open=False):
+        with gr.Row():
+            seed = gr.Number(0, precision=0, label="Seed (same seed, same music)")
+            rerank = gr.Slider(1, 8, value=1, step=1, label="Candidates to rank")
+            duration = gr.Number(None, label="Length (s)", placeholder="the video's")
+            target = gr.Number(-18.0, label="Loudness (LUFS)")
+            midi = gr.Checkbox(True, label="Also the score as MIDI")
+        backend, top_k, temperature, cfg = _neural(gr)
     return Tab("vidmuse", [
         (Field("video", upload=True), video), (Field("style"), style), (Field("prompt"), prompt),
         (Field("merge_video"), merge), (Field("seed", cast=int), seed),
         (Field("rerank", cast=int), rerank), (Field("duration"), duration),
-        (Field("target_lufs"), target), (Field("midi_out"), midi),
+        (Field("target_lufs"), target), (Field("midi_out"), midi), (Field("backend"), backend),
+        (Field("top_k", cast=int), top_k), (Field("temperature"), temperature),
+        (Field("cfg_coef"), cfg),
     ])  # fmt: skip
 
 
@@ -261,6 +267,19 @@ def _wavjourney(gr: Any) -> Tab:
         (Field("target_lufs"), target), (Field("true_peak"), peak),
         (Field("ducking_db"), ducking), (Field("llm_model"), model), (Field("api_key"), key),
     ])  # fmt: skip
+
+
+def _neural(gr: Any) -> tuple[Any, Any, Any, Any]:
+    """The music backend, and how the neural ones sample (with their weights on the server)."""
+    with gr.Row():
+        backend = gr.Dropdown(
+            [("auto (a neural model when its weights are here)", "auto"), "procedural",
+             "musicgen", "vidmuse"], value="auto", label="Music backend",
+        )  # fmt: skip
+        top_k = gr.Number(250, precision=0, label="Top-k (neural)")
+        temperature = gr.Number(1.0, label="Temperature (neural)")
+        cfg = gr.Number(3.0, label="Guidance (neural)")
+    return backend, top_k, temperature, cfg
 
 
 def _voice(gr: Any) -> Any:

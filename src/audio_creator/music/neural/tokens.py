@@ -40,6 +40,20 @@ class Condition:
     null_mask: Any
 
 
+def repeat(condition: Condition, count: int) -> Condition:
+    """The same condition for a batch of `count` (one row each)."""
+    if count == 1:
+        return condition
+
+    def more(x: Any) -> Any:
+        return None if x is None else x.expand(count, *x.shape[1:])
+
+    return Condition(
+        more(condition.memory), more(condition.mask),
+        more(condition.null_memory), more(condition.null_mask),
+    )  # fmt: skip
+
+
 def delay(codes: Any, pad: int) -> Any:
     """[B, K, n] codes → [B, K, n + K] delayed sequence (position 0: the start token)."""
     import torch

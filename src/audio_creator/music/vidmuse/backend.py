@@ -104,9 +104,15 @@ class VidMuseBackend:
         return model, codec, device
 
     def generate(self, request: MusicRequest, progress: Progress | None = None) -> GeneratedMusic:
+        return self.generate_many(request, 1, progress)[0]
+
+    def generate_many(
+        self, request: MusicRequest, count: int, progress: Progress | None = None
+    ) -> list[GeneratedMusic]:
+        """`count` candidates in one batch (see `MusicGenBackend.generate_many`)."""
         import torch
 
-        from audio_creator.music.neural.tokens import decode, sample_codes
+        from audio_creator.music.neural.tokens import decode, repeat, sample_codes
 
         if request.video is None:
             raise ConfigError("the vidmuse backend makes music from a video: give one")
@@ -114,19 +120,28 @@ class VidMuseBackend:
         conditions = VideoConditions(model, request.video, request.duration_s, device)
         rate = codec.config.frame_rate
         frames = max(1, round(request.duration_s * rate))
-        generator = torch.Generator(device=device).manual_seed(
-            request.seed * 1009 + request.variation
-        )
+        variation = request.variation if count == 1 else 0
+        generator = torch.Generator(device=device).manual_seed(request.seed * 1009 + variation)
+
+        def condition(start: int, stop: int) -> Any:
+            return repeat(conditions.between(start / rate, stop / rate), count)
+
         with torch.inference_mode():
             codes = sample_codes(
-                model.decoder, lambda start, stop: conditions.between(start / rate, stop / rate),
-                frames, request.sampling, generator, window=round(WINDOW_S * rate),
-                overlap=max(1, round(PROMPT_S * rate)), progress=progress,
+                model.decoder, condition, frames, request.sampling, generator,
+                window=round(WINDOW_S * rate), overlap=max(1, round(PROMPT_S * rate)),
+                progress=progress,
             )  # fmt: skip
-        audio = finish(Audio(decode(codec, codes), codec.config.sampling_rate), request)
         summary = {"model": Path(self.folder).name, "frames": frames,
                    "local_frames": conditions.local_count}  # fmt: skip
-        return GeneratedMusic(audio, self.name, (), summary)
+        return [
+            GeneratedMusic(
+                finish(Audio(decode(codec, codes[row : row + 1]), codec.config.sampling_rate),
+                       request),
+                self.name, (), summary,
+            )
+            for row in range(count)
+        ]  # fmt: skip
 
 
 class VideoConditions:
