@@ -146,14 +146,26 @@ def vidmuse(seconds: float, device: Any, dtype: Any) -> dict[str, Any]:
 def compare(name: str, seconds: float, device: Any, stock: Any, ours: Any) -> dict[str, Any]:
     with torch.inference_mode():
         timed(ours, device)  # warm-up (allocator, kernels): not counted
+        ours_peak = peak_rss_gb()  # ours ran first: the peak so far is ours
         stock_s, _ = timed(stock, device)
+        stock_peak = peak_rss_gb()
         ours_s, _ = timed(ours, device)
 
     def figures(wall_s: float) -> dict[str, float]:
         return {"wall_s": round(wall_s, 2), "audio_s_per_s": round(seconds / wall_s, 3)}
 
-    return {"model": name, "audio_s": seconds, "stock_generate": figures(stock_s),
-            "ours": figures(ours_s)}  # fmt: skip
+    return {"model": name, "audio_s": seconds,
+            "stock_generate": {**figures(stock_s), "process_peak_rss_gb": stock_peak},
+            "ours": {**figures(ours_s), "process_peak_rss_gb": ours_peak}}  # fmt: skip
+
+
+def peak_rss_gb() -> float:
+    """This process's peak resident memory so far (the model's weights included)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1e9 if sys.platform == "darwin" else 1e6), 2)
 
 
 def main() -> None:
