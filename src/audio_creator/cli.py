@@ -155,6 +155,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = command("voices", commands.voices, "list the speech engines and the voices found here")
 
+    p = command("manifest", commands.manifest, "pair videos with their soundtracks for training")
+    p.add_argument("--video-dir", type=Path, required=True, help="N.mp4 beside N.wav (any case)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the CSV to write")
+
     p = command("models", commands.models, "model weights: list what is here, download, verify")
     p.add_argument("action", choices=("list", "download", "verify"))
     p.add_argument(

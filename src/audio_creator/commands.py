@@ -382,6 +382,21 @@ def voices(args: argparse.Namespace) -> int:
     return 0
 
 
+def manifest(args: argparse.Namespace) -> int:
+    from audio_creator.errors import ConfigError
+    from audio_creator.train.manifest import find_pairs, write_manifest
+
+    pairs, problems = find_pairs(args.video_dir)
+    for problem in problems:
+        logger.warning("%s", problem)
+    if not pairs:
+        raise ConfigError(f"no video in {args.video_dir} has a soundtrack that decodes beside it")
+    path = write_manifest(pairs, args.output)
+    hours = sum(p.duration_s for p in pairs) / 3600
+    print(f"wrote {path}: {len(pairs)} pairs, {hours:.2f} h; {len(problems)} problem(s) reported")
+    return 0
+
+
 def models(args: argparse.Namespace) -> int:
     from audio_creator import models as catalogue
     from audio_creator.errors import ConfigError

@@ -1,0 +1,1 @@
+"""Training data and fine-tuning of the neural music model (LoRA)."""
