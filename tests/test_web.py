@@ -306,3 +306,17 @@ def test_the_web_names_music_models_from_the_catalogue_only(tmp_path: Path) -> N
     for path in ("/etc", "../models/vidmuse", str(tmp_path)):
         with pytest.raises(ConfigError, match="music_model must be one of"):
             build_argv("vidmuse", {"video": "clip", "music_model": path}, uploads, tmp_path)
+
+
+def test_a_jobs_bar_spans_its_stages_and_only_moves_forward(tmp_path: Path) -> None:
+    from audio_creator.web.jobs import _StoreProgress
+
+    store = JobStore(tmp_path)
+    job = store.create("vidmuse", {}, [])
+    report = _StoreProgress(store, job.id, "vidmuse")
+    seen = []
+    for fraction, stage in ((0.5, "analysing the video"), (1.0, "analysing the video"),
+                            (0.5, "sampling"), (0.1, "rendering"), (1.0, "sampling")):  # fmt: skip
+        report(fraction, stage)
+        seen.append(store.get(job.id).progress)  # type: ignore[union-attr]
+    assert seen == [0.23, 0.45, 0.7, 0.7, 0.95]  # an unknown stage holds the bar where it is

@@ -158,7 +158,8 @@ STAGE_SPANS: dict[str, tuple[tuple[str, float, float], ...]] = {
         ("analysis", 0.0, 0.32), ("caption", 0.32, 0.34), ("music", 0.34, 0.56),
         ("speech", 0.56, 0.70), ("mix", 0.70, 0.84), ("timeline", 0.84, 0.86), ("mux", 0.86, 1.0),
     ),
-    "vidmuse": (("analysing", 0.0, 0.45), ("composing", 0.45, 0.95)),  # per candidate made
+    # procedural: a "composing" step per candidate; neural: "sampling" through the batch
+    "vidmuse": (("analysing", 0.0, 0.45), ("composing", 0.45, 0.95), ("sampling", 0.45, 0.95)),
     "wavjourney": (("analysing", 0.0, 0.3), ("rendering", 0.3, 0.95)),
     "tts": (("speaking", 0.0, 0.95),),
 }  # fmt: skip
