@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NEURAL := $(VENV)/.neural
 DEMO_DIR := output/demo
 
 .PHONY: demo test lint typecheck bench clean
@@ -12,7 +13,6 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-deps 'tinysoundfont>=0.3.7'  # its PyAudio is playback only
-	$(BIN)/python -m pip install --quiet 'torch==2.13.0'  # first: the neural tests' CPU build
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
@@ -32,7 +32,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src/audio_creator
 
-test: lint typecheck
+# The neural tests need PyTorch (the demo does not): its CPU build where pip offers one.
+$(NEURAL): $(STAMP)
+	$(BIN)/python -m pip install --quiet 'torch==2.13.0'
+	@touch $(NEURAL)
+
+test: lint typecheck $(NEURAL)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
