@@ -29,7 +29,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(NEURAL)  # with PyTorch present, its types are checked too
 	$(BIN)/mypy src/audio_creator
 
 # The neural tests need PyTorch (the demo does not): its CPU build where pip offers one.
