@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,13 @@ import numpy as np
 from audio_creator.audio import Audio
 from audio_creator.errors import BackendUnavailable, ConfigError
 from audio_creator.music.backend import GeneratedMusic, MusicRequest, Progress
-from audio_creator.music.neural import dtype_for, finish, missing_packages, pick_device
+from audio_creator.music.neural import (
+    LoadOnce,
+    dtype_for,
+    finish,
+    missing_packages,
+    pick_device,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,33 +64,27 @@ class MusicGenBackend:
             raise ConfigError("LoRA adapters for musicgen are not supported yet (see issue 10)")
         self.folder = models.locate(model)
         self.device_name = device
-        self._loaded: tuple[Any, Any, Any, Any] | None = None
-        self._lock = threading.Lock()
+        self._model = LoadOnce(self._load)  # (model, tokenizer, device, dtype)
 
     def warm_up(self) -> None:
         """Load the model (the vidmuse job calls this while the video decodes)."""
         self._model()
 
-    def _model(self) -> tuple[Any, Any, Any, Any]:
-        """(model, tokenizer, device, dtype), loaded once."""
-        with self._lock:
-            if self._loaded is None:
-                from transformers import AutoTokenizer, MusicgenForConditionalGeneration
+    def _load(self) -> tuple[Any, Any, Any, Any]:
+        from transformers import AutoTokenizer, MusicgenForConditionalGeneration
 
-                started = time.perf_counter()
-                device = pick_device(self.device_name)
-                dtype = dtype_for(device)
-                model = MusicgenForConditionalGeneration.from_pretrained(
-                    self.folder, local_files_only=True, dtype=dtype
-                )
-                tokenizer = AutoTokenizer.from_pretrained(self.folder, local_files_only=True)
-                self._loaded = (model.to(device).eval(), tokenizer, device, dtype)
-                logger.info(
-                    "musicgen: loaded %s on %s (%s) in %.1f s",
-                    self.folder, device, str(dtype).removeprefix("torch."),
-                    time.perf_counter() - started,
-                )  # fmt: skip
-            return self._loaded
+        started = time.perf_counter()
+        device = pick_device(self.device_name)
+        dtype = dtype_for(device)
+        model = MusicgenForConditionalGeneration.from_pretrained(
+            self.folder, local_files_only=True, dtype=dtype
+        )
+        tokenizer = AutoTokenizer.from_pretrained(self.folder, local_files_only=True)
+        logger.info(
+            "musicgen: loaded %s on %s (%s) in %.1f s",
+            self.folder, device, str(dtype).removeprefix("torch."), time.perf_counter() - started,
+        )  # fmt: skip
+        return model.to(device).eval(), tokenizer, device, dtype
 
     def generate(self, request: MusicRequest, progress: Progress | None = None) -> GeneratedMusic:
         return self.generate_many(request, 1, progress)[0]

@@ -6,7 +6,9 @@ light, and a machine without torch gets a clear `BackendUnavailable`, not an Imp
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
@@ -16,6 +18,25 @@ from audio_creator.registry import needs_module
 
 if TYPE_CHECKING:
     from audio_creator.music.backend import MusicRequest
+
+
+T = TypeVar("T")
+
+
+class LoadOnce(Generic[T]):
+    """A model loaded on first use, once, whichever thread asks first (a backend's warm-up
+    thread and its first `generate` may ask at the same time)."""
+
+    def __init__(self, load: Callable[[], T]) -> None:
+        self._load = load
+        self._loaded: T | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> T:
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = self._load()
+            return self._loaded
 
 
 def missing_packages() -> str | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,13 @@ from typing import Any
 from audio_creator.audio import Audio
 from audio_creator.errors import BackendUnavailable, ConfigError
 from audio_creator.music.backend import GeneratedMusic, MusicRequest, Progress
-from audio_creator.music.neural import dtype_for, finish, missing_packages, pick_device
+from audio_creator.music.neural import (
+    LoadOnce,
+    dtype_for,
+    finish,
+    missing_packages,
+    pick_device,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,18 +69,10 @@ class VidMuseBackend:
         own_codec = self.folder / "encodec"
         self.codec_folder = own_codec if own_codec.is_dir() else models.locate("encodec-32khz")
         self.device_name = device
-        self._loaded: tuple[Any, Any, Any] | None = None
-        self._lock = threading.Lock()
+        self._model = LoadOnce(self._load)  # (VidMuse, EnCodec, device)
 
     def warm_up(self) -> None:
         self._model()
-
-    def _model(self) -> tuple[Any, Any, Any]:
-        """(VidMuse, EnCodec, device), loaded once."""
-        with self._lock:
-            if self._loaded is None:
-                self._loaded = self._load()
-            return self._loaded
 
     def _load(self) -> tuple[Any, Any, Any]:
         from transformers import EncodecModel
@@ -160,6 +157,7 @@ class VideoConditions:
             self.overall = self._clip(frames.global_frames(video, size), device)
             self.black = self._clip(frames.black(1, size), device)
         self.local_count = int(self.local.shape[0])
+        self._nulls: dict[int, Any] = {}  # the black video's memory, by local frame count
 
     def _clip(self, pixels: Any, device: Any) -> Any:
         import torch
@@ -180,7 +178,9 @@ class VideoConditions:
         local = self.local[first:last]
         with torch.inference_mode():
             memory = self.model.video(local[None], self.overall[None])
-            black_local = self.black.expand(local.shape[0], -1, -1)
-            black_global = self.black.expand(self.overall.shape[0], -1, -1)
-            null = self.model.video(black_local[None], black_global[None])
-        return Condition(memory, None, null, None)
+            count = int(local.shape[0])
+            if count not in self._nulls:  # the same for every window of this size
+                black_local = self.black.expand(count, -1, -1)
+                black_global = self.black.expand(self.overall.shape[0], -1, -1)
+                self._nulls[count] = self.model.video(black_local[None], black_global[None])
+        return Condition(memory, None, self._nulls[count], None)
