@@ -32,9 +32,11 @@ lint: $(STAMP)
 typecheck: $(NEURAL)  # with PyTorch present, its types are checked too
 	$(BIN)/mypy src/audio_creator
 
-# The neural tests need PyTorch (the demo does not): its CPU build where pip offers one.
+# The neural tests need PyTorch (the demo does not): its CPU build where pip offers one; then
+# peft (LoRA training), which would otherwise pull in a GPU build of torch.
 $(NEURAL): $(STAMP)
 	$(BIN)/python -m pip install --quiet 'torch==2.13.0'
+	$(BIN)/python -m pip install --quiet 'peft>=0.10'
 	@touch $(NEURAL)
 
 test: lint typecheck $(NEURAL)

@@ -81,7 +81,7 @@ class _FixedLogits:
     num_codebooks = 2
 
     def __init__(self, cond: Any, null: Any) -> None:
-        self.config = SimpleNamespace(pad_token_id=5)
+        self.config = SimpleNamespace(pad_token_id=5, num_codebooks=2)
         self.cond, self.null = cond, null
         self.calls: list[tuple[int, int, Any]] = []
 

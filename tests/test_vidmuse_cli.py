@@ -76,7 +76,7 @@ def test_duration_longer_than_the_video_extends_the_music(demo: Path, tmp_path: 
         (["--rerank", "2", "--rerank-topk", "3"], "--rerank-topk must be between"),
         (["--style", "polka"], "unknown style"),
         (["--backend", "jukebox"], "unknown music backend"),
-        (["--lora", "adapter.pt"], "LoRA adapters apply to the neural"),
+        (["--lora", "adapter.pt"], "LoRA adapter not found"),
         (["--seed", "-1"], "the seed must be a whole number"),
         (["--merge-video", "--merged-video-path", "{tmp}/v.flv"], "cannot write a video to v.flv"),
         (["--midi-out", "{tmp}/o.wav"], "two outputs would be the same file"),

@@ -67,8 +67,10 @@ def tiny_musicgen(seed: int = 0) -> Any:
     return model
 
 
-def save_tiny_musicgen(folder: Path, seed: int = 0) -> Path:
-    """The tiny MusicGen saved as a Hugging Face folder, with a word-level tokenizer."""
+def save_tiny_musicgen(folder: Path, seed: int = 0, head_scale: float = 1.0) -> Path:
+    """The tiny MusicGen saved as a Hugging Face folder, with a word-level tokenizer.
+    `head_scale` multiplies the output heads' weights: at initialisation (std 0.02) they are
+    too small to express any distribution far from uniform, which a trained model's can."""
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
@@ -80,7 +82,14 @@ def save_tiny_musicgen(folder: Path, seed: int = 0) -> Path:
         tokenizer_object=core, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
     )
     folder.mkdir(parents=True, exist_ok=True)
-    tiny_musicgen(seed).save_pretrained(folder)
+    model = tiny_musicgen(seed)
+    if head_scale != 1.0:
+        import torch
+
+        with torch.no_grad():
+            for head in model.decoder.lm_heads:
+                head.weight.mul_(head_scale)
+    model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
 

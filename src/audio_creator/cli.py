@@ -159,6 +159,24 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--video-dir", type=Path, required=True, help="N.mp4 beside N.wav (any case)")
     p.add_argument("-o", "--output", type=Path, required=True, help="the CSV to write")
 
+    p = command(
+        "train-lora", commands.train_lora,
+        "fine-tune a neural music model on video–soundtrack pairs (a LoRA adapter)",
+    )  # fmt: skip
+    _add_training_options(p)
+
+    p = command(
+        "merge", commands.merge, "bake a LoRA adapter into its model's weights (a new model folder)"
+    )
+    p.add_argument("--lora", "--vidmuse-lora", dest="lora", type=Path, required=True)
+    p.add_argument("-o", "--output", type=Path, required=True, help="the model folder to write")
+    p.add_argument(
+        "--music-model", default=None,
+        help="the base weights (default: the folder the adapter was trained on, else the "
+        "backend's default model)",
+    )  # fmt: skip
+    _add_lora_scale(p)
+
     p = command("models", commands.models, "model weights: list what is here, download, verify")
     p.add_argument("action", choices=("list", "download", "verify"))
     p.add_argument(
@@ -232,7 +250,11 @@ def _add_autopipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompt", default=None, help="a description of the music")
     p.add_argument("--seed", type=int, default=0, help="music seed (default 0)")
     p.add_argument("--rerank", type=int, default=1, help="music candidates to rank (default 1)")
-    p.add_argument("--lora", type=Path, default=None, help="a LoRA adapter for a neural backend")
+    p.add_argument(
+        "--lora", "--vidmuse-lora", dest="lora", type=Path, default=None,
+        help="a LoRA adapter for a neural backend",
+    )  # fmt: skip
+    _add_lora_scale(p)
     _add_neural_music_options(p)
     p.add_argument("--engine", default="auto", help="speech engine (default auto)")
     p.add_argument("--voice", "--model", dest="voice", type=Path, default=None, help="a voice")
@@ -273,6 +295,8 @@ def _add_wavjourney_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--merged-video-path", type=Path, default=None, help="…to this file instead")
 
 
+# The LoRA default targets (music.lora.DEFAULT_TARGETS), named here for the same reason.
+DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2")
 # The procedural styles, named here so that `--help` imports no music code (a test keeps it true).
 STYLE_NAMES = ("cinematic", "ambient", "lofi", "pop", "orchestral", "electronic", "piano")
 
@@ -289,7 +313,12 @@ def _add_vidmuse_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rerank-topk", type=int, default=1, help="best candidates to keep")
     p.add_argument("--soundfont", type=Path, default=None, help="SF2/SF3 file to render with")
     p.add_argument("--midi-out", type=Path, default=None, help="also write the score as MIDI")
-    p.add_argument("--lora", type=Path, default=None, help="LoRA adapter (neural backends)")
+    p.add_argument(
+        "--lora", "--vidmuse-lora", dest="lora", type=Path, default=None,
+        help="a LoRA adapter (from train-lora) for its neural backend; with --backend auto, "
+        "the backend it was made for",
+    )  # fmt: skip
+    _add_lora_scale(p)
     _add_neural_music_options(p)
     p.add_argument("--target-lufs", type=float, default=-18.0, help="loudness (default −18)")
     p.add_argument("--merge-video", action="store_true", help="also write the video with it")
@@ -300,6 +329,57 @@ def _add_vidmuse_options(p: argparse.ArgumentParser) -> None:
         help="where --merge-video writes (default: OUTPUT's name with the video's suffix); "
         "giving it implies --merge-video",
     )
+
+
+def _add_training_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--manifest", type=Path, required=True, help="CSV of video_path,audio_path[,duration,text]"
+    )
+    p.add_argument(
+        "-o", "--output", type=Path, required=True,
+        help="the adapter: a folder, NAME.safetensors or NAME.pt (logs and the resume "
+        "checkpoint are written beside it, NAME_loss.csv …)",
+    )  # fmt: skip
+    p.add_argument("--base", choices=("vidmuse", "musicgen"), default="vidmuse",
+                   help="the model to adapt (default vidmuse)")  # fmt: skip
+    p.add_argument("--music-model", default=None, help="its weights: a name or a folder")
+    p.add_argument("--epochs", type=int, default=1, help="passes over the data (default 1)")
+    p.add_argument("--rank", type=int, default=4, help="LoRA rank (default 4)")
+    p.add_argument("--alpha", type=float, default=16.0, help="LoRA alpha (default 16)")
+    p.add_argument("--lr", type=float, default=5e-4, help="learning rate (default 5e-4)")
+    p.add_argument("--batch-size", type=int, default=1, help="examples per step (default 1)")
+    p.add_argument(
+        "--grad-accum", type=int, default=1, help="batches per optimiser step (default 1)"
+    )
+    p.add_argument(
+        "--target-modules", default=",".join(DEFAULT_TARGETS),
+        help="decoder layers to adapt, comma-separated names or dotted tails "
+        f"(default {','.join(DEFAULT_TARGETS)}: self- and cross-attention, feed-forward)",
+    )  # fmt: skip
+    p.add_argument(
+        "--max-seconds", type=float, default=30.0,
+        help="longest stretch of an example per step (longer ones: a random crop; default 30)",
+    )  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    p.add_argument(
+        "--resume", action="store_true", help="carry on from the last epoch's checkpoint"
+    )
+    p.add_argument(
+        "--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
+        help="auto: mixed precision (bf16, else fp16) on a GPU, fp32 on the CPU",
+    )  # fmt: skip
+    p.add_argument("--cache-dir", type=Path, default=None,
+                   help="where features are cached (default MODELS/features)")  # fmt: skip
+    p.add_argument("--prompt", default=None,
+                   help="musicgen: the text of pairs with no `text` column (default: the "
+                   "description inference writes from the video)")  # fmt: skip
+
+
+def _add_lora_scale(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--lora-scale", type=float, default=1.0,
+        help="how much of the adapter: 0 the base model, 1 as trained (default 1)",
+    )  # fmt: skip
 
 
 def _add_neural_music_options(p: argparse.ArgumentParser) -> None:

@@ -180,6 +180,7 @@ def vidmuse(args: argparse.Namespace) -> int:
         rerank_topk=args.rerank_topk,
         soundfont=args.soundfont,
         lora=args.lora,
+        lora_scale=args.lora_scale,
         midi_out=args.midi_out,
         merged_video=merged,
         target_lufs=args.target_lufs,
@@ -282,7 +283,8 @@ def autopipeline(args: argparse.Namespace) -> int:
         caption_max_len=args.caption_max_len, caption_frames=args.caption_frames,
         narration=narration, llm_model=args.llm_model, api_key=args.api_key,
         music_backend=args.backend, style=args.style, prompt=args.prompt,
-        seed=args.seed, rerank=args.rerank, lora=args.lora, tts_engine=args.engine,
+        seed=args.seed, rerank=args.rerank, lora=args.lora, lora_scale=args.lora_scale,
+        tts_engine=args.engine,
         voice=args.voice, speaker=args.speaker, language=args.language, speed=args.speed,
         ducking_db=args.ducking_db, target_lufs=args.target_lufs, true_peak_dbtp=args.true_peak,
         merged_video=merged, device=args.device, music_model=args.music_model,
@@ -394,6 +396,34 @@ def manifest(args: argparse.Namespace) -> int:
     path = write_manifest(pairs, args.output)
     hours = sum(p.duration_s for p in pairs) / 3600
     print(f"wrote {path}: {len(pairs)} pairs, {hours:.2f} h; {len(problems)} problem(s) reported")
+    return 0
+
+
+def train_lora(args: argparse.Namespace) -> int:
+    from audio_creator.train.lora import TrainOptions, train
+
+    targets = tuple(t.strip() for t in args.target_modules.split(",") if t.strip())
+    options = TrainOptions(
+        manifest=args.manifest, output=args.output, base=args.base,
+        music_model=args.music_model, epochs=args.epochs, rank=args.rank, alpha=args.alpha,
+        lr=args.lr, batch_size=args.batch_size, grad_accum=args.grad_accum,
+        target_modules=targets, max_seconds=args.max_seconds, seed=args.seed,
+        resume=args.resume, device=args.device, precision=args.precision,
+        cache_dir=args.cache_dir, prompt=args.prompt,
+    )  # fmt: skip
+    result = train(options)
+    trained = result.metadata["training"]
+    print(f"wrote {result.adapter}: {trained['steps']} steps, loss "
+          f"{trained['first_loss']:.3f} → {trained['final_loss']:.3f}")  # fmt: skip
+    for path in result.logs:
+        print(f"wrote {path}")
+    return 0
+
+
+def merge(args: argparse.Namespace) -> int:
+    from audio_creator.train.merge import bake
+
+    print(f"wrote {bake(args.lora, args.output, args.music_model, args.lora_scale)}")
     return 0
 
 

@@ -19,6 +19,7 @@ _VALUE_FLAGS: tuple[tuple[str, str, type], ...] = (
     ("--duration", "--duration", float),
     ("--merged-video-path", "--merged-video-path", str),
     ("--vidmuse-lora", "--lora", str),
+    ("--lora-scale", "--lora-scale", float),
     ("--rerank", "--rerank", int),
     ("--rerank-topk", "--rerank-topk", int),
     ("--text", "--text", str),

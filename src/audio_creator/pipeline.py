@@ -68,6 +68,7 @@ class PipelineOptions:
     seed: int = 0
     rerank: int = 1
     lora: Path | None = None
+    lora_scale: float = 1.0
     tts_engine: str = "auto"
     voice: Path | None = None
     speaker: str | None = None
@@ -276,6 +277,7 @@ def _music(
             seed=options.seed,
             rerank=options.rerank,
             lora=options.lora,
+            lora_scale=options.lora_scale,
             device=options.device,
             music_model=options.music_model,
             sampling=options.sampling,

@@ -39,7 +39,8 @@ class VidmuseOptions:
     rerank: int = 1  # candidates to make
     rerank_topk: int = 1  # best ones to keep: output, then output stem.2.wav, …
     soundfont: Path | None = None
-    lora: Path | None = None
+    lora: Path | None = None  # an adapter for a neural backend (`train-lora` makes them)
+    lora_scale: float = 1.0  # how much of it: 0 is the base model, 1 as trained
     midi_out: Path | None = None
     merged_video: Path | None = None  # write the video with the music as its soundtrack here
     target_lufs: float = -18.0
@@ -48,7 +49,11 @@ class VidmuseOptions:
     sampling: Sampling = field(default_factory=Sampling)
 
     def __post_init__(self) -> None:
-        require_finite(duration=self.duration_s, target_lufs=self.target_lufs)
+        require_finite(
+            duration=self.duration_s, target_lufs=self.target_lufs, lora_scale=self.lora_scale
+        )
+        if not 0.0 <= self.lora_scale <= 4.0:
+            raise ConfigError(f"--lora-scale must be within 0–4, got {self.lora_scale}")
         if self.duration_s is not None and self.duration_s <= 0:
             raise ConfigError(f"--duration must be positive, got {self.duration_s}")
         if self.rerank < 1:
@@ -96,11 +101,16 @@ def run_vidmuse(
     backend_options: dict[str, Any] = {}
     if options.soundfont is not None:
         backend_options["soundfont"] = options.soundfont
+    backend_name = options.backend
     if options.lora is not None:
-        backend_options["lora"] = options.lora
+        from audio_creator.music import lora
+
+        if backend_name == "auto":  # the adapter says which model it belongs to
+            backend_name = lora.kind_of(options.lora)
+        backend_options.update(lora=options.lora, lora_scale=options.lora_scale)
     if options.music_model is not None:
         backend_options["model"] = options.music_model
-    backend = create_backend(options.backend, device=options.device, **backend_options)
+    backend = create_backend(backend_name, device=options.device, **backend_options)
     logger.info("music backend: %s", backend.name)
 
     warm_up = getattr(backend, "warm_up", None)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from audio_creator.audio import Audio
-from audio_creator.errors import BackendUnavailable, ConfigError
+from audio_creator.errors import BackendUnavailable
 from audio_creator.music.backend import GeneratedMusic, MusicRequest, Progress
 from audio_creator.music.neural import (
     LoadOnce,
@@ -53,6 +53,7 @@ class MusicGenBackend:
         model: str | os.PathLike[str] = DEFAULT_MODEL,
         device: str = "auto",
         lora: str | os.PathLike[str] | None = None,
+        lora_scale: float = 1.0,
         **_: Any,
     ) -> None:
         from audio_creator import models
@@ -60,8 +61,11 @@ class MusicGenBackend:
         lack = missing_packages()
         if lack is not None:
             raise BackendUnavailable(f"the musicgen backend needs torch and transformers: {lack}")
-        if lora is not None:
-            raise ConfigError("LoRA adapters for musicgen are not supported yet (see issue 10)")
+        self.lora, self.lora_scale = (None if lora is None else Path(lora)), lora_scale
+        if self.lora is not None:
+            from audio_creator.music import lora as adapters
+
+            adapters.check_kind(self.lora, "musicgen")
         self.folder = models.locate(model)
         self.device_name = device
         self._model = LoadOnce(self._load)  # (model, tokenizer, device, dtype)
@@ -79,6 +83,10 @@ class MusicGenBackend:
         model = MusicgenForConditionalGeneration.from_pretrained(
             self.folder, local_files_only=True, dtype=dtype
         )
+        if self.lora is not None:
+            from audio_creator.music import lora
+
+            lora.load_into(model.decoder, self.lora, self.name, self.lora_scale)
         tokenizer = AutoTokenizer.from_pretrained(self.folder, local_files_only=True)
         logger.info(
             "musicgen: loaded %s on %s (%s) in %.1f s",

@@ -5,6 +5,11 @@ extension (`N.WAV`, `n.Flac` for `N.MOV`…). Both must decode; their durations 
 difference beyond 0.5 s is reported: the pair is kept, trimmed to the shorter). Pairs that do not
 decode, videos without a soundtrack and soundtracks without a video are reported and left out.
 The CSV has the columns `video_path,audio_path,duration` (absolute paths, seconds).
+
+Training reads a manifest back with `read_manifest`, which checks every row before anything is
+trained: both files there and decoding, durations within a limit of each other. A manifest
+may have a `text` column too (a description of each soundtrack, for MusicGen), and relative
+paths (taken from the manifest's folder).
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ logger = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".aif", ".aiff")
-TOLERANCE_S = 0.5
+TOLERANCE_S = 0.5  # a manifest reports differences beyond this…
+MISMATCH_LIMIT_S = 2.0  # …and training refuses those beyond this
 
 
 @dataclass(frozen=True)
@@ -103,3 +109,75 @@ def write_manifest(pairs: list[Pair], output: str | os.PathLike[str]) -> Path:
         for pair in pairs:
             writer.writerow([str(pair.video), str(pair.audio), f"{pair.duration_s:.3f}"])
     return path
+
+
+@dataclass(frozen=True)
+class Row:
+    """One training example: a video, its soundtrack, how much of both to use."""
+
+    video: Path
+    audio: Path
+    duration_s: float
+    text: str | None = None
+
+
+def read_manifest(
+    path: str | os.PathLike[str], mismatch_limit_s: float = MISMATCH_LIMIT_S
+) -> list[Row]:
+    """The checked rows of a manifest. Every problem in it is reported at once (ConfigError)."""
+    from audio_creator.files import check_input_file
+
+    manifest = check_input_file(path, what="manifest")
+    try:
+        with manifest.open(newline="", encoding="utf-8") as f:
+            records = list(csv.DictReader(f))
+            columns = set(records[0]) if records else set()
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"{manifest} is not a readable CSV manifest ({exc})") from exc
+    if not records:
+        raise ConfigError(f"{manifest} lists no video–audio pairs")
+    if not {"video_path", "audio_path"} <= columns:
+        raise ConfigError(f"{manifest} needs the columns video_path,audio_path (has: "
+                          f"{','.join(sorted(c for c in columns if c))})")  # fmt: skip
+    rows: list[Row] = []
+    problems: list[str] = []
+    for line, record in enumerate(records, start=2):
+        try:
+            rows.append(_checked_row(record, manifest.parent, mismatch_limit_s))
+        except (ConfigError, MediaError) as exc:
+            problems.append(f"line {line}: {exc}")
+    if problems:
+        shown = "\n  ".join(problems[:10]) + ("\n  …" if len(problems) > 10 else "")
+        raise ConfigError(f"{manifest}: {len(problems)} bad row(s):\n  {shown}")
+    return rows
+
+
+def _checked_row(record: dict[str, str], base: Path, mismatch_limit_s: float) -> Row:
+    def where(column: str) -> Path:
+        text = (record.get(column) or "").strip()
+        if not text:
+            raise ConfigError(f"no {column}")
+        found = Path(text).expanduser()
+        found = found if found.is_absolute() else base / found
+        if not found.is_file():
+            raise MediaError(f"{column} {found} not found")
+        return found
+
+    pair = check_pair(where("video_path"), where("audio_path"))
+    gap = abs(pair.video_s - pair.audio_s)
+    if gap > mismatch_limit_s:
+        raise MediaError(
+            f"{pair.video.name} lasts {pair.video_s:.2f} s but {pair.audio.name} "
+            f"{pair.audio_s:.2f} s (more than {mismatch_limit_s:g} s apart)"
+        )
+    duration = pair.duration_s
+    given = (record.get("duration") or "").strip()
+    if given:
+        try:
+            duration = min(duration, float(given))
+        except ValueError:
+            raise ConfigError(f"duration {given!r} is not a number") from None
+        if not duration > 0:
+            raise ConfigError(f"duration {given} must be positive")
+    text = (record.get("text") or "").strip() or None
+    return Row(pair.video, pair.audio, duration, text)

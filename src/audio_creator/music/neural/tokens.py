@@ -3,7 +3,10 @@ durations beyond one context window, and EnCodec decoding in overlapping chunks.
 
 A MusicGen-style decoder predicts K codebooks at once, codebook k delayed by k steps: in the
 delayed sequence, position 0 holds the start token for every codebook and position 1 + t + k
-holds frame t of codebook k; the corners are padding (the start token's id). Generation walks
+holds frame t of codebook k; the corners are padding (the start token's id). A stereo model
+interleaves its codebooks (left 0, right 0, left 1, …) and each left–right pair shares a delay.
+Training sees the same sequence (`teacher_forcing`): the input is every position but the last,
+the target every position but the first. Generation walks
 the positions left to right, one forward pass per position with a KV cache. Guidance runs the
 conditional and the null condition as one batch of twice the size (conditional first) and mixes
 their logits: null + (cond − null) × cfg_coef.
@@ -54,23 +57,52 @@ def repeat(condition: Condition, count: int) -> Condition:
     )  # fmt: skip
 
 
-def delay(codes: Any, pad: int) -> Any:
-    """[B, K, n] codes → [B, K, n + K] delayed sequence (position 0: the start token)."""
+def lags(config: Any) -> list[int]:
+    """Each codebook's delay, in steps, for a decoder config (`num_codebooks`, and
+    `audio_channels` 2 for a stereo model)."""
+    books = int(config.num_codebooks)
+    if int(getattr(config, "audio_channels", 1)) == 2:
+        return [k // 2 for k in range(books)]
+    return list(range(books))
+
+
+def delay(codes: Any, pad: int, lag: list[int] | None = None) -> Any:
+    """[B, K, n] codes → [B, K, n + max(lag) + 1] delayed sequence (position 0: the start
+    token); `lag` defaults to a mono model's 0, 1, …, K − 1."""
     import torch
 
     batch, books, frames = codes.shape
-    out = torch.full((batch, books, frames + books), pad, dtype=codes.dtype, device=codes.device)
-    for k in range(books):
-        out[:, k, 1 + k : 1 + k + frames] = codes[:, k]
+    lag = list(range(books)) if lag is None else lag
+    out = torch.full(
+        (batch, books, frames + max(lag) + 1), pad, dtype=codes.dtype, device=codes.device
+    )
+    for k, d in enumerate(lag):
+        out[:, k, 1 + d : 1 + d + frames] = codes[:, k]
     return out
 
 
-def undelay(sequence: Any, frames: int) -> Any:
-    """The inverse of `delay`: [B, K, ≥ frames + K] → [B, K, frames]."""
+def undelay(sequence: Any, frames: int, lag: list[int] | None = None) -> Any:
+    """The inverse of `delay`: [B, K, ≥ frames + max(lag) + 1] → [B, K, frames]."""
     import torch
 
-    books = sequence.shape[1]
-    return torch.stack([sequence[:, k, 1 + k : 1 + k + frames] for k in range(books)], dim=1)
+    lag = list(range(sequence.shape[1])) if lag is None else lag
+    return torch.stack([sequence[:, k, 1 + d : 1 + d + frames] for k, d in enumerate(lag)], dim=1)
+
+
+def teacher_forcing(codes: Any, lengths: Any, pad: int, lag: list[int]) -> tuple[Any, Any, Any]:
+    """What a decoder is trained on, for [B, K, n] codes of which row b holds `lengths[b]`
+    real frames: (inputs [B, K, L], targets [B, K, L], valid [B, K, L] bool), L = n + max(lag).
+    The decoder sees `inputs` and predicts `targets` position by position, exactly as
+    `sample_window` walks the delayed sequence; `valid` is False at the delay pattern's corners
+    and past each row's length (no loss there)."""
+    import torch
+
+    frames = codes.shape[-1]
+    real = torch.arange(frames, device=codes.device)[None, None, :] < lengths[:, None, None]
+    codes = codes.masked_fill(~real, pad)
+    sequence = delay(codes, pad, lag)
+    valid = delay(real.expand_as(codes).long(), 0, lag).bool()
+    return sequence[..., :-1], sequence[..., 1:], valid[..., 1:]
 
 
 def sample_window(
@@ -95,16 +127,18 @@ def sample_window(
     codes = torch.full((batch, books, frames), pad, dtype=torch.long, device=memory.device)
     if prompt is not None:
         codes[..., :known] = prompt
-    sequence = delay(codes, pad)  # prompt in place, the rest padding for now
+    lag = lags(decoder.config)
+    sequence = delay(codes, pad, lag)  # prompt in place, the rest padding for now
     guided = sampling.cfg_coef != 1.0
     if guided:
         memory = torch.cat([condition.memory, condition.null_memory])
         mask = _cat_masks(condition.mask, condition.null_mask, condition, batch)
     else:
         mask = condition.mask
-    lag = torch.arange(books, device=memory.device)
+    behind = torch.tensor(lag, device=memory.device)
     cache, start = None, 0
-    for position in range(known + 1, frames + books):
+    end = frames + max(lag) + 1
+    for position in range(known + 1, end):
         step = sequence[:, :, start:position].reshape(batch * books, -1)
         if guided:
             step = torch.cat([step, step])
@@ -115,12 +149,12 @@ def sample_window(
             cond, null = logits[:batch], logits[batch:]
             logits = null + (cond - null) * sampling.cfg_coef
         token = _draw(logits, sampling, generator)  # [B, K]
-        frame = position - 1 - lag  # which frame each codebook is at
+        frame = position - 1 - behind  # which frame each codebook is at
         free = (frame >= known) & (frame < frames)
         sequence[:, free, position] = token[:, free]
         if progress is not None and position % 25 == 0:
-            progress((position - known) / (frames + books - known))
-    return undelay(sequence, frames)
+            progress((position - known) / (end - known))
+    return undelay(sequence, frames, lag)
 
 
 def sample_codes(

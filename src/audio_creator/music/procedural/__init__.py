@@ -64,6 +64,7 @@ class ProceduralBackend:
         self,
         soundfont: str | os.PathLike[str] | None = None,
         lora: str | os.PathLike[str] | None = None,
+        lora_scale: float = 1.0,  # (refused with `lora` below)
         model: str | None = None,
         device: str = "auto",  # the composer runs on the CPU whatever is asked
     ) -> None:

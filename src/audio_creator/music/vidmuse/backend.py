@@ -41,6 +41,37 @@ def missing_requirements() -> str | None:
     return missing_packages() or models.missing("vidmuse") or models.missing("encodec-32khz")
 
 
+def model_folders(model: str | os.PathLike[str] = "vidmuse") -> tuple[Path, Path]:
+    """(the VidMuse folder, its EnCodec's folder) for a catalogue name or a path."""
+    from audio_creator import models
+
+    folder = models.locate(model)
+    if not (folder / "state_dict.bin").is_file():
+        raise BackendUnavailable(
+            f"{folder} holds no state_dict.bin (the VidMuse checkpoint): "
+            "run `audio-creator models download vidmuse`"
+        )
+    own_codec = folder / "encodec"
+    return folder, own_codec if own_codec.is_dir() else models.locate("encodec-32khz")
+
+
+def load_network(folder: Path) -> Any:
+    """The VidMuse network of a model folder, float32 on the CPU."""
+    from audio_creator.music.vidmuse.convert import (
+        config_from_upstream,
+        load_converted,
+        read_checkpoint,
+    )
+    from audio_creator.music.vidmuse.network import VidMuseModel
+
+    state, cfg = read_checkpoint(folder / "state_dict.bin")
+    clip_file = folder / "clip_config.json"
+    clip = json.loads(clip_file.read_text(encoding="utf-8")) if clip_file.is_file() else {}
+    model = VidMuseModel(config_from_upstream(cfg, clip))
+    load_converted(model, state)
+    return model
+
+
 class VidMuseBackend:
     """VidMuse from a folder holding `state_dict.bin` (a catalogue name, or a path)."""
 
@@ -51,23 +82,18 @@ class VidMuseBackend:
         model: str | os.PathLike[str] = "vidmuse",
         device: str = "auto",
         lora: str | os.PathLike[str] | None = None,
+        lora_scale: float = 1.0,
         **_: Any,
     ) -> None:
-        from audio_creator import models
-
         lack = missing_packages()
         if lack is not None:
             raise BackendUnavailable(f"the vidmuse backend needs torch and transformers: {lack}")
-        if lora is not None:
-            raise ConfigError("LoRA adapters for vidmuse are not supported yet (see issue 10)")
-        self.folder = models.locate(model)
-        if not (self.folder / "state_dict.bin").is_file():
-            raise BackendUnavailable(
-                f"{self.folder} holds no state_dict.bin (the VidMuse checkpoint): "
-                "run `audio-creator models download vidmuse`"
-            )
-        own_codec = self.folder / "encodec"
-        self.codec_folder = own_codec if own_codec.is_dir() else models.locate("encodec-32khz")
+        self.folder, self.codec_folder = model_folders(model)
+        self.lora, self.lora_scale = (None if lora is None else Path(lora)), lora_scale
+        if self.lora is not None:
+            from audio_creator.music import lora as adapters
+
+            adapters.check_kind(self.lora, "vidmuse")
         self.device_name = device
         self._model = LoadOnce(self._load)  # (VidMuse, EnCodec, device)
 
@@ -77,21 +103,13 @@ class VidMuseBackend:
     def _load(self) -> tuple[Any, Any, Any]:
         from transformers import EncodecModel
 
-        from audio_creator.music.vidmuse.convert import (
-            config_from_upstream,
-            load_converted,
-            read_checkpoint,
-        )
-        from audio_creator.music.vidmuse.network import VidMuseModel
+        from audio_creator.music import lora
 
         started = time.perf_counter()
         device = pick_device(self.device_name)
-        state, cfg = read_checkpoint(self.folder / "state_dict.bin")
-        clip_file = self.folder / "clip_config.json"
-        clip = json.loads(clip_file.read_text(encoding="utf-8")) if clip_file.is_file() else {}
-        model = VidMuseModel(config_from_upstream(cfg, clip))
-        load_converted(model, state)
-        del state
+        model = load_network(self.folder)
+        if self.lora is not None:
+            lora.load_into(model.decoder, self.lora, self.name, self.lora_scale)
         model = model.to(device=device, dtype=dtype_for(device)).eval()
         codec = EncodecModel.from_pretrained(self.codec_folder, local_files_only=True)
         codec = codec.to(device).eval()
@@ -171,10 +189,9 @@ class VideoConditions:
         import torch
 
         from audio_creator.music.neural.tokens import Condition
-        from audio_creator.music.vidmuse.frames import LOCAL_FPS
+        from audio_creator.music.vidmuse.frames import local_span
 
-        first = min(int(start_s * LOCAL_FPS), self.local_count - 1)
-        last = max(first + 1, min(self.local_count, int(-(-stop_s * LOCAL_FPS // 1))))
+        first, last = local_span(start_s, stop_s, self.local_count)
         local = self.local[first:last]
         with torch.inference_mode():
             memory = self.model.video(local[None], self.overall[None])

@@ -97,7 +97,7 @@ def convert(state: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     unmatched: list[str] = []
     for name, tensor in state.items():
-        taken = _rename(name, tensor)
+        taken = rename_upstream(name, tensor)
         if taken is None:
             unmatched.append(name)
         else:
@@ -137,7 +137,7 @@ def load_converted(model: Any, state: dict[str, Any]) -> None:
         )
 
 
-def _rename(name: str, tensor: Any) -> dict[str, Any] | None:
+def rename_upstream(name: str, tensor: Any) -> dict[str, Any] | None:
     if name in _EXACT:
         return {_EXACT[name]: tensor}
     if name.startswith("visual_encoder_model."):

@@ -29,6 +29,14 @@ def local_frames(path: str | os.PathLike[str], duration_s: float, size: int) -> 
     return normalise(images, size)
 
 
+def local_span(start_s: float, stop_s: float, count: int) -> tuple[int, int]:
+    """Which of `count` local frames a stretch of music [start_s, stop_s) sees: [first, last),
+    at least one."""
+    first = min(int(start_s * LOCAL_FPS), count - 1)
+    last = max(first + 1, min(count, math.ceil(stop_s * LOCAL_FPS - 1e-9)))
+    return first, last
+
+
 def global_frames(path: str | os.PathLike[str], size: int, count: int = GLOBAL_FRAMES) -> Pixels:
     """`count` frames evenly over the whole video."""
     duration = probe(path).duration_s

@@ -1,0 +1,517 @@
+"""LoRA fine-tuning of a neural music decoder (VidMuse or MusicGen) on video–soundtrack pairs.
+
+manifest → every row checked → features, computed once and cached (`features`) → the base
+model, frozen, with LoRA layers in its decoder (`music.lora`) → epochs of teacher-forced steps
+on the delayed codes, the very sequence generation walks (`tokens.teacher_forcing`), with a
+cross-entropy per codebook → the adapter with its metadata, the loss log (CSV and JSON) and its
+curve (PNG).
+
+Examples longer than `max_seconds` are cropped, at a random place each epoch; shorter ones are
+padded and the padding is masked out of the loss. Each epoch ends with a checkpoint beside the
+adapter (`NAME_resume.pt`: the adapter, the optimiser, the log so far) that `resume` carries on
+from. Every random choice of an epoch (order, crops, dropout) comes from a seed of (seed,
+epoch), so a run that stopped and resumed ends with the adapter of one that never stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from audio_creator.errors import ConfigError, require_finite
+from audio_creator.music.lora import DEFAULT_TARGETS
+from audio_creator.train.manifest import MISMATCH_LIMIT_S
+
+logger = logging.getLogger(__name__)
+
+BASES = ("vidmuse", "musicgen")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+MAX_GRAD_NORM = 1.0
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """One training run; checked before anything loads."""
+
+    manifest: Path
+    output: Path  # the adapter: a folder, NAME.safetensors or NAME.pt
+    base: str = "vidmuse"
+    music_model: str | None = None  # the base's weights (name or folder); None: its default
+    epochs: int = 1
+    rank: int = 4
+    alpha: float = 16.0
+    lr: float = 5e-4
+    batch_size: int = 1
+    grad_accum: int = 1
+    target_modules: tuple[str, ...] = DEFAULT_TARGETS
+    max_seconds: float = 30.0  # of each example per step
+    seed: int = 0
+    resume: bool = False
+    device: str = "auto"
+    precision: str = "auto"  # auto: bf16 (else fp16) autocast on a GPU, fp32 on the CPU
+    cache_dir: Path | None = None  # default: MODELS/features
+    prompt: str | None = None  # musicgen: the description of rows without a `text`
+    mismatch_limit_s: float = MISMATCH_LIMIT_S
+
+    def __post_init__(self) -> None:
+        from audio_creator.music.lora import check_rank
+
+        require_finite(alpha=self.alpha, lr=self.lr, max_seconds=self.max_seconds)
+        check_rank(self.rank, self.alpha)
+        if self.base not in BASES:
+            raise ConfigError(f"--base must be one of {', '.join(BASES)}, got {self.base}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}")
+        for name, value in (("--epochs", self.epochs), ("--batch-size", self.batch_size),
+                            ("--grad-accum", self.grad_accum)):  # fmt: skip
+            if value < 1:
+                raise ConfigError(f"{name} must be a whole number ≥ 1, got {value}")
+        if not 0 < self.lr <= 1:
+            raise ConfigError(f"--lr must be within (0, 1], got {self.lr}")
+        if not 0.5 <= self.max_seconds <= 600:
+            raise ConfigError(f"--max-seconds must be within 0.5–600, got {self.max_seconds}")
+        if self.seed < 0:
+            raise ConfigError(f"--seed must be ≥ 0, got {self.seed}")
+        if not self.target_modules:
+            raise ConfigError("--target-modules names no layer")
+        if self.output.suffix not in ("", ".safetensors", ".pt"):
+            raise ConfigError("--output is a folder, NAME.safetensors or NAME.pt")
+
+    def beside(self, tail: str) -> Path:
+        """A file written next to the adapter: `NAME_loss.csv`, `NAME_resume.pt`…"""
+        return self.output.parent / f"{self.output.stem}_{tail}"
+
+    def settings(self) -> dict[str, Any]:
+        """What a resumed run must share with the run it continues."""
+        kept = ("base", "music_model", "rank", "alpha", "lr", "batch_size", "grad_accum",
+                "target_modules", "max_seconds", "seed", "precision", "prompt")  # fmt: skip
+        return {key: value for key, value in asdict(self).items() if key in kept}
+
+
+@dataclass
+class TrainResult:
+    adapter: Path
+    losses: list[float]  # one per optimiser step
+    trainable: dict[str, int]  # parameters by the kind of layer they sit in
+    metadata: dict[str, Any]
+    logs: list[Path] = field(default_factory=list)
+    model: Any = None  # the base model with the trained LoRA layers in its decoder
+
+
+@dataclass
+class _Base:
+    kind: str
+    folder: Path
+    model: Any
+    decoder: Any
+    codec: Any
+    tokenizer: Any = None
+
+    def key(self) -> dict[str, Any]:
+        from audio_creator.music.lora import config_hash
+
+        return {"folder": str(self.folder.resolve()), "decoder": config_hash(self.decoder.config)}
+
+
+def train(options: TrainOptions, on_epoch: Callable[[int], None] | None = None) -> TrainResult:
+    """Train an adapter (see the module docstring); `on_epoch(n)` after epoch n's checkpoint."""
+    import torch
+
+    from audio_creator.files import check_output_path
+    from audio_creator.music import lora
+    from audio_creator.music.neural import missing_packages, pick_device
+    from audio_creator.train.manifest import read_manifest
+
+    lack = missing_packages()
+    if lack is not None:
+        raise ConfigError(f"training needs torch and transformers: {lack}")
+    rows = read_manifest(options.manifest, options.mismatch_limit_s)
+    inputs = [options.manifest, *(p for row in rows for p in (row.video, row.audio))]
+    for tail in ("loss.csv", "loss.json", "loss.png", "resume.pt"):
+        check_output_path(options.beside(tail), inputs=inputs)
+    if options.output.suffix:
+        check_output_path(options.output, inputs=inputs)
+    checkpoint = _read_checkpoint(options) if options.resume else None
+
+    device = pick_device(options.device)
+    amp = _autocast_dtype(options.precision, device)
+    torch.manual_seed(options.seed)
+    base = _load_base(options, device)
+    names = lora.target_names(base.decoder, options.target_modules)
+    peft_config = lora.attach(base.decoder, names, options.rank, options.alpha)
+    base.decoder.to(device)
+    counts = lora.trainable(base.decoder)
+    total = sum(counts.values())
+    decoder_size = sum(p.numel() for p in base.decoder.parameters()) - total
+    logger.info(
+        "LoRA rank %d, alpha %g: %s trainable parameters (%.3f %% of the decoder's %s) in %d "
+        "layers: %s", options.rank, options.alpha, f"{total:,}", 100 * total / decoder_size,
+        f"{decoder_size:,}", len(names), ", ".join(f"{k} {v:,}" for k, v in counts.items()),
+    )  # fmt: skip
+
+    examples = _prepare(options, base, rows, device)
+    parameters = [p for p in base.decoder.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(parameters, lr=options.lr, weight_decay=0.0)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
+    log: list[dict[str, Any]] = []
+    first_epoch = 0
+    if checkpoint is not None:
+        lora.load_state(base.decoder, checkpoint["adapter"])
+        optimiser.load_state_dict(checkpoint["optimiser"])
+        scaler.load_state_dict(checkpoint["scaler"])
+        log, first_epoch = checkpoint["log"], int(checkpoint["epoch"])
+        logger.info("resuming after epoch %d (step %d)", first_epoch, len(log))
+        if first_epoch >= options.epochs:
+            raise ConfigError(f"{options.beside('resume.pt')} has done {first_epoch} epochs "
+                              f"already: give --epochs more than that")  # fmt: skip
+
+    batches = math.ceil(len(examples) / options.batch_size)
+    bar = _progress_bar(options.epochs * batches, first_epoch * batches)
+    for epoch in range(first_epoch, options.epochs):
+        log += _epoch(options, base, examples, epoch, optimiser, scaler, amp, device, bar)
+        _save_checkpoint(options, base, optimiser, scaler, log, epoch + 1)
+        _write_logs(options, log)
+        if on_epoch is not None:
+            on_epoch(epoch + 1)
+    bar.close()
+
+    losses = [row["loss"] for row in log]
+    metadata = _metadata(options, base, peft_config, names, counts, decoder_size, rows, losses)
+    adapter = lora.save(options.output, lora.adapter_state(base.decoder), metadata)
+    logger.info("wrote %s (loss %.3f → %.3f over %d steps)", adapter, losses[0], losses[-1],
+                len(losses))  # fmt: skip
+    return TrainResult(adapter, losses, counts, metadata, _write_logs(options, log), base.model)
+
+
+# ------------------------------------------------------------------------------------ the steps
+
+
+def _epoch(
+    options: TrainOptions, base: _Base, examples: list[Any], epoch: int, optimiser: Any,
+    scaler: Any, amp: Any, device: Any, bar: Any,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """One pass over the examples, in an order (and with crops) of this epoch's own seed."""
+    import torch
+
+    seed = options.seed * 100_003 + epoch
+    torch.manual_seed(seed)  # dropout
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(examples), generator=generator).tolist()
+    batches = [order[i : i + options.batch_size] for i in range(0, len(order), options.batch_size)]
+    base.decoder.train()
+    rows: list[dict[str, Any]] = []
+    group: list[torch.Tensor] = []
+    for index, batch in enumerate(batches):
+        crops = [_crop(examples[i], options.max_seconds, generator) for i in batch]
+        context = torch.autocast(device.type, dtype=amp) if amp else contextlib.nullcontext()
+        with context:
+            loss, per_book = batch_loss(base, crops, device)
+        scaler.scale(loss / options.grad_accum).backward()
+        group.append(torch.stack([loss.detach(), *[b.detach() for b in per_book]]))
+        if len(group) == options.grad_accum or index == len(batches) - 1:
+            scaler.unscale_(optimiser)
+            parameters = [p for p in base.decoder.parameters() if p.requires_grad]
+            torch.nn.utils.clip_grad_norm_(parameters, MAX_GRAD_NORM)
+            scaler.step(optimiser)
+            scaler.update()
+            optimiser.zero_grad(set_to_none=True)
+            mean = torch.stack(group).float().mean(dim=0).tolist()
+            rows.append({"epoch": epoch + 1, "step": 0, "loss": mean[0], "codebooks": mean[1:]})
+            group = []
+            bar.set_postfix(epoch=epoch + 1, loss=f"{mean[0]:.3f}")
+        bar.update(1)
+    base.decoder.eval()
+    return rows
+
+
+@dataclass(frozen=True)
+class Crop:
+    example: Any
+    start: int  # first frame of codes
+    frames: int
+
+    @property
+    def seconds(self) -> tuple[float, float]:
+        rate = self.example.frame_rate
+        return self.start / rate, (self.start + self.frames) / rate
+
+
+def _crop(example: Any, max_seconds: float, generator: Any) -> Crop:
+    import torch
+
+    longest = max(1, round(max_seconds * example.frame_rate))
+    if example.frames <= longest:
+        return Crop(example, 0, example.frames)
+    start = int(torch.randint(0, example.frames - longest + 1, (1,), generator=generator))
+    return Crop(example, start, longest)
+
+
+def batch_loss(base: _Base, crops: list[Crop], device: Any) -> tuple[Any, list[Any]]:
+    """The mean over codebooks of each codebook's cross-entropy on the delayed targets (padding
+    and the pattern's corners left out), and the per-codebook losses."""
+    import torch
+
+    from audio_creator.music.neural.tokens import lags, teacher_forcing
+
+    decoder = base.decoder
+    pad, books = int(decoder.config.pad_token_id), int(decoder.num_codebooks)
+    longest = max(c.frames for c in crops)
+    codes = torch.full((len(crops), books, longest), pad, dtype=torch.long)
+    for row, crop in enumerate(crops):
+        codes[row, :, : crop.frames] = crop.example.codes[:, crop.start : crop.start + crop.frames]
+    lengths = torch.tensor([c.frames for c in crops])
+    inputs, targets, valid = (
+        t.to(device) for t in teacher_forcing(codes, lengths, pad, lags(decoder.config))
+    )
+    memory, mask = _condition(base, crops, device)
+    batch, _, length = inputs.shape
+    out = decoder(
+        input_ids=inputs.reshape(batch * books, length), encoder_hidden_states=memory,
+        encoder_attention_mask=mask,
+    )  # fmt: skip
+    logits = out.logits.view(batch, books, length, -1).float()
+    per_book = [
+        torch.nn.functional.cross_entropy(logits[:, k][valid[:, k]], targets[:, k][valid[:, k]])
+        for k in range(books)
+    ]
+    return torch.stack(per_book).mean(), per_book
+
+
+def _condition(base: _Base, crops: list[Crop], device: Any) -> tuple[Any, Any]:
+    """The decoder's cross-attention memory for each crop (padded to the longest, masked)."""
+    import torch
+
+    dtype = next(base.decoder.parameters()).dtype
+    memories = []
+    with torch.no_grad():  # the encoders are frozen
+        for crop in crops:
+            example = crop.example
+            if base.kind == "vidmuse":
+                from audio_creator.music.vidmuse.frames import local_span
+
+                first, last = local_span(*crop.seconds, int(example.local.shape[0]))
+                local = example.local[first:last].to(device=device, dtype=dtype)
+                overall = example.overall.to(device=device, dtype=dtype)
+                memories.append(base.model.video(local[None], overall[None])[0])
+            else:
+                states = example.states.to(device=device, dtype=dtype)
+                project = getattr(base.model, "enc_to_dec_proj", None) or torch.nn.Identity()
+                memories.append(project(states))
+    longest = max(m.shape[0] for m in memories)
+    memory = torch.zeros(len(memories), longest, memories[0].shape[-1], device=device, dtype=dtype)
+    mask = torch.zeros(len(memories), longest, dtype=torch.long, device=device)
+    for row, m in enumerate(memories):
+        memory[row, : m.shape[0]], mask[row, : m.shape[0]] = m, 1
+    return memory, mask
+
+
+# ---------------------------------------------------------------------------- loading, features
+
+
+def _load_base(options: TrainOptions, device: Any) -> _Base:
+    """The base model in float32 (the adapter trains in full precision; autocast runs the
+    matrix products in half on a GPU), frozen."""
+    from transformers import EncodecModel
+
+    if options.base == "vidmuse":
+        from audio_creator.music.vidmuse.backend import load_network, model_folders
+
+        folder, codec_folder = model_folders(options.music_model or "vidmuse")
+        model = load_network(folder)
+        codec = EncodecModel.from_pretrained(codec_folder, local_files_only=True)
+        found = _Base("vidmuse", folder, model, model.decoder, codec)
+    else:
+        from transformers import AutoTokenizer, MusicgenForConditionalGeneration
+
+        from audio_creator import models
+        from audio_creator.music.musicgen import DEFAULT_MODEL
+
+        folder = models.locate(options.music_model or DEFAULT_MODEL)
+        model = MusicgenForConditionalGeneration.from_pretrained(folder, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        found = _Base("musicgen", folder, model, model.decoder, model.audio_encoder, tokenizer)
+    found.model.requires_grad_(False)
+    found.model.to(device).eval()
+    found.codec.requires_grad_(False)
+    found.codec.to(device).eval()
+    return found
+
+
+def _prepare(options: TrainOptions, base: _Base, rows: list[Any], device: Any) -> list[Any]:
+    """Every row's features (from the cache when they are there), before the first step."""
+    from audio_creator import models
+    from audio_creator.train import features
+
+    cache = features.Cache(options.cache_dir or models.models_dir() / "features")
+    started = time.perf_counter()
+    examples = []
+    for row in rows:
+        if base.kind == "vidmuse":
+            made = features.vidmuse_example(cache, base.model, base.codec, base.key(), row, device)
+        else:
+            text = row.text or options.prompt
+            made = features.musicgen_example(
+                cache, base.model, base.tokenizer, base.key(), row, text, device
+            )
+        if made.codes.shape[0] != base.decoder.num_codebooks:
+            raise ConfigError(f"EnCodec gives {made.codes.shape[0]} codebooks; the decoder "
+                              f"predicts {base.decoder.num_codebooks}")  # fmt: skip
+        examples.append(made)
+    logger.info(
+        "features of %d pairs ready in %.1f s (%d from the cache in %s)",
+        len(examples), time.perf_counter() - started, cache.hits, cache.folder,
+    )  # fmt: skip
+    return examples
+
+
+def _autocast_dtype(precision: str, device: Any) -> Any:
+    import torch
+
+    if precision == "auto":
+        if device.type != "cuda":
+            return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def _progress_bar(total: int, done: int) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=done, unit="batch", desc="training", disable=None)
+
+
+# ------------------------------------------------------------------------------ what is written
+
+
+def _read_checkpoint(options: TrainOptions) -> dict[str, Any]:
+    import torch
+
+    path = options.beside("resume.pt")
+    if not path.is_file():
+        raise ConfigError(f"--resume: no checkpoint {path} (it is written after each epoch)")
+    saved: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    differ = {k for k, v in options.settings().items() if saved["settings"].get(k) != _plain(v)}
+    if differ or saved.get("manifest") != _sha256(options.manifest):
+        what = ", ".join(sorted(differ)) or "the manifest"
+        raise ConfigError(f"--resume: {path} was made with another {what}; train afresh")
+    return saved
+
+
+def _save_checkpoint(
+    options: TrainOptions, base: _Base, optimiser: Any, scaler: Any,
+    log: list[dict[str, Any]], epochs: int,
+) -> None:  # fmt: skip
+    import torch
+
+    from audio_creator.files import atomic_output
+    from audio_creator.music import lora
+
+    saved = {
+        "settings": {k: _plain(v) for k, v in options.settings().items()},
+        "manifest": _sha256(options.manifest), "epoch": epochs, "log": log,
+        "adapter": lora.adapter_state(base.decoder), "optimiser": optimiser.state_dict(),
+        "scaler": scaler.state_dict(),
+    }  # fmt: skip
+    with atomic_output(options.beside("resume.pt")) as temporary:
+        torch.save(saved, temporary)
+
+
+def _write_logs(options: TrainOptions, log: list[dict[str, Any]]) -> list[Path]:
+    """The loss per optimiser step as CSV and JSON, and its curve as PNG."""
+    import csv
+    import json
+
+    from audio_creator.files import atomic_output
+
+    for step, row in enumerate(log, start=1):
+        row["step"] = step
+    books = len(log[0]["codebooks"]) if log else 0
+    paths = [options.beside("loss.csv"), options.beside("loss.json"), options.beside("loss.png")]
+    with atomic_output(paths[0]) as temporary, temporary.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["epoch", "step", "loss", *(f"codebook_{k + 1}" for k in range(books))])
+        for row in log:
+            writer.writerow([row["epoch"], row["step"], f"{row['loss']:.6f}",
+                             *(f"{x:.6f}" for x in row["codebooks"])])  # fmt: skip
+    with atomic_output(paths[1]) as temporary:
+        temporary.write_text(json.dumps({"steps": log}, indent=1), encoding="utf-8")
+    with atomic_output(paths[2]) as temporary:
+        _plot(log, temporary)
+    return paths
+
+
+def _plot(log: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    steps = np.array([row["step"] for row in log])
+    loss = np.array([row["loss"] for row in log])
+    figure, axes = plt.subplots(figsize=(8, 4.5), dpi=100)
+    try:
+        axes.plot(steps, loss, color="#9ab", linewidth=1, label="loss per step")
+        width = max(1, len(loss) // 20)
+        if len(loss) > width > 1:
+            smooth = np.convolve(loss, np.ones(width) / width, mode="valid")
+            axes.plot(steps[width - 1 :], smooth, color="#135", linewidth=2,
+                      label=f"mean of {width}")  # fmt: skip
+        for row, after in itertools.pairwise(log):
+            if after["epoch"] != row["epoch"]:
+                axes.axvline(row["step"] + 0.5, color="#ccc", linewidth=0.8)
+        axes.set_xlabel("optimiser step (epochs: grey lines)")
+        axes.set_ylabel("cross-entropy per codebook (nats)")
+        axes.legend()
+        figure.tight_layout()
+        figure.savefig(path, format="png")
+    finally:
+        plt.close(figure)
+
+
+def _metadata(
+    options: TrainOptions, base: _Base, peft_config: Any, names: list[str],
+    counts: dict[str, int], decoder_size: int, rows: list[Any], losses: list[float],
+) -> dict[str, Any]:  # fmt: skip
+    import datetime
+
+    from audio_creator import __version__
+    from audio_creator.music.lora import config_hash
+
+    return {
+        "base": {"kind": base.kind, "model": base.folder.name, "path": str(base.folder),
+                 "config_hash": config_hash(base.decoder.config)},
+        "peft": {"peft_type": "LORA", "r": options.rank, "lora_alpha": options.alpha,
+                 "target_modules": names, "lora_dropout": 0.0, "bias": "none",
+                 "base_model_name_or_path": str(base.folder),
+                 "fan_in_fan_out": bool(peft_config.fan_in_fan_out)},
+        "targets": list(options.target_modules),
+        "trainable": {"parameters": sum(counts.values()), "by_module": counts,
+                      "layers": len(names), "decoder_parameters": decoder_size},
+        "training": {"epochs": options.epochs, "steps": len(losses), "lr": options.lr,
+                     "batch_size": options.batch_size, "grad_accum": options.grad_accum,
+                     "max_seconds": options.max_seconds, "seed": options.seed,
+                     "precision": options.precision, "first_loss": losses[0],
+                     "final_loss": losses[-1]},
+        "data": {"manifest": str(options.manifest), "manifest_sha256": _sha256(options.manifest),
+                 "pairs": len(rows), "seconds": round(sum(r.duration_s for r in rows), 3),
+                 "videos": [r.video.name for r in rows[:100]]},
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "audio_creator": __version__,
+    }  # fmt: skip
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
