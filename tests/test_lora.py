@@ -335,6 +335,22 @@ def test_a_batch_masks_its_padding(trained: Any) -> None:
     for k in range(4):
         expected = (20 * alone_short[k] + 50 * alone_long[k]) / 70
         assert float(together[k]) == pytest.approx(float(expected), rel=1e-5)
+    # and the loss is the one transformers' MusicGen computes from the same labels (its own
+    # per-codebook cross-entropy, after audiocraft's), padding as its ignored label
+    from audio_creator.music.neural.tokens import teacher_forcing
+    from audio_creator.train.lora import _condition
+
+    codes = torch.full((2, 4, 50), PAD)
+    codes[0, :, :20], codes[1] = short.example.codes, long.example.codes[:, 10:60]
+    inputs, targets, _ = teacher_forcing(codes, torch.tensor([20, 50]), PAD, [0, 1, 2, 3])
+    memory, mask = _condition(base, [short, long], "cpu")
+    with torch.no_grad():
+        theirs = base.decoder(
+            input_ids=inputs.reshape(8, -1), encoder_hidden_states=memory,
+            encoder_attention_mask=mask, labels=targets.transpose(1, 2),
+        ).loss  # fmt: skip
+        ours, _ = batch_loss(base, [short, long], "cpu")
+    assert float(ours) == pytest.approx(float(theirs), rel=1e-5)
 
 
 def test_the_original_training_script_takes_the_original_flags() -> None:

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audio_creator.errors import ConfigError, require_finite
+from audio_creator.errors import ConfigError, MediaError, require_finite
 from audio_creator.music.lora import DEFAULT_TARGETS
 from audio_creator.train.manifest import MISMATCH_LIMIT_S
 
@@ -139,7 +139,12 @@ def train(options: TrainOptions, on_epoch: Callable[[int], None] | None = None) 
         check_output_path(options.beside(tail), inputs=inputs)
     if options.output.suffix:
         check_output_path(options.output, inputs=inputs)
+    elif options.output.is_file():
+        raise MediaError(f"{options.output} is a file; an adapter without a suffix is a folder")
     checkpoint = _read_checkpoint(options) if options.resume else None
+    if checkpoint is not None and checkpoint["epoch"] >= options.epochs:
+        raise ConfigError(f"{options.beside('resume.pt')} has done {checkpoint['epoch']} "
+                          "epochs already: give --epochs more than that")  # fmt: skip
 
     device = pick_device(options.device)
     amp = _autocast_dtype(options.precision, device)
@@ -169,14 +174,17 @@ def train(options: TrainOptions, on_epoch: Callable[[int], None] | None = None) 
         scaler.load_state_dict(checkpoint["scaler"])
         log, first_epoch = checkpoint["log"], int(checkpoint["epoch"])
         logger.info("resuming after epoch %d (step %d)", first_epoch, len(log))
-        if first_epoch >= options.epochs:
-            raise ConfigError(f"{options.beside('resume.pt')} has done {first_epoch} epochs "
-                              f"already: give --epochs more than that")  # fmt: skip
 
     batches = math.ceil(len(examples) / options.batch_size)
     bar = _progress_bar(options.epochs * batches, first_epoch * batches)
     for epoch in range(first_epoch, options.epochs):
-        log += _epoch(options, base, examples, epoch, optimiser, scaler, amp, device, bar)
+        started = time.perf_counter()
+        done = _epoch(options, base, examples, epoch, optimiser, scaler, amp, device, bar)
+        log += done
+        logger.info(
+            "epoch %d/%d: mean loss %.4f over %d steps (%.1f s)", epoch + 1, options.epochs,
+            sum(r["loss"] for r in done) / len(done), len(done), time.perf_counter() - started,
+        )  # fmt: skip
         _save_checkpoint(options, base, optimiser, scaler, log, epoch + 1)
         _write_logs(options, log)
         if on_epoch is not None:
@@ -255,31 +263,42 @@ def _crop(example: Any, max_seconds: float, generator: Any) -> Crop:
 
 
 def batch_loss(base: _Base, crops: list[Crop], device: Any) -> tuple[Any, list[Any]]:
-    """The mean over codebooks of each codebook's cross-entropy on the delayed targets (padding
-    and the pattern's corners left out), and the per-codebook losses."""
+    """`token_loss` of a batch of crops, with their conditions."""
     import torch
 
-    from audio_creator.music.neural.tokens import lags, teacher_forcing
-
-    decoder = base.decoder
-    pad, books = int(decoder.config.pad_token_id), int(decoder.num_codebooks)
+    pad, books = int(base.decoder.config.pad_token_id), int(base.decoder.num_codebooks)
     longest = max(c.frames for c in crops)
     codes = torch.full((len(crops), books, longest), pad, dtype=torch.long)
     for row, crop in enumerate(crops):
         codes[row, :, : crop.frames] = crop.example.codes[:, crop.start : crop.start + crop.frames]
     lengths = torch.tensor([c.frames for c in crops])
-    inputs, targets, valid = (
-        t.to(device) for t in teacher_forcing(codes, lengths, pad, lags(decoder.config))
-    )
     memory, mask = _condition(base, crops, device)
+    return token_loss(base.decoder, codes.to(device), lengths.to(device), memory, mask)
+
+
+def token_loss(
+    decoder: Any, codes: Any, lengths: Any, memory: Any, mask: Any
+) -> tuple[Any, list[Any]]:
+    """The mean over codebooks of each codebook's cross-entropy on the delayed targets (padding
+    and the pattern's corners left out), and the per-codebook losses. `codes` [B, K, n], of
+    which row b holds `lengths[b]` real frames; `memory` [B, tokens, width] and its `mask`."""
+    import torch
+
+    from audio_creator.music.neural.tokens import lags, teacher_forcing
+
+    pad, books = int(decoder.config.pad_token_id), int(decoder.num_codebooks)
+    inputs, targets, valid = teacher_forcing(codes, lengths, pad, lags(decoder.config))
     batch, _, length = inputs.shape
     out = decoder(
         input_ids=inputs.reshape(batch * books, length), encoder_hidden_states=memory,
         encoder_attention_mask=mask,
     )  # fmt: skip
     logits = out.logits.view(batch, books, length, -1).float()
+    labels = targets.masked_fill(~valid, -100)  # cross_entropy's ignored label
     per_book = [
-        torch.nn.functional.cross_entropy(logits[:, k][valid[:, k]], targets[:, k][valid[:, k]])
+        torch.nn.functional.cross_entropy(
+            logits[:, k].reshape(-1, logits.shape[-1]), labels[:, k].reshape(-1)
+        )
         for k in range(books)
     ]
     return torch.stack(per_book).mean(), per_book
