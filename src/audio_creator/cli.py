@@ -177,6 +177,27 @@ def _build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _add_lora_scale(p)
 
+    p = command(
+        "eval", commands.evaluate,
+        "measure soundtracks against their videos: alignment, retrieval, distance, rhythm",
+    )  # fmt: skip
+    p.add_argument("--manifest", type=Path, required=True, help="CSV of video_path,audio_path")
+    p.add_argument(
+        "--metrics", default="auto",
+        help="comma-separated: sim, retrieval, dist, rhythm (default auto: rhythm; dist with "
+        "--reference-audio-dir; sim and retrieval when CLIP and CLAP are here)",
+    )  # fmt: skip
+    p.add_argument("--audio-backend", default="auto",
+                   help="embeddings for dist: auto (clap if here, else dsp), dsp, clap, "
+                   "muq_mulan, vggish")  # fmt: skip
+    p.add_argument("--reference-audio-dir", type=Path, default=None,
+                   help="reference music for the distribution distance")  # fmt: skip
+    p.add_argument("--compute-map-ndcg", action="store_true", help="also mAP and nDCG")
+    p.add_argument("--save-embeddings", type=Path, default=None, help="write the cache (.npz)")
+    p.add_argument("--load-embeddings", type=Path, default=None, help="read the cache (.npz)")
+    p.add_argument("--output-dir", type=Path, default=Path("output/eval"),
+                   help="where results.json and results.csv go (default output/eval)")  # fmt: skip
+
     p = command("models", commands.models, "model weights: list what is here, download, verify")
     p.add_argument("action", choices=("list", "download", "verify"))
     p.add_argument(

@@ -427,6 +427,31 @@ def merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def evaluate(args: argparse.Namespace) -> int:
+    from audio_creator.eval.run import EvalOptions, table
+    from audio_creator.eval.run import evaluate as run
+
+    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    if metrics == ("auto",):
+        from audio_creator.music import semantic
+
+        metrics = ("rhythm",) + (("dist",) if args.reference_audio_dir else ())
+        metrics += ("sim", "retrieval") if semantic.missing() is None else ()
+    save = args.save_embeddings
+    load = args.load_embeddings or save  # saving also reuses what the file already holds
+    options = EvalOptions(
+        manifest=args.manifest, output_dir=args.output_dir, metrics=metrics,
+        audio_backend=args.audio_backend, reference_audio_dir=args.reference_audio_dir,
+        compute_map_ndcg=args.compute_map_ndcg, load_embeddings=load, save_embeddings=save,
+        device=args.device,
+    )  # fmt: skip
+    result = run(options)
+    print(table(result))
+    for path in result.outputs:
+        print(f"wrote {path}")
+    return 0
+
+
 def models(args: argparse.Namespace) -> int:
     from audio_creator import models as catalogue
     from audio_creator.errors import ConfigError

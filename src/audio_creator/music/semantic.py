@@ -126,23 +126,34 @@ class SemanticJudge:
 
     def score(self, audio: Any, description: Description) -> float:
         """How well `audio` matches the words: weighted cosine similarity mapped to 0–1."""
+        return self.match(self.hear(audio), description)
+
+    def hear(self, audio: Any) -> Any:
+        """CLAP's unit audio embedding of `audio` (windows of 10 s, averaged)."""
         import torch
 
         rate = int(self.clap_audio.sampling_rate)
         mono = audio.to_channels(1).resample(rate).samples[0]
         window = int(CLAP_WINDOW_S * rate)
         pieces = [mono[i : i + window] for i in range(0, max(1, mono.size - window // 2), window)]
-        texts = [MUSIC_PROMPT[kind].format(word) for kind, word, _ in description.words]
-        weights = torch.tensor([p for _, _, p in description.words])
         with torch.inference_mode():
             features = self.clap_audio(
                 [np.asarray(p, np.float32) for p in pieces], sampling_rate=rate,
                 return_tensors="pt", truncation="rand_trunc", padding="repeatpad",
             ).to(self.device)  # fmt: skip
             heard = _unit(_embedding(self.clap.get_audio_features(**features))).mean(dim=0)
+        return _unit(heard[None])[0]
+
+    def match(self, heard: Any, description: Description) -> float:
+        """A `hear` embedding against the words, weighted by their probabilities, in 0–1."""
+        import torch
+
+        texts = [MUSIC_PROMPT[kind].format(word) for kind, word, _ in description.words]
+        weights = torch.tensor([p for _, _, p in description.words])
+        with torch.inference_mode():
             tokens = self.clap_words(texts, return_tensors="pt", padding=True).to(self.device)
             said = _unit(_embedding(self.clap.get_text_features(**tokens)))
-            similarity = (said @ _unit(heard[None])[0]).cpu()
+            similarity = (said @ heard).cpu()
         return float(((similarity * weights).sum() / weights.sum() + 1) / 2)
 
     def _clip_text(self, texts: list[str]) -> Any:

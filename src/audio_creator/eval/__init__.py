@@ -1,0 +1,1 @@
+"""Evaluation of generated soundtracks: alignment, retrieval, distribution distance, rhythm."""

@@ -1,0 +1,148 @@
+"""`audio-creator eval` end to end: offline with the dsp backend, CLIP and CLAP paths on tiny
+random models, the embedding cache, and bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from audio_creator import cli
+from helpers import make_video, run_ffmpeg
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("eval")
+    rows = []
+    for name, source, hz in (("a", "testsrc2", 220), ("b", "smptebars", 330),
+                             ("c", "rgbtestsrc", 550)):  # fmt: skip
+        video, audio = root / f"{name}.mp4", root / f"{name}.wav"
+        make_video(video, audio_codec=None, duration_s=3.0, source=source, size="96x64")
+        run_ffmpeg("-f", "lavfi", "-i", f"sine=frequency={hz}:sample_rate=32000:duration=3",
+                   str(audio))  # fmt: skip
+        rows.append((video, audio))
+    manifest = root / "test.csv"
+    with manifest.open("w", newline="") as f:
+        csv.writer(f).writerows([["video_path", "audio_path"], *rows])
+    same = root / "same"  # reference music: the very soundtracks → distance 0
+    same.mkdir()
+    for _, audio in rows:
+        shutil.copy(audio, same / audio.name)
+    other = root / "other"  # reference music unlike them: noise
+    other.mkdir()
+    for k in range(3):
+        run_ffmpeg("-f", "lavfi", "-i", f"anoisesrc=d=3:c=pink:r=32000:seed={k + 1}",
+                   str(other / f"n{k}.wav"))  # fmt: skip
+    return {"root": root, "manifest": manifest, "same": same, "other": other}
+
+
+def run_eval(clips: dict[str, Path], out: Path, *extra: str) -> int:
+    return cli.main(["eval", "--manifest", str(clips["manifest"]), "--output-dir", str(out),
+                     "--audio-backend", "dsp", *extra])  # fmt: skip
+
+
+def test_offline_eval_with_the_dsp_backend_and_its_cache(
+    clips: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = tmp_path / "embeddings.npz"
+    out = tmp_path / "same"
+    assert run_eval(clips, out, "--metrics", "dist,rhythm", "--reference-audio-dir",
+                    str(clips["same"]), "--save-embeddings", str(cache)) == 0  # fmt: skip
+    results = json.loads((out / "results.json").read_text())
+    assert results["overall"]["frechet_distance"] == pytest.approx(0.0, abs=1e-6)
+    assert results["overall"]["audio_backend"] == "dsp-1"
+    assert len(results["clips"]) == 3
+    assert all(-1 <= c["motion_onset_r"] <= 1 for c in results["clips"])
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert [r["clip"] for r in rows] == ["1", "2", "3", "overall"]
+    assert "frechet_distance" in capsys.readouterr().out
+    # the same soundtracks against noise: far; the cache supplies the three soundtracks
+    far = tmp_path / "far"
+    assert run_eval(clips, far, "--metrics", "dist", "--reference-audio-dir",
+                    str(clips["other"]), "--load-embeddings", str(cache)) == 0  # fmt: skip
+    assert json.loads((far / "results.json").read_text())["overall"]["frechet_distance"] > 1.0
+    assert "embeddings: 3 computed, 3 from the cache" in capsys.readouterr().err
+    # a damaged cache is reported and rebuilt
+    cache.write_bytes(b"PK\x03\x04 not really a zip")
+    assert run_eval(clips, tmp_path / "again", "--metrics", "dist", "--reference-audio-dir",
+                    str(clips["same"]), "--save-embeddings", str(cache)) == 0  # fmt: skip
+    assert "does not read" in capsys.readouterr().err
+    assert run_eval(clips, tmp_path / "fourth", "--metrics", "dist", "--reference-audio-dir",
+                    str(clips["same"]), "--load-embeddings", str(cache)) == 0  # fmt: skip
+    assert "0 computed, 6 from the cache" in capsys.readouterr().err
+
+
+def test_sim_and_retrieval_through_clip_words_and_clap(
+    clips: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from tiny_models import save_tiny_clap, save_tiny_clip
+
+    models = tmp_path / "models"
+    monkeypatch.setenv("AUDIO_CREATOR_MODELS", str(models))
+    save_tiny_clip(models / "clip" / "vit-b32")
+    save_tiny_clap(models / "clap" / "htsat-unfused")
+    out = tmp_path / "out"
+    assert (
+        cli.main(
+            [
+                "eval",
+                "--manifest",
+                str(clips["manifest"]),
+                "--output-dir",
+                str(out),
+                "--compute-map-ndcg",
+                "--reference-audio-dir",
+                str(clips["other"]),
+            ]
+        )
+        == 0
+    )
+    results = json.loads((out / "results.json").read_text())
+    overall = results["overall"]
+    assert {
+        "mean_sim",
+        "recall@1",
+        "median_rank",
+        "mAP",
+        "nDCG",
+        "frechet_distance",
+        "mean_motion_onset_r",
+    } <= set(overall)  # auto: every metric that can run
+    assert overall["audio_backend"].startswith("clap:")  # auto: CLAP is here
+    assert all(0 <= c["sim"] <= 1 and 1 <= c["rank"] <= 3 for c in results["clips"])
+
+
+def test_bad_input(
+    clips: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setenv("AUDIO_CREATOR_MODELS", str(tmp_path / "no-models"))
+    one_column = tmp_path / "one.csv"
+    one_column.write_text("video_path\n" + str(clips["root"] / "a.mp4") + "\n")
+    missing = tmp_path / "missing.csv"
+    missing.write_text(f"video_path,audio_path\n{clips['root'] / 'a.mp4'},{tmp_path / 'x.wav'}\n")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases = [
+        (["--manifest", str(one_column)], 2, "needs the columns video_path,audio_path"),
+        (["--manifest", str(missing)], 2, "x.wav not found"),
+        (["--manifest", str(clips["manifest"]), "--metrics", "dist", "--reference-audio-dir",
+          str(empty)], 2, "holds 0 audio file(s)"),
+        (["--manifest", str(clips["manifest"]), "--metrics", "dist", "--reference-audio-dir",
+          str(clips["same"]), "--audio-backend", "muq_mulan"], 3, "needs the muq package"),
+        (["--manifest", str(clips["manifest"]), "--metrics", "sim"], 3, "through CLIP and CLAP"),
+        (["--manifest", str(clips["manifest"]), "--metrics", "loudness"], 2, "--metrics takes"),
+        (["--manifest", str(clips["manifest"]), "--metrics", "dist"], 2,
+         "needs --reference-audio-dir"),
+    ]  # fmt: skip
+    for args, code, said in cases:
+        out = tmp_path / f"out{code}{len(args)}"
+        assert cli.main(["eval", *args, "--output-dir", str(out)]) == code, said
+        assert said in capsys.readouterr().err, said
+        assert not (out / "results.json").exists()
