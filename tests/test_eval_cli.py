@@ -116,6 +116,8 @@ def test_sim_and_retrieval_through_clip_words_and_clap(
     } <= set(overall)  # auto: every metric that can run
     assert overall["audio_backend"].startswith("clap:")  # auto: CLAP is here
     assert all(0 <= c["sim"] <= 1 and 1 <= c["rank"] <= 3 for c in results["clips"])
+    for picture in ("similarity.png", "ranks.png", "clips.png"):
+        assert (out / picture).read_bytes()[:4] == b"\x89PNG", picture
 
 
 def test_bad_input(
@@ -137,6 +139,8 @@ def test_bad_input(
         (["--manifest", str(clips["manifest"]), "--metrics", "dist", "--reference-audio-dir",
           str(clips["same"]), "--audio-backend", "muq_mulan"], 3, "needs the muq package"),
         (["--manifest", str(clips["manifest"]), "--metrics", "sim"], 3, "through CLIP and CLAP"),
+        (["--manifest", str(clips["manifest"]), "--metrics", "dist", "--reference-audio-dir",
+          str(clips["same"]), "--fad-backend", "frechet_audio_distance"], 3, "not installed"),
         (["--manifest", str(clips["manifest"]), "--metrics", "loudness"], 2, "--metrics takes"),
         (["--manifest", str(clips["manifest"]), "--metrics", "dist"], 2,
          "needs --reference-audio-dir"),
@@ -146,3 +150,33 @@ def test_bad_input(
         assert cli.main(["eval", *args, "--output-dir", str(out)]) == code, said
         assert said in capsys.readouterr().err, said
         assert not (out / "results.json").exists()
+
+
+def test_single_mode_makes_and_judges_base_and_adapter_music(
+    clips: dict[str, Path], tmp_path: Path
+) -> None:
+    pytest.importorskip("peft")
+    from audio_creator.train.lora import TrainOptions, train
+    from tiny_models import save_tiny_vidmuse
+
+    model = save_tiny_vidmuse(tmp_path / "vidmuse")
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(
+        f"video_path,audio_path\n{clips['root'] / 'a.mp4'},{clips['root'] / 'a.wav'}\n"
+    )
+    trained = train(TrainOptions(manifest=pairs, output=tmp_path / "ad.safetensors",
+                                 music_model=str(model), max_seconds=1.0, device="cpu",
+                                 cache_dir=tmp_path / "cache", epochs=3, lr=5e-3))  # fmt: skip
+    adapter = trained.adapter
+    out = tmp_path / "single"
+    args = ["eval", "--video", str(clips["root"] / "b.mp4"), "--lora-path", str(adapter),
+            "--music-model", str(model), "--duration", "1", "--metrics", "rhythm,mix",
+            "--output-dir", str(out)]  # fmt: skip
+    assert cli.main(args) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert [c["variant"] for c in results["clips"]] == ["base", "lora"]
+    assert (out / "base.wav").is_file() and (out / "lora.wav").is_file()
+    assert (out / "base.wav").read_bytes() != (out / "lora.wav").read_bytes()
+    assert all("motion_onset_r" in c and "integrated_lufs" in c for c in results["clips"])
+    assert cli.main([*args[:-2], "--output-dir", str(tmp_path / "x"), "--skip-base",
+                     "--metrics", "retrieval"]) == 2  # one video: no retrieval  # fmt: skip

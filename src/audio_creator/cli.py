@@ -181,18 +181,45 @@ def _build_parser() -> argparse.ArgumentParser:
         "eval", commands.evaluate,
         "measure soundtracks against their videos: alignment, retrieval, distance, rhythm",
     )  # fmt: skip
-    p.add_argument("--manifest", type=Path, required=True, help="CSV of video_path,audio_path")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--manifest", type=Path, help="CSV of video_path,audio_path[,speech_path]")
+    what.add_argument("--video", type=Path, help="single mode: make its music here, then judge it")
+    p.add_argument(
+        "--lora-path",
+        type=Path,
+        default=None,
+        help="single mode: also (or with --skip-base only) music with this adapter",
+    )
+    p.add_argument("--skip-base", action="store_true", help="single mode: only the adapter")
+    p.add_argument("--music-model", default=None, help="single mode: the base weights")
+    p.add_argument("--duration", type=float, default=None, help="single mode: seconds of music")
+    p.add_argument("--rerank", type=int, default=1, help="single mode: candidates to rank")
+    p.add_argument("--no-single-metrics", action="store_true",
+                   help="single mode: only the audio–visual alignment (sim)")  # fmt: skip
+    p.add_argument("--fad-backend", default="auto", choices=("auto", "frechet_audio_distance",
+                   "none"), help="dist: also FAD by that package when it and its weights are "
+                   "here (auto: if so)")  # fmt: skip
     p.add_argument(
         "--metrics", default="auto",
-        help="comma-separated: sim, retrieval, dist, rhythm (default auto: rhythm; dist with "
-        "--reference-audio-dir; sim and retrieval when CLIP and CLAP are here)",
+        help="comma-separated: sim, retrieval, dist, rhythm, mix (default auto: rhythm and mix; "
+        "dist with --reference-audio-dir; sim and retrieval when CLIP and CLAP are here)",
     )  # fmt: skip
+    p.add_argument("--target-lufs", type=float, default=-16.0, help="mix: loudness target")
+    p.add_argument("--true-peak", type=float, default=-1.0, help="mix: true-peak ceiling, dBTP")
     p.add_argument("--audio-backend", default="auto",
                    help="embeddings for dist: auto (clap if here, else dsp), dsp, clap, "
                    "muq_mulan, vggish")  # fmt: skip
     p.add_argument("--reference-audio-dir", type=Path, default=None,
                    help="reference music for the distribution distance")  # fmt: skip
     p.add_argument("--compute-map-ndcg", action="store_true", help="also mAP and nDCG")
+    p.add_argument(
+        "--fit-projection", action="store_true",
+        help="sim and retrieval through a map from the audio embeddings to the video ones, "
+        "fitted on these pairs (leave one out); works offline with --audio-backend dsp",
+    )  # fmt: skip
+    p.add_argument("--video-backend", default="auto",
+                   help="video embeddings for --fit-projection: auto, clip, analysis")  # fmt: skip
+    p.add_argument("--num-video-frames", type=int, default=8, help="frames CLIP sees (8)")
     p.add_argument("--save-embeddings", type=Path, default=None, help="write the cache (.npz)")
     p.add_argument("--load-embeddings", type=Path, default=None, help="read the cache (.npz)")
     p.add_argument("--output-dir", type=Path, default=Path("output/eval"),

@@ -428,22 +428,32 @@ def merge(args: argparse.Namespace) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    from audio_creator.eval.run import EvalOptions, table
+    from audio_creator.eval.run import EvalOptions, Single, table
     from audio_creator.eval.run import evaluate as run
 
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    single = None
+    if args.video is not None:
+        single = Single(video=args.video, lora=args.lora_path, skip_base=args.skip_base,
+                        rerank=args.rerank, duration_s=args.duration,
+                        music_model=args.music_model)  # fmt: skip
+    if args.no_single_metrics:
+        metrics = ("sim",)
     if metrics == ("auto",):
         from audio_creator.music import semantic
 
-        metrics = ("rhythm",) + (("dist",) if args.reference_audio_dir else ())
-        metrics += ("sim", "retrieval") if semantic.missing() is None else ()
+        metrics = ("rhythm", "mix") + (("dist",) if args.reference_audio_dir else ())
+        bridged = args.fit_projection or semantic.missing() is None
+        metrics += (("sim",) if single else ("sim", "retrieval")) if bridged else ()
     save = args.save_embeddings
     load = args.load_embeddings or save  # saving also reuses what the file already holds
     options = EvalOptions(
         manifest=args.manifest, output_dir=args.output_dir, metrics=metrics,
         audio_backend=args.audio_backend, reference_audio_dir=args.reference_audio_dir,
         compute_map_ndcg=args.compute_map_ndcg, load_embeddings=load, save_embeddings=save,
-        device=args.device,
+        device=args.device, target_lufs=args.target_lufs, true_peak_dbtp=args.true_peak,
+        fit_projection=args.fit_projection, video_backend=args.video_backend,
+        num_video_frames=args.num_video_frames, single=single, fad_backend=args.fad_backend,
     )  # fmt: skip
     result = run(options)
     print(table(result))

@@ -104,14 +104,14 @@ class SemanticJudge:
             clap_at, local_files_only=True
         )
 
-    def describe(self, video: str | os.PathLike[str]) -> Description:
-        """The likeliest words of each kind for the video's frames (CLIP zero-shot)."""
+    def describe(self, video: str | os.PathLike[str], frames: int = FRAMES) -> Description:
+        """The likeliest words of each kind for `frames` of the video (CLIP zero-shot)."""
         import torch
 
         from audio_creator.music.vidmuse.frames import global_frames
 
         size = int(self.clip.config.vision_config.image_size)
-        pixels = torch.from_numpy(global_frames(video, size, count=FRAMES)).to(self.device)
+        pixels = torch.from_numpy(global_frames(video, size, count=frames)).to(self.device)
         with torch.inference_mode():
             pictures = _unit(_embedding(self.clip.get_image_features(pixel_values=pixels)))
             words: list[tuple[str, str, float]] = []

@@ -8,8 +8,9 @@ The CSV has the columns `video_path,audio_path,duration` (absolute paths, second
 
 Training reads a manifest back with `read_manifest`, which checks every row before anything is
 trained: both files there and decoding, durations within a limit of each other. A manifest
-may have a `text` column too (a description of each soundtrack, for MusicGen), and relative
-paths (taken from the manifest's folder).
+may have a `text` column too (a description of each soundtrack, for MusicGen), a
+`speech_path` column (the narration stem of a mix, for the evaluation's `mix` metric), and
+relative paths (taken from the manifest's folder).
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ class Row:
     audio: Path
     duration_s: float
     text: str | None = None
+    speech: Path | None = None  # the narration stem, when the soundtrack is a mix
 
 
 def read_manifest(
@@ -180,4 +182,5 @@ def _checked_row(record: dict[str, str], base: Path, mismatch_limit_s: float) ->
         if not duration > 0:
             raise ConfigError(f"duration {given} must be positive")
     text = (record.get("text") or "").strip() or None
-    return Row(pair.video, pair.audio, duration, text)
+    speech = where("speech_path") if (record.get("speech_path") or "").strip() else None
+    return Row(pair.video, pair.audio, duration, text, speech)

@@ -1,0 +1,38 @@
+"""Single mode: one video, its music made here by the base model and with an adapter, both
+judged the same way (`audio-creator eval --video V [--lora-path A]`)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def make_music(single: Any, folder: Path, device: str) -> tuple[list[Any], list[str]]:
+    """(manifest rows of the video with each piece made, the variants' names): `base.wav`
+    and/or `lora.wav` in `folder`. With an adapter, both come from the backend it was made
+    for, so the comparison is of the adapter alone."""
+    from audio_creator.music import lora
+    from audio_creator.train.manifest import Row
+    from audio_creator.vidmuse import VidmuseOptions, run_vidmuse
+
+    backend = single.backend
+    if single.lora is not None and backend == "auto":
+        backend = lora.kind_of(single.lora)
+    variants = ([] if single.skip_base else ["base"]) + ([] if single.lora is None else ["lora"])
+    rows, names = [], []
+    for variant in variants:
+        out = folder / f"{variant}.wav"
+        result = run_vidmuse(
+            VidmuseOptions(
+                video=single.video, output=out, duration_s=single.duration_s, backend=backend,
+                rerank=single.rerank, lora=single.lora if variant == "lora" else None,
+                device=device, music_model=single.music_model,
+            )
+        )  # fmt: skip
+        logger.info("%s: %s music in %s", variant, result.backend, out)
+        rows.append(Row(single.video, out, 0.0))
+        names.append(variant)
+    return rows, names
