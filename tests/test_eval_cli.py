@@ -129,11 +129,14 @@ def test_bad_input(
     one_column.write_text("video_path\n" + str(clips["root"] / "a.mp4") + "\n")
     missing = tmp_path / "missing.csv"
     missing.write_text(f"video_path,audio_path\n{clips['root'] / 'a.mp4'},{tmp_path / 'x.wav'}\n")
+    no_audio = tmp_path / "no_audio.csv"
+    no_audio.write_text(f"video_path,audio_path\n{clips['root'] / 'a.mp4'},\n")
     empty = tmp_path / "empty"
     empty.mkdir()
     cases = [
         (["--manifest", str(one_column)], 2, "needs the columns video_path,audio_path"),
         (["--manifest", str(missing)], 2, "x.wav not found"),
+        (["--manifest", str(no_audio)], 2, "line 2: no audio_path"),
         (["--manifest", str(clips["manifest"]), "--metrics", "dist", "--reference-audio-dir",
           str(empty)], 2, "holds 0 audio file(s)"),
         (["--manifest", str(clips["manifest"]), "--metrics", "dist", "--reference-audio-dir",

@@ -68,3 +68,13 @@ def test_offline_projection_from_the_command_line(tmp_path: Path) -> None:
                      "sideways"]) == 2  # fmt: skip
     with pytest.raises(ConfigError, match="at least 3 pairs"):
         projection.scores(np.zeros((2, 3)), np.zeros((2, 5)))
+
+
+def test_a_feature_constant_but_in_one_clip_does_not_swamp_its_scores() -> None:
+    rng = np.random.default_rng(4)
+    video = rng.normal(size=(6, 4))
+    video[:, 3] = 0.0
+    video[2, 3] = 5.0  # e.g. the only clip with cuts
+    audio = rng.normal(size=(6, 10))
+    found = projection.scores(video, audio)
+    assert np.isfinite(found).all() and np.abs(found[2]).max() > 1e-3

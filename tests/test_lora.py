@@ -16,7 +16,7 @@ pytest.importorskip("peft")
 import torch
 
 from audio_creator import cli
-from audio_creator.errors import ConfigError
+from audio_creator.errors import ConfigError, MediaError
 from audio_creator.music import lora
 from audio_creator.music.backend import Sampling
 from audio_creator.music.neural.tokens import Condition, delay, sample_window, teacher_forcing
@@ -255,6 +255,23 @@ def test_bad_input_is_refused_before_any_training(
                 "--music-model", str(data["model"]), flag, value]  # fmt: skip
         assert cli.main(args) == 2, (flag, value)
         assert flag.lstrip("-") in capsys.readouterr().err
+    # an output folder of other files is never replaced; nor are damaged files a traceback
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "precious.mp4").write_bytes(b"mine")
+    args = ["train-lora", "--manifest", str(data["manifest"]), "-o", str(keep), "--music-model",
+            str(data["model"]), "--device", "cpu"]  # fmt: skip
+    assert cli.main(args) == 2 and (keep / "precious.mp4").read_bytes() == b"mine"
+    assert "holds other files than an adapter" in capsys.readouterr().err
+    (tmp_path / "bad_resume.pt").write_bytes(b"\x80\x04 not a pickle")
+    args = ["train-lora", "--manifest", str(data["manifest"]), "-o", str(tmp_path / "bad.pt"),
+            "--music-model", str(data["model"]), "--device", "cpu", "--resume"]  # fmt: skip
+    assert cli.main(args) == 2
+    assert "is not a training checkpoint" in capsys.readouterr().err
+    for name in ("broken.pt", "broken.safetensors"):
+        (tmp_path / name).write_bytes(b"\x80\x04 garbage")
+        with pytest.raises(MediaError, match="is not an audio-creator LoRA adapter"):
+            lora.read(tmp_path / name)
     with pytest.raises(ConfigError, match="no linear layer of the decoder is called 'clip'"):
         train(options(data, tmp_path / "y", target_modules=("clip",)))
 
@@ -365,3 +382,20 @@ def test_the_original_training_script_takes_the_original_flags() -> None:
                  "--grad-accum", "--output", "--device", "--base", "--target-modules",
                  "--max-seconds", "--seed", "--resume"):  # fmt: skip
         assert flag in done.stdout, flag
+
+
+def test_gradient_accumulation_equals_the_larger_batch(data: dict[str, Path]) -> None:
+    """Three examples: batches of 2 and 1 against batches of 1 accumulated two at a time (the
+    same groups, the last one short): the same adapter."""
+    one = train(options(data, data["root"] / "acc1.safetensors", epochs=2, batch_size=2))
+    two = train(options(data, data["root"] / "acc2.safetensors", epochs=2, grad_accum=2))
+    first, _ = lora.read(one.adapter)
+    second, _ = lora.read(two.adapter)
+    assert len(one.losses) == len(two.losses) == 4
+    assert all(torch.allclose(first[k], second[k], atol=1e-5) for k in first)
+    # (clipping and Adam hide a mis-scaled short group there; the divisors show it)
+    from audio_creator.train.lora import accumulation_divisors
+
+    assert accumulation_divisors(3, 2) == [2, 2, 1]
+    assert accumulation_divisors(5, 4) == [4, 4, 4, 4, 1]
+    assert accumulation_divisors(4, 1) == [1, 1, 1, 1]

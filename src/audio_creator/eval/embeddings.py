@@ -167,12 +167,14 @@ def file_sha256(path: Path) -> str:
 
 
 def _folder_fingerprint(folder: Path) -> str:
-    """A short hash of a model folder's config files and its weights' names and sizes."""
+    """A short hash of a model folder's config files and its weights' names, sizes and
+    modification times (weights replaced in place get a new hash)."""
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest.update(path.relative_to(folder).as_posix().encode())
         if path.suffix == ".json":
             digest.update(path.read_bytes())
         else:
-            digest.update(str(path.stat().st_size).encode())
+            stat = path.stat()
+            digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()[:16]

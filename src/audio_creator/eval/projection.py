@@ -43,8 +43,8 @@ class RidgeMap:
     """Standardised audio → standardised video, fitted by ridge regression."""
 
     def __init__(self, v: Floats, a: Floats, ridge: float) -> None:
-        self.v_mean, self.v_std = v.mean(0), v.std(0) + 1e-9
-        self.a_mean, self.a_std = a.mean(0), a.std(0) + 1e-9
+        self.v_mean, self.v_std = v.mean(0), _scale(v.std(0))
+        self.a_mean, self.a_std = a.mean(0), _scale(a.std(0))
         x, y = (a - self.a_mean) / self.a_std, (v - self.v_mean) / self.v_std
         # ridge in its dual form: cheap when there are fewer pairs than audio dimensions
         gram = x @ x.T + ridge * np.eye(x.shape[0])
@@ -55,6 +55,12 @@ class RidgeMap:
 
     def standard_video(self, v: Floats) -> Floats:
         return (v - self.v_mean) / self.v_std  # type: ignore[no-any-return]
+
+
+def _scale(spread: Floats) -> Floats:
+    """Standard deviations to divide by: 1 where a feature is (nearly) constant, so that a
+    value it takes only in the held-out clip does not blow up (as scikit-learn's scaler)."""
+    return np.where(spread < 1e-8, 1.0, spread)
 
 
 def _unit(x: Floats) -> Floats:

@@ -81,11 +81,12 @@ def motion_curve(video: str | os.PathLike[str]) -> tuple[Floats, str]:
 
 
 def onset_curve(onsets: npt.ArrayLike) -> Floats:
-    """100 Hz onset strength → means over 100 ms bins centred on k / 10 s."""
+    """100 Hz onset strength → 10 Hz: bin k is the mean over [(k − 1)/10, k/10) s, the span
+    the motion value k measures (0 for k = 0, as motion)."""
     envelope = np.asarray(onsets, np.float64)
     step = round(ONSET_RATE_HZ / CURVE_HZ)
-    padded = np.concatenate([np.zeros(step // 2), envelope, np.zeros(step)])
-    count = max(1, round(envelope.size / step))
+    padded = np.concatenate([np.zeros(step), envelope, np.zeros(step)])
+    count = max(1, round(envelope.size / step) + 1)
     return np.asarray(padded[: count * step].reshape(count, step).mean(axis=1), np.float64)
 
 

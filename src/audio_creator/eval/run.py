@@ -58,8 +58,12 @@ class EvalOptions:
     def __post_init__(self) -> None:
         if (self.manifest is None) == (self.single is None):
             raise ConfigError("give --manifest (pairs to judge) or --video (music made here)")
-        if self.single is not None and "retrieval" in self.metrics:
-            raise ConfigError("retrieval ranks soundtracks across videos: give a --manifest")
+        if self.single is not None:
+            for metric in ("retrieval", "dist"):
+                if metric in self.metrics:
+                    raise ConfigError(f"{metric} compares many clips: give a --manifest")
+            if self.fit_projection:
+                raise ConfigError("--fit-projection is fitted on many pairs: give a --manifest")
         unknown = [m for m in self.metrics if m not in METRICS]
         if unknown or not self.metrics:
             raise ConfigError(f"--metrics takes {','.join(METRICS)}; not {','.join(unknown)}")
@@ -107,6 +111,8 @@ def evaluate(options: EvalOptions) -> EvalResult:
 
     references = _references(options.reference_audio_dir) if "dist" in options.metrics else []
     outputs = [options.output_dir / "results.json", options.output_dir / "results.csv"]
+    if options.save_embeddings is not None:
+        outputs.append(options.save_embeddings)  # checked with the rest, before any work
     from audio_creator.files import check_output_path
 
     if options.single is not None:
@@ -154,6 +160,7 @@ def evaluate(options: EvalOptions) -> EvalResult:
         cache.save(options.save_embeddings)
     if "mix" in options.metrics:
         _mix(options, rows, clips, overall)
+    outputs = outputs[:2]
     _write(outputs, clips, overall)
     from audio_creator.eval import plots
 

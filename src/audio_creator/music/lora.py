@@ -136,8 +136,7 @@ def save(path: str | os.PathLike[str], state: dict[str, Any], metadata: dict[str
     from safetensors.torch import save_file
 
     out = Path(path)
-    if (out.is_file() and not out.suffix) or (out.is_dir() and out.suffix):
-        raise MediaError(f"{out} exists and is not an adapter of the form its name asks for")
+    check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     metadata = {"format": FORMAT, **metadata}
     text = json.dumps(metadata, indent=2, sort_keys=True)
@@ -168,6 +167,21 @@ def save(path: str | os.PathLike[str], state: dict[str, Any], metadata: dict[str
     return out
 
 
+def check_replaceable(out: Path, inputs: tuple[Path, ...] = ()) -> None:
+    """Refuse an adapter output that would replace anything but an earlier adapter: a folder
+    of other files (a folder output replaces the folder), a file where a folder is meant, or
+    a place holding one of `inputs`."""
+    if (out.is_file() and not out.suffix) or (out.is_dir() and out.suffix):
+        raise MediaError(f"{out} exists and is not an adapter of the form its name asks for")
+    if out.is_dir() and any(out.iterdir()) and not (out / METADATA).is_file():
+        raise MediaError(f"{out} is a folder that holds other files than an adapter: give a new "
+                         "name (an adapter folder replaces what is there)")  # fmt: skip
+    resolved = out.resolve()
+    for given in inputs:
+        if given.resolve() == resolved or resolved in given.resolve().parents:
+            raise MediaError(f"the adapter {out} would replace the input {given}")
+
+
 def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(tensors, metadata) of a saved adapter, in any of its forms."""
     import torch
@@ -188,7 +202,7 @@ def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, Any]]:
             with safe_open(str(where), framework="pt") as f:
                 header = f.metadata() or {}
             state, metadata = load_file(where), json.loads(header[METADATA])
-    except (OSError, KeyError, ValueError, RuntimeError, TypeError) as exc:
+    except Exception as exc:  # damaged or foreign files fail in many ways (pickle, safetensors…)
         raise MediaError(f"{where} is not an audio-creator LoRA adapter ({exc})") from exc
     return state, metadata
 

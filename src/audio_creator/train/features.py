@@ -61,7 +61,7 @@ class Cache:
                 found: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
                 self.hits += 1
                 return found
-            except (OSError, RuntimeError, EOFError) as exc:  # damaged: make it again
+            except Exception as exc:  # damaged (truncated, not a torch file…): make it again
                 logger.warning("feature cache: %s unreadable (%s); computing again", path, exc)
         made = make()
         self.misses += 1

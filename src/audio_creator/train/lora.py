@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audio_creator.errors import ConfigError, MediaError, require_finite
+from audio_creator.errors import ConfigError, require_finite
 from audio_creator.music.lora import DEFAULT_TARGETS
 from audio_creator.train.manifest import MISMATCH_LIMIT_S
 
@@ -139,15 +139,14 @@ def train(options: TrainOptions, on_epoch: Callable[[int], None] | None = None) 
         check_output_path(options.beside(tail), inputs=inputs)
     if options.output.suffix:
         check_output_path(options.output, inputs=inputs)
-    elif options.output.is_file():
-        raise MediaError(f"{options.output} is a file; an adapter without a suffix is a folder")
-    checkpoint = _read_checkpoint(options) if options.resume else None
+    lora.check_replaceable(options.output, tuple(inputs))
+    device = pick_device(options.device)
+    amp = _autocast_dtype(options.precision, device)
+    checkpoint = _read_checkpoint(options, amp) if options.resume else None
     if checkpoint is not None and checkpoint["epoch"] >= options.epochs:
         raise ConfigError(f"{options.beside('resume.pt')} has done {checkpoint['epoch']} "
                           "epochs already: give --epochs more than that")  # fmt: skip
 
-    device = pick_device(options.device)
-    amp = _autocast_dtype(options.precision, device)
     torch.manual_seed(options.seed)
     base = _load_base(options, device)
     names = lora.target_names(base.decoder, options.target_modules)
@@ -171,7 +170,8 @@ def train(options: TrainOptions, on_epoch: Callable[[int], None] | None = None) 
     if checkpoint is not None:
         lora.load_state(base.decoder, checkpoint["adapter"])
         optimiser.load_state_dict(checkpoint["optimiser"])
-        scaler.load_state_dict(checkpoint["scaler"])
+        if checkpoint["scaler"]:  # (empty when no scaler was used)
+            scaler.load_state_dict(checkpoint["scaler"])
         log, first_epoch = checkpoint["log"], int(checkpoint["epoch"])
         logger.info("resuming after epoch %d (step %d)", first_epoch, len(log))
 
@@ -185,7 +185,7 @@ def train(options: TrainOptions, on_epoch: Callable[[int], None] | None = None) 
             "epoch %d/%d: mean loss %.4f over %d steps (%.1f s)", epoch + 1, options.epochs,
             sum(r["loss"] for r in done) / len(done), len(done), time.perf_counter() - started,
         )  # fmt: skip
-        _save_checkpoint(options, base, optimiser, scaler, log, epoch + 1)
+        _save_checkpoint(options, base, optimiser, scaler, amp, log, epoch + 1)
         _write_logs(options, log)
         if on_epoch is not None:
             on_epoch(epoch + 1)
@@ -214,6 +214,7 @@ def _epoch(
     generator = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(examples), generator=generator).tolist()
     batches = [order[i : i + options.batch_size] for i in range(0, len(order), options.batch_size)]
+    divisors = accumulation_divisors(len(batches), options.grad_accum)
     base.decoder.train()
     rows: list[dict[str, Any]] = []
     group: list[torch.Tensor] = []
@@ -222,7 +223,7 @@ def _epoch(
         context = torch.autocast(device.type, dtype=amp) if amp else contextlib.nullcontext()
         with context:
             loss, per_book = batch_loss(base, crops, device)
-        scaler.scale(loss / options.grad_accum).backward()
+        scaler.scale(loss / divisors[index]).backward()
         group.append(torch.stack([loss.detach(), *[b.detach() for b in per_book]]))
         if len(group) == options.grad_accum or index == len(batches) - 1:
             scaler.unscale_(optimiser)
@@ -238,6 +239,12 @@ def _epoch(
         bar.update(1)
     base.decoder.eval()
     return rows
+
+
+def accumulation_divisors(batches: int, accumulate: int) -> list[int]:
+    """What each batch's loss is divided by: the size of its accumulation group, so that every
+    optimiser step sees a mean gradient — the epoch's last group may be short."""
+    return [min(accumulate, batches - (i - i % accumulate)) for i in range(batches)]
 
 
 @dataclass(frozen=True)
@@ -410,14 +417,22 @@ def _progress_bar(total: int, done: int) -> Any:
 # ------------------------------------------------------------------------------ what is written
 
 
-def _read_checkpoint(options: TrainOptions) -> dict[str, Any]:
+def _read_checkpoint(options: TrainOptions, amp: Any) -> dict[str, Any]:
     import torch
 
     path = options.beside("resume.pt")
     if not path.is_file():
         raise ConfigError(f"--resume: no checkpoint {path} (it is written after each epoch)")
-    saved: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        saved: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+        lacking = {"settings", "epoch", "log", "adapter", "optimiser", "scaler"} - set(saved)
+        if lacking:
+            raise KeyError(", ".join(sorted(lacking)))
+    except Exception as exc:  # truncated, not a torch file, another kind of file
+        raise ConfigError(f"--resume: {path} is not a training checkpoint ({exc})") from exc
     differ = {k for k, v in options.settings().items() if saved["settings"].get(k) != _plain(v)}
+    if saved.get("autocast") != str(amp):
+        differ.add(f"precision (it ran {saved.get('autocast')}, this would run {amp})")
     if differ or saved.get("manifest") != _sha256(options.manifest):
         what = ", ".join(sorted(differ)) or "the manifest"
         raise ConfigError(f"--resume: {path} was made with another {what}; train afresh")
@@ -425,7 +440,7 @@ def _read_checkpoint(options: TrainOptions) -> dict[str, Any]:
 
 
 def _save_checkpoint(
-    options: TrainOptions, base: _Base, optimiser: Any, scaler: Any,
+    options: TrainOptions, base: _Base, optimiser: Any, scaler: Any, amp: Any,
     log: list[dict[str, Any]], epochs: int,
 ) -> None:  # fmt: skip
     import torch
@@ -435,7 +450,7 @@ def _save_checkpoint(
 
     saved = {
         "settings": {k: _plain(v) for k, v in options.settings().items()},
-        "manifest": _sha256(options.manifest), "epoch": epochs, "log": log,
+        "manifest": _sha256(options.manifest), "epoch": epochs, "log": log, "autocast": str(amp),
         "adapter": lora.adapter_state(base.decoder), "optimiser": optimiser.state_dict(),
         "scaler": scaler.state_dict(),
     }  # fmt: skip

@@ -82,6 +82,7 @@ def config_from_upstream(cfg: dict[str, Any], clip: dict[str, Any] | None = None
         "num_codebooks": int(lm.get("n_q", 4)), "pad_token_id": card, "bos_token_id": card,
         "decoder_start_token_id": card, "max_position_embeddings": 4096,
         "activation_function": "gelu", "audio_channels": 1,
+        "dropout": float(lm.get("dropout", 0.0)),  # audiocraft's default (transformers': 0.1)
     }  # fmt: skip
     return VidMuseConfig(
         decoder=decoder,
