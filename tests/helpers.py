@@ -185,3 +185,22 @@ def start_web_server(port: int, data_dir: Path, **env: str) -> tuple[Any, Any]:
                 server.kill()
                 raise AssertionError("the web server did not start") from None
             time.sleep(0.2)
+
+
+PAIR_SOURCES = (("a", "testsrc2", 220), ("b", "smptebars", 330), ("c", "rgbtestsrc", 440),
+                ("d", "testsrc", 660))  # fmt: skip
+
+
+def make_pairs(
+    folder: Path, count: int = 3, *, seconds: float = 2.0, size: str = "64x48", rate: int = 32000
+) -> list[tuple[Path, Path]]:
+    """`count` video–soundtrack pairs (up to 4): NAME.mp4, a test pattern without sound, beside
+    NAME.wav, a tone of its own pitch."""
+    pairs = []
+    for name, source, hz in PAIR_SOURCES[:count]:
+        video, audio = folder / f"{name}.mp4", folder / f"{name}.wav"
+        make_video(video, audio_codec=None, duration_s=seconds, source=source, size=size)
+        run_ffmpeg("-f", "lavfi", "-i", f"sine=frequency={hz}:sample_rate={rate}:"
+                   f"duration={seconds}", str(audio))  # fmt: skip
+        pairs.append((video, audio))
+    return pairs

@@ -11,20 +11,13 @@ from pathlib import Path
 import pytest
 
 from audio_creator import cli
-from helpers import make_video, run_ffmpeg
+from helpers import make_pairs, run_ffmpeg
 
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("eval")
-    rows = []
-    for name, source, hz in (("a", "testsrc2", 220), ("b", "smptebars", 330),
-                             ("c", "rgbtestsrc", 550)):  # fmt: skip
-        video, audio = root / f"{name}.mp4", root / f"{name}.wav"
-        make_video(video, audio_codec=None, duration_s=3.0, source=source, size="96x64")
-        run_ffmpeg("-f", "lavfi", "-i", f"sine=frequency={hz}:sample_rate=32000:duration=3",
-                   str(audio))  # fmt: skip
-        rows.append((video, audio))
+    rows = make_pairs(root, 3, seconds=3.0, size="96x64")
     manifest = root / "test.csv"
     with manifest.open("w", newline="") as f:
         csv.writer(f).writerows([["video_path", "audio_path"], *rows])

@@ -44,16 +44,9 @@ def test_unrelated_pairs_stay_at_chance() -> None:
 
 
 def test_offline_projection_from_the_command_line(tmp_path: Path) -> None:
-    from helpers import make_video, run_ffmpeg
+    from helpers import make_pairs
 
-    rows = []
-    for k, (source, hz) in enumerate((("testsrc2", 220), ("smptebars", 330), ("rgbtestsrc", 440),
-                                      ("testsrc", 660))):  # fmt: skip
-        video, audio = tmp_path / f"{k}.mp4", tmp_path / f"{k}.wav"
-        make_video(video, audio_codec=None, duration_s=2.0, source=source, size="96x64")
-        run_ffmpeg("-f", "lavfi", "-i", f"sine=frequency={hz}:sample_rate=16000:duration=2",
-                   str(audio))  # fmt: skip
-        rows.append(f"{video},{audio}")
+    rows = [f"{v},{a}" for v, a in make_pairs(tmp_path, 4, size="96x64", rate=16000)]
     manifest = tmp_path / "m.csv"
     manifest.write_text("video_path,audio_path\n" + "\n".join(rows) + "\n")
     out = tmp_path / "out"

@@ -22,7 +22,7 @@ from audio_creator.music.backend import Sampling
 from audio_creator.music.neural.tokens import Condition, delay, sample_window, teacher_forcing
 from audio_creator.music.vidmuse.backend import load_network
 from audio_creator.train.lora import TrainOptions, batch_loss, train
-from helpers import make_video, run_ffmpeg
+from helpers import make_pairs, run_ffmpeg
 from tiny_models import CODEBOOK, save_tiny_musicgen, save_tiny_vidmuse
 
 PAD = CODEBOOK
@@ -32,14 +32,7 @@ PAD = CODEBOOK
 def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A tiny VidMuse and three 2 s video–soundtrack pairs (a test pattern, a tone each)."""
     root = tmp_path_factory.mktemp("lora")
-    pairs = []
-    for name, source, hz in (("a", "testsrc2", 220), ("b", "smptebars", 330),
-                             ("c", "rgbtestsrc", 440)):  # fmt: skip
-        video, audio = root / f"{name}.mp4", root / f"{name}.wav"
-        make_video(video, audio_codec=None, duration_s=2.0, source=source, size="64x48")
-        run_ffmpeg("-f", "lavfi", "-i", f"sine=frequency={hz}:sample_rate=32000:duration=2",
-                   str(audio))  # fmt: skip
-        pairs.append((video, audio))
+    pairs = make_pairs(root, 3)
     manifest = root / "train.csv"
     with manifest.open("w", newline="") as f:
         writer = csv.writer(f)

@@ -2,7 +2,7 @@
 
 - `dsp`: standard descriptors (`eval.dsp`), no weights: runs on a fresh install.
 - `clap`: CLAP's audio embedding (transformers; `audio-creator models download clap`), unit
-  length, clips longer than 10 s embedded in windows and averaged.
+  length, clips longer than 10 s embedded in windows and averaged (as the reranker hears).
 - `muq_mulan`, `vggish`: named for the original project's users; they need packages and weights
   this project does not install, and say so (exit code 3).
 
@@ -57,7 +57,6 @@ class Clap:
     """CLAP's audio tower (the `clap` catalogue model, or a folder)."""
 
     name = "clap"
-    WINDOW_S = 10.0
 
     def __init__(self, folder: str | os.PathLike[str] | None = None, device: str = "auto") -> None:
         from transformers import AutoFeatureExtractor, ClapModel
@@ -77,22 +76,10 @@ class Clap:
         self.version = "clap:" + _folder_fingerprint(where)
 
     def embed(self, audio: Audio) -> Vector:
-        import torch
+        from audio_creator.music.semantic import clap_audio_embedding
 
-        rate = int(self.features.sampling_rate)
-        mono = audio.to_channels(1).resample(rate).samples[0]
-        window = int(self.WINDOW_S * rate)
-        pieces = [mono[i : i + window] for i in range(0, max(1, mono.size - window // 2), window)]
-        with torch.inference_mode():
-            inputs = self.features(
-                [np.asarray(p, np.float32) for p in pieces], sampling_rate=rate,
-                return_tensors="pt", truncation="rand_trunc", padding="repeatpad",
-            ).to(self.device)  # fmt: skip
-            out = self.model.get_audio_features(**inputs)
-            vectors = getattr(out, "pooler_output", out).float()
-            vectors = vectors / vectors.norm(dim=-1, keepdim=True).clamp_min(1e-8)
-            mean = vectors.mean(dim=0)
-        return np.asarray((mean / mean.norm().clamp_min(1e-8)).cpu().numpy(), np.float64)
+        heard = clap_audio_embedding(self.model, self.features, audio, self.device)
+        return np.asarray(heard.cpu().numpy(), np.float64)
 
 
 def create(name: str, device: str = "auto") -> AudioEmbedder:

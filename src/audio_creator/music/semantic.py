@@ -130,19 +130,7 @@ class SemanticJudge:
 
     def hear(self, audio: Any) -> Any:
         """CLAP's unit audio embedding of `audio` (windows of 10 s, averaged)."""
-        import torch
-
-        rate = int(self.clap_audio.sampling_rate)
-        mono = audio.to_channels(1).resample(rate).samples[0]
-        window = int(CLAP_WINDOW_S * rate)
-        pieces = [mono[i : i + window] for i in range(0, max(1, mono.size - window // 2), window)]
-        with torch.inference_mode():
-            features = self.clap_audio(
-                [np.asarray(p, np.float32) for p in pieces], sampling_rate=rate,
-                return_tensors="pt", truncation="rand_trunc", padding="repeatpad",
-            ).to(self.device)  # fmt: skip
-            heard = _unit(_embedding(self.clap.get_audio_features(**features))).mean(dim=0)
-        return _unit(heard[None])[0]
+        return clap_audio_embedding(self.clap, self.clap_audio, audio, self.device)
 
     def match(self, heard: Any, description: Description) -> float:
         """A `hear` embedding against the words, weighted by their probabilities, in 0–1."""
@@ -159,6 +147,24 @@ class SemanticJudge:
     def _clip_text(self, texts: list[str]) -> Any:
         tokens = self.clip_words(texts, return_tensors="pt", padding=True).to(self.device)
         return _embedding(self.clip.get_text_features(**tokens))
+
+
+def clap_audio_embedding(model: Any, extractor: Any, audio: Any, device: Any) -> Any:
+    """CLAP's unit audio embedding of an `Audio`: windows of 10 s (CLAP's span), each embedded
+    and made unit length, averaged, made unit length again."""
+    import torch
+
+    rate = int(extractor.sampling_rate)
+    mono = audio.to_channels(1).resample(rate).samples[0]
+    window = int(CLAP_WINDOW_S * rate)
+    pieces = [mono[i : i + window] for i in range(0, max(1, mono.size - window // 2), window)]
+    with torch.inference_mode():
+        features = extractor(
+            [np.asarray(p, np.float32) for p in pieces], sampling_rate=rate,
+            return_tensors="pt", truncation="rand_trunc", padding="repeatpad",
+        ).to(device)  # fmt: skip
+        heard = _unit(_embedding(model.get_audio_features(**features)).float()).mean(dim=0)
+    return _unit(heard[None])[0]
 
 
 def _embedding(output: Any) -> Any:
