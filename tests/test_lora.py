@@ -392,3 +392,26 @@ def test_gradient_accumulation_equals_the_larger_batch(data: dict[str, Path]) ->
     assert accumulation_divisors(3, 2) == [2, 2, 1]
     assert accumulation_divisors(5, 4) == [4, 4, 4, 4, 1]
     assert accumulation_divisors(4, 1) == [1, 1, 1, 1]
+
+
+def test_a_dropped_condition_is_the_null_video_inference_guides_with(trained: Any) -> None:
+    from audio_creator.music.vidmuse.frames import black
+    from audio_creator.train.features import Example
+    from audio_creator.train.lora import Crop, _Base, _condition
+
+    g = torch.Generator().manual_seed(6)
+    base = _Base("vidmuse", Path("."), trained.model, trained.model.decoder, None)
+    crops = [
+        Crop(Example("x", torch.zeros(4, 50, dtype=torch.long), 50.0,
+                     local=torch.randn(4, 17, 48, generator=g),
+                     overall=torch.randn(32, 17, 48, generator=g)), 0, 50, null=True)
+        for _ in range(2)
+    ]  # fmt: skip
+    with torch.no_grad():
+        memory, mask = _condition(base, crops, "cpu")
+        tokens = trained.model.video.clip_tokens(torch.from_numpy(black(1, 32)))
+        expected = trained.model.video(
+            tokens.expand(2, -1, -1)[None], tokens.expand(32, -1, -1)[None]
+        )
+    assert torch.allclose(memory[0], expected[0], atol=1e-6)  # whatever the video was
+    assert torch.allclose(memory[1], expected[0], atol=1e-6) and bool(mask.all())

@@ -410,6 +410,11 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     p.add_argument(
+        "--cond-dropout", type=float, default=0.2,
+        help="share of examples trained on the null condition, so guidance keeps working "
+        "(default 0.2)",
+    )  # fmt: skip
+    p.add_argument(
         "--resume", action="store_true", help="carry on from the last epoch's checkpoint"
     )
     p.add_argument(

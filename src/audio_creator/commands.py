@@ -409,7 +409,7 @@ def train_lora(args: argparse.Namespace) -> int:
         lr=args.lr, batch_size=args.batch_size, grad_accum=args.grad_accum,
         target_modules=targets, max_seconds=args.max_seconds, seed=args.seed,
         resume=args.resume, device=args.device, precision=args.precision,
-        cache_dir=args.cache_dir, prompt=args.prompt,
+        cache_dir=args.cache_dir, prompt=args.prompt, cond_dropout=args.cond_dropout,
     )  # fmt: skip
     result = train(options)
     trained = result.metadata["training"]

@@ -59,6 +59,7 @@ class TrainOptions:
     precision: str = "auto"  # auto: bf16 (else fp16) autocast on a GPU, fp32 on the CPU
     cache_dir: Path | None = None  # default: MODELS/features
     prompt: str | None = None  # musicgen: the description of rows without a `text`
+    cond_dropout: float = 0.2  # share of examples seen with the null condition (as audiocraft)
     mismatch_limit_s: float = MISMATCH_LIMIT_S
 
     def __post_init__(self) -> None:
@@ -80,6 +81,8 @@ class TrainOptions:
             raise ConfigError(f"--max-seconds must be within 0.5–600, got {self.max_seconds}")
         if self.seed < 0:
             raise ConfigError(f"--seed must be ≥ 0, got {self.seed}")
+        if not 0.0 <= self.cond_dropout < 1.0:
+            raise ConfigError(f"--cond-dropout must be within [0, 1), got {self.cond_dropout}")
         if not self.target_modules:
             raise ConfigError("--target-modules names no layer")
         if self.output.suffix not in ("", ".safetensors", ".pt"):
@@ -92,7 +95,8 @@ class TrainOptions:
     def settings(self) -> dict[str, Any]:
         """What a resumed run must share with the run it continues."""
         kept = ("base", "music_model", "rank", "alpha", "lr", "batch_size", "grad_accum",
-                "target_modules", "max_seconds", "seed", "precision", "prompt")  # fmt: skip
+                "target_modules", "max_seconds", "seed", "precision", "prompt",
+                "cond_dropout")  # fmt: skip
         return {key: value for key, value in asdict(self).items() if key in kept}
 
 
@@ -114,6 +118,7 @@ class _Base:
     decoder: Any
     codec: Any
     tokenizer: Any = None
+    black: Any = None  # vidmuse: CLIP's tokens of a black frame (the null video), made once
 
     def key(self) -> dict[str, Any]:
         from audio_creator.music.lora import config_hash
@@ -219,7 +224,7 @@ def _epoch(
     rows: list[dict[str, Any]] = []
     group: list[torch.Tensor] = []
     for index, batch in enumerate(batches):
-        crops = [_crop(examples[i], options.max_seconds, generator) for i in batch]
+        crops = [_crop(examples[i], options, generator) for i in batch]
         context = torch.autocast(device.type, dtype=amp) if amp else contextlib.nullcontext()
         with context:
             loss, per_book = batch_loss(base, crops, device)
@@ -252,6 +257,7 @@ class Crop:
     example: Any
     start: int  # first frame of codes
     frames: int
+    null: bool = False  # seen with the null condition, as guidance's unconditional branch
 
     @property
     def seconds(self) -> tuple[float, float]:
@@ -259,14 +265,18 @@ class Crop:
         return self.start / rate, (self.start + self.frames) / rate
 
 
-def _crop(example: Any, max_seconds: float, generator: Any) -> Crop:
+def _crop(example: Any, options: TrainOptions, generator: Any) -> Crop:
+    """A random stretch of at most `max_seconds`; with probability `cond_dropout` it is seen
+    with the null condition (a black video, an empty text), so that the adapted model still
+    answers the unconditional half of classifier-free guidance."""
     import torch
 
-    longest = max(1, round(max_seconds * example.frame_rate))
+    null = bool(torch.rand(1, generator=generator) < options.cond_dropout)
+    longest = max(1, round(options.max_seconds * example.frame_rate))
     if example.frames <= longest:
-        return Crop(example, 0, example.frames)
+        return Crop(example, 0, example.frames, null)
     start = int(torch.randint(0, example.frames - longest + 1, (1,), generator=generator))
-    return Crop(example, start, longest)
+    return Crop(example, start, longest, null)
 
 
 def batch_loss(base: _Base, crops: list[Crop], device: Any) -> tuple[Any, list[Any]]:
@@ -316,7 +326,7 @@ def _condition(base: _Base, crops: list[Crop], device: Any) -> tuple[Any, Any]:
     import torch
 
     dtype = next(base.decoder.parameters()).dtype
-    memories = []
+    memories, masked = [], []
     with torch.no_grad():  # the encoders are frozen
         for crop in crops:
             example = crop.example
@@ -326,17 +336,33 @@ def _condition(base: _Base, crops: list[Crop], device: Any) -> tuple[Any, Any]:
                 first, last = local_span(*crop.seconds, int(example.local.shape[0]))
                 local = example.local[first:last].to(device=device, dtype=dtype)
                 overall = example.overall.to(device=device, dtype=dtype)
+                if crop.null:
+                    black = _black_tokens(base, device).to(dtype)
+                    local, overall = black.expand_as(local), black.expand_as(overall)
                 memories.append(base.model.video(local[None], overall[None])[0])
             else:
                 states = example.states.to(device=device, dtype=dtype)
                 project = getattr(base.model, "enc_to_dec_proj", None) or torch.nn.Identity()
-                memories.append(project(states))
+                memories.append(project(torch.zeros_like(states) if crop.null else states))
+            masked.append(crop.null and base.kind == "musicgen")  # MusicGen's null: all masked
     longest = max(m.shape[0] for m in memories)
     memory = torch.zeros(len(memories), longest, memories[0].shape[-1], device=device, dtype=dtype)
     mask = torch.zeros(len(memories), longest, dtype=torch.long, device=device)
-    for row, m in enumerate(memories):
-        memory[row, : m.shape[0]], mask[row, : m.shape[0]] = m, 1
+    for row, (m, hidden) in enumerate(zip(memories, masked, strict=True)):
+        memory[row, : m.shape[0]], mask[row, : m.shape[0]] = m, 0 if hidden else 1
     return memory, mask
+
+
+def _black_tokens(base: _Base, device: Any) -> Any:
+    """CLIP's tokens of one black frame [1, tokens, width] (the null video's frames)."""
+    import torch
+
+    from audio_creator.music.vidmuse.frames import black
+
+    if base.black is None:
+        pixels = torch.from_numpy(black(1, base.model.config.image_size)).to(device)
+        base.black = base.model.video.clip_tokens(pixels.to(next(base.model.parameters()).dtype))
+    return base.black
 
 
 # ---------------------------------------------------------------------------- loading, features
@@ -533,6 +559,7 @@ def _metadata(
         "training": {"epochs": options.epochs, "steps": len(losses), "lr": options.lr,
                      "batch_size": options.batch_size, "grad_accum": options.grad_accum,
                      "max_seconds": options.max_seconds, "seed": options.seed,
+                     "cond_dropout": options.cond_dropout,
                      "precision": options.precision, "first_loss": losses[0],
                      "final_loss": losses[-1]},
         "data": {"manifest": str(options.manifest), "manifest_sha256": _sha256(options.manifest),
