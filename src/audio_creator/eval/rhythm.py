@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from audio_creator.analysis.onsets import ONSET_RATE_HZ, onset_strength
+from audio_creator.analysis.video import VideoAnalysis
 from audio_creator.audio import Audio
 from audio_creator.eval.metrics import pearson
 
@@ -45,24 +46,32 @@ class Rhythm:
                 "cut_hit_rate": self.cut_hit_rate, "motion": self.motion_method}  # fmt: skip
 
 
-def measure(video: str | os.PathLike[str], audio: Audio, cuts_s: tuple[float, ...]) -> Rhythm:
-    """All the rhythm measures of one video and its soundtrack."""
-    motion, method = motion_curve(video)
+def measure(video: str | os.PathLike[str], audio: Audio, analysis: VideoAnalysis) -> Rhythm:
+    """All the rhythm measures of one video (with its analysis: cuts, motion) and its
+    soundtrack."""
+    motion, method = motion_curve(video, analysis)
     onsets = onset_strength(audio)
     r = motion_onset_r(motion, onsets)
     tempo, beats = track_beats(onsets)
-    return Rhythm(r, tempo, tuple(float(b) for b in beats), cut_hit_rate(cuts_s, beats), method)
+    return Rhythm(
+        r, tempo, tuple(float(b) for b in beats), cut_hit_rate(analysis.cuts_s, beats), method
+    )
 
 
-def motion_curve(video: str | os.PathLike[str]) -> tuple[Floats, str]:
-    """Motion at 10 Hz (value k: between the frames at (k − 1)/10 and k/10 s; 0 for k = 0)."""
+def motion_curve(
+    video: str | os.PathLike[str], analysis: VideoAnalysis | None = None
+) -> tuple[Floats, str]:
+    """Motion at 10 Hz (value k: between the frames at (k − 1)/10 and k/10 s; 0 for k = 0):
+    Farneback flow with OpenCV, else the analysis' own motion curve (`analysis`, when the
+    caller has it, is not decoded again)."""
     try:
         import cv2
     except ImportError:
         from audio_creator.analysis.video import CURVE_RATE_HZ, analyse_video
 
         assert CURVE_RATE_HZ == CURVE_HZ
-        return np.asarray(analyse_video(video).motion, np.float64), "normal-flow"
+        found = analysis if analysis is not None else analyse_video(video)
+        return np.asarray(found.motion, np.float64), "normal-flow"
     from audio_creator.media.frames import iter_frames
 
     values: list[float] = []

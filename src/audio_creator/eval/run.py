@@ -218,8 +218,8 @@ def _rhythm(rows: list[Any], clips: list[dict[str, Any]], overall: dict[str, Any
     from audio_creator.eval import rhythm
 
     for row, clip in zip(rows, clips, strict=True):
-        cuts = analyse_video(row.video).cuts_s
-        clip.update(rhythm.measure(row.video, load(row.audio), cuts).summary())
+        analysis = analyse_video(row.video)  # decoded once: cuts, and motion without OpenCV
+        clip.update(rhythm.measure(row.video, load(row.audio), analysis).summary())
     for key in ("motion_onset_r", "tempo_bpm", "cut_hit_rate"):
         values = [c[key] for c in clips if c.get(key) is not None]
         overall[f"mean_{key}"] = float(np.mean(values)) if values else None

@@ -182,6 +182,7 @@ def train(options: TrainOptions, on_epoch: Callable[[int], None] | None = None) 
 
     batches = math.ceil(len(examples) / options.batch_size)
     bar = _progress_bar(options.epochs * batches, first_epoch * batches)
+    logs: list[Path] = []
     for epoch in range(first_epoch, options.epochs):
         started = time.perf_counter()
         done = _epoch(options, base, examples, epoch, optimiser, scaler, amp, device, bar)
@@ -191,7 +192,7 @@ def train(options: TrainOptions, on_epoch: Callable[[int], None] | None = None) 
             sum(r["loss"] for r in done) / len(done), len(done), time.perf_counter() - started,
         )  # fmt: skip
         _save_checkpoint(options, base, optimiser, scaler, amp, log, epoch + 1)
-        _write_logs(options, log)
+        logs = _write_logs(options, log)  # after every epoch: a crash keeps the log so far
         if on_epoch is not None:
             on_epoch(epoch + 1)
     bar.close()
@@ -201,7 +202,7 @@ def train(options: TrainOptions, on_epoch: Callable[[int], None] | None = None) 
     adapter = lora.save(options.output, lora.adapter_state(base.decoder), metadata)
     logger.info("wrote %s (loss %.3f → %.3f over %d steps)", adapter, losses[0], losses[-1],
                 len(losses))  # fmt: skip
-    return TrainResult(adapter, losses, counts, metadata, _write_logs(options, log), base.model)
+    return TrainResult(adapter, losses, counts, metadata, logs, base.model)
 
 
 # ------------------------------------------------------------------------------------ the steps
