@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -37,14 +38,17 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as data:
-        env = {**os.environ, "AUDIO_CREATOR_DATA": data, "AUDIO_CREATOR_QUEUE_LIMIT": "100"}
+        token = secrets.token_hex(24)
+        env = {**os.environ, "AUDIO_CREATOR_DATA": data, "AUDIO_CREATOR_QUEUE_LIMIT": "100",
+               "AUDIO_CREATOR_TOKEN": token}  # fmt: skip
         server = subprocess.Popen(
             [sys.executable, "-m", "audio_creator.cli", "--log-level", "WARNING", "serve",
              "--port", str(port)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            with httpx.Client(base_url=base, timeout=30) as client:
+            bearer = {"Authorization": f"Bearer {token}"}
+            with httpx.Client(base_url=base, timeout=30, headers=bearer) as client:
                 deadline = time.monotonic() + 30
                 while True:
                     try:

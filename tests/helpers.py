@@ -162,19 +162,32 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_web_server(port: int, data_dir: Path, **env: str) -> tuple[Any, Any]:
-    """`audio-creator serve` in a process of its own, answering; the process and an httpx
-    client for it."""
+WEB_TOKEN = "web-token-for-tests"
+
+
+def start_web_server(
+    port: int, data_dir: Path, *args: str, token: str | None = WEB_TOKEN, **env: str
+) -> tuple[Any, Any]:
+    """`audio-creator serve ARGS` in a process of its own, answering; the process and an httpx
+    client for it that sends the server's token (None: the server runs with --insecure)."""
     import os
     import sys
     import time
 
     import httpx
 
-    command = [sys.executable, "-m", "audio_creator.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "audio_creator.cli", "serve", "--port", str(port), *args]
     environment = {**os.environ, "AUDIO_CREATOR_DATA": str(data_dir), **env}
-    server = subprocess.Popen(command, env=environment, stderr=subprocess.DEVNULL)
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    environment.pop("AUDIO_CREATOR_TOKEN", None)
+    if token is None:
+        command.append("--insecure")
+    else:
+        environment["AUDIO_CREATOR_TOKEN"] = token
+    server = subprocess.Popen(
+        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, headers=headers)
     deadline = time.monotonic() + 60
     while True:
         try:

@@ -19,10 +19,18 @@ from audio_creator.web.store import JobStore
 TOKEN = "t0ken-for-tests"
 
 
+def signed_in(app: Any, token: str | None = None) -> TestClient:
+    """A test client of `app` that reaches it as a browser on this machine would (by 127.0.0.1)
+    and sends its token."""
+    token = token or app.state.token
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return TestClient(app, base_url="http://127.0.0.1:7860", headers=headers)
+
+
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(ServerSettings(tmp_path / "data", workers=2, max_upload_bytes=5_000_000))
-    with TestClient(app) as test_client:
+    settings = ServerSettings(tmp_path / "data", token=TOKEN, workers=2, max_upload_bytes=5_000_000)
+    with signed_in(create_app(settings)) as test_client:
         yield test_client
 
 
@@ -95,7 +103,7 @@ def test_bad_requests_get_clear_answers(client: TestClient, tmp_path: Path) -> N
 
 def test_an_oversized_upload_is_refused(tmp_path: Path) -> None:
     app = create_app(ServerSettings(tmp_path / "data", max_upload_bytes=1000))
-    with TestClient(app) as client:
+    with signed_in(app) as client:
         big = {"clip": ("clip.mp4", b"\0" * 5000, "video/mp4")}
         answer = submit(client, "autopipeline", {"video": "clip"}, files=big)
         assert answer.status_code == 413
@@ -109,18 +117,25 @@ def test_artifact_names_cannot_leave_the_job(client: TestClient) -> None:
 
 def test_a_token_guards_the_api(tmp_path: Path) -> None:
     app = create_app(ServerSettings(tmp_path / "data", token=TOKEN))
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         assert client.get("/api/health").status_code == 401
         assert client.get("/api/jobs", headers={"Authorization": "Bearer wrong"}).status_code == 401
         ok = client.get("/api/health", headers={"Authorization": f"Bearer {TOKEN}"})
         assert ok.status_code == 200
 
 
-def test_a_server_reachable_from_other_machines_needs_a_token(tmp_path: Path) -> None:
-    app = create_app(ServerSettings(tmp_path / "data"))
-    with TestClient(app, base_url="http://192.0.2.10") as client:  # bound beyond loopback
-        answer = client.get("/api/health")
-        assert answer.status_code == 401 and "AUDIO_CREATOR_TOKEN" in answer.json()["detail"]
+def test_a_server_started_without_a_token_makes_one(tmp_path: Path) -> None:
+    """As Jupyter's: loopback or not, a token; none only when asked for (--insecure)."""
+    for base in ("http://127.0.0.1", "http://192.0.2.10"):  # bound to loopback, and beyond
+        app = create_app(ServerSettings(tmp_path / "data"))
+        made = app.state.token
+        assert isinstance(made, str) and len(made) >= 32
+        with TestClient(app, base_url=base) as client:
+            answer = client.get("/api/health")
+            assert answer.status_code == 401 and "AUDIO_CREATOR_TOKEN" in answer.json()["detail"]
+            ok = client.get("/api/health", headers={"Authorization": f"Bearer {made}"})
+            assert ok.status_code == 200
+    assert create_app(ServerSettings(tmp_path / "data")).state.token != made  # a new one each
     insecure = create_app(ServerSettings(tmp_path / "data", insecure=True))
     with TestClient(insecure, base_url="http://192.0.2.10") as client:
         assert client.get("/api/health").status_code == 200
@@ -172,7 +187,7 @@ def test_a_job_is_not_started_until_its_files_are_in(tmp_path: Path) -> None:
 
 def test_a_full_queue_answers_429(tmp_path: Path) -> None:
     app = create_app(ServerSettings(tmp_path / "data", queue_limit=0))
-    with TestClient(app) as client:
+    with signed_in(app) as client:
         assert submit(client, "tts", {"text": "Hi."}).status_code == 429
 
 
@@ -189,12 +204,12 @@ def test_api_keys_are_never_stored_or_answered(client: TestClient, tmp_path: Pat
 
 def test_a_restart_keeps_finished_jobs_and_marks_cut_ones_interrupted(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    with TestClient(create_app(ServerSettings(data))) as client:
+    with signed_in(create_app(ServerSettings(data, token=TOKEN))) as client:
         done = wait(client, submit(client, "tts", {"text": "Kept."}).json()["id"])
     store = JobStore(data)
     cut = store.create("tts", {"text": "Cut."}, [])
     store.update(cut.id, status="running")  # as if the server died during it
-    with TestClient(create_app(ServerSettings(data))) as client:
+    with signed_in(create_app(ServerSettings(data, token=TOKEN))) as client:
         assert client.get(f"/api/jobs/{cut.id}").json()["status"] == "interrupted"
         again = client.get(f"/api/jobs/{done['id']}").json()
         assert again["status"] == "done"
@@ -312,7 +327,7 @@ def test_a_jobs_bar_spans_its_stages_and_only_moves_forward(tmp_path: Path) -> N
     from audio_creator.web.jobs import _StoreProgress
 
     store = JobStore(tmp_path)
-    job = store.create("vidmuse", {}, [])
+    job = store.create("vidmuse", {}, [], status="running")
     report = _StoreProgress(store, job.id, "vidmuse")
     seen = []
     for fraction, stage in ((0.5, "analysing the video"), (1.0, "analysing the video"),
@@ -320,3 +335,58 @@ def test_a_jobs_bar_spans_its_stages_and_only_moves_forward(tmp_path: Path) -> N
         report(fraction, stage)
         seen.append(store.get(job.id).progress)  # type: ignore[union-attr]
     assert seen == [0.23, 0.45, 0.7, 0.7, 0.95]  # an unknown stage holds the bar where it is
+
+
+def test_a_cancelled_jobs_bar_stops_where_it_was(tmp_path: Path) -> None:
+    """A worker still reporting while it is being ended does not move a cancelled job's bar."""
+    from audio_creator.web.jobs import _StoreProgress
+
+    store = JobStore(tmp_path)
+    job = store.create("tts", {}, [], status="running")
+    report = _StoreProgress(store, job.id, "tts")
+    report(0.5, "speaking")
+    store.finish(job.id, "cancelled", "cancelled by request")
+    report(0.9, "speaking")
+    store.report(job.id, 1.0, "done")
+    ended = store.get(job.id)
+    assert ended is not None and (ended.status, ended.progress, ended.stage) == (
+        "cancelled", 0.47, "speaking"
+    )  # fmt: skip
+
+
+def test_a_job_runs_again_once(client: TestClient) -> None:
+    first = submit(client, "tts", {"text": "Cut short. " * 300}).json()
+    assert client.delete(f"/api/jobs/{first['id']}").status_code == 200
+    again = client.post(f"/api/jobs/{first['id']}/resubmit")
+    assert again.status_code == 201, again.text
+    twice = client.post(f"/api/jobs/{first['id']}/resubmit")
+    assert twice.status_code == 409 and again.json()["id"] in twice.json()["detail"]
+    assert client.get(f"/api/jobs/{first['id']}").json()["rerun"] == again.json()["id"]
+    client.delete(f"/api/jobs/{again.json()['id']}")
+
+
+def test_a_mix_job_moves_through_its_stages(
+    tmp_path: Path, audio_only: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mix command reports its passes, and a mix job's bar moves with them (not 0 % until
+    it is done)."""
+    from audio_creator import cli, commands
+    from audio_creator.web.jobs import _StoreProgress
+
+    store = JobStore(tmp_path / "data")
+    job = store.create("mix", {}, [], status="running")
+    bars = []
+
+    def recorded() -> Any:
+        bar = _StoreProgress(store, job.id, "mix")
+
+        def report(fraction: float, stage: str) -> None:
+            bar(fraction, stage)
+            bars.append((stage, store.get(job.id).progress))  # type: ignore[union-attr]
+
+        return report
+
+    monkeypatch.setattr(commands, "make_progress", recorded)
+    assert cli.main(["mix", "--music", str(audio_only), "-o", str(tmp_path / "mix.wav")]) == 0
+    assert [stage for stage, _ in bars] == ["measuring", "measuring", "rendering", "rendering"]
+    assert [bar for _, bar in bars] == [0.0, 0.45, 0.45, 0.95]

@@ -23,6 +23,8 @@ from audio_creator.web.api import ServerSettings, create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("AUDIO_CREATOR_TEST_ARTIFACTS", ROOT / "output" / "test-artifacts"))
+TOKEN = "s3cret-token-of-the-ui-tests"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
 TABS = ("AutoPipeline", "VidMuse", "TTS", "Mix", "WavJourney", "Jobs")
 
 
@@ -80,25 +82,25 @@ def test_a_form_becomes_the_job_the_api_would_take(tmp_path: Path, audio_only: P
         tabs["mix"], music=str(audio_only), music_start=12.5, speech_start=3.0, target_lufs=-14.0,
         channels=2, duration=None, report=False,
     )  # fmt: skip
-    job = ui._submit(tabs["mix"], values, store, manager)
+    job = ui._submit(tabs["mix"], values, store, manager, Path)
     assert job.status == "queued" and job.inputs == ["music"]
-    assert job.params == {"music": "music@12.5", "target_lufs": -14.0, "channels": 2}
+    assert job.params == {"music": "music@12.5", "target_lufs": -14.0}  # 2 channels: the default
     assert (store.folder(job.id) / "in" / f"music{audio_only.suffix}").is_file()
 
     values = _values(tabs["wavjourney"], instruction="A calm intro.", api_key="sk-secret")
-    job = ui._submit(tabs["wavjourney"], values, store, manager)
+    job = ui._submit(tabs["wavjourney"], values, store, manager, Path)
     assert "api_key" not in job.params and "sk-secret" not in store.path.read_bytes().decode(
         "latin-1"
     )
     assert manager._secrets[job.id] == {"api_key": "sk-secret"}  # for its process only
     with pytest.raises(Exception, match="needs 'video'"):  # refused before anything is kept
-        ui._submit(tabs["vidmuse"], _values(tabs["vidmuse"]), store, manager)
+        ui._submit(tabs["vidmuse"], _values(tabs["vidmuse"]), store, manager, Path)
     assert len(store.recent()) == 2
 
 
 def test_the_page_never_serves_the_jobs_folder(tmp_path: Path) -> None:
-    app = create_app(ServerSettings(tmp_path / "data"))
-    with TestClient(app) as client:
+    app = create_app(ServerSettings(tmp_path / "data", token=TOKEN))
+    with TestClient(app, base_url="http://127.0.0.1", headers=BEARER) as client:
         made = client.post("/api/jobs", data={"mode": "tts", "params": '{"text": "Hi."}'})
         job_id = made.json()["id"]
         deadline = time.monotonic() + 60
@@ -112,22 +114,31 @@ def test_the_page_never_serves_the_jobs_folder(tmp_path: Path) -> None:
             assert answer.status_code in (403, 404), (path, answer.status_code)
 
 
-def test_the_ui_asks_for_the_token_when_one_is_set(tmp_path: Path) -> None:
-    app = create_app(ServerSettings(tmp_path / "data", token="s3cret"))
-    with TestClient(app) as client:
-        assert client.get("/config").status_code == 401
-        assert (
-            client.post("/gradio_api/upload", files={"files": ("a.txt", b"x")}).status_code == 401
-        )
-        assert client.get("/gradio_api/file=/etc/hostname").status_code == 401
-        assert (
-            client.post("/login", data={"username": "me", "password": "s3crét"}).status_code == 400
-        )
-        wrong = client.post("/login", data={"username": "me", "password": "wrong"})
-        assert wrong.status_code == 400
-        assert client.post("/login", data={"username": "me", "password": "s3cret"}).is_success
-        assert client.get("/config").status_code == 200  # the login's cookie
-        assert client.get("/api/health").status_code == 401  # the API still wants its bearer
+def test_the_page_asks_for_the_token_and_remembers_it_in_a_cookie(tmp_path: Path) -> None:
+    app = create_app(ServerSettings(tmp_path / "data", token=TOKEN))
+    with TestClient(app, base_url="http://127.0.0.1:7860", follow_redirects=False) as client:
+        for path in ("/config", "/gradio_api/file=/etc/hostname", "/gradio_api/info"):
+            assert client.get(path).status_code == 401, path
+        upload = client.post("/gradio_api/upload", files={"files": ("a.txt", b"x")})
+        assert upload.status_code == 401
+        page = client.get("/", headers={"Accept": "text/html"})  # a browser: to the sign-in
+        assert page.status_code == 303 and page.headers["location"].startswith("/login?next=")
+        form = client.get(page.headers["location"])
+        assert form.status_code == 200 and 'name="token"' in form.text
+        for wrong in ("wrong", TOKEN.upper(), "", TOKEN + " "):
+            said = client.post("/login", data={"token": wrong, "next": "/"})
+            assert said.status_code == 401 and "not this server" in said.text
+            assert "set-cookie" not in said.headers
+        away = client.post("/login", data={"token": TOKEN, "next": "//evil.example/x"})
+        assert away.status_code == 303 and away.headers["location"] == "/"  # never off-site
+        cookie = away.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and TOKEN not in cookie
+        assert client.get("/config").status_code == 200  # the cookie signs the page in
+        assert client.get("/api/health").status_code == 200  # and the page's own API calls
+    with TestClient(app, base_url="http://127.0.0.1:7860", follow_redirects=False) as client:
+        link = client.get(f"/?token={TOKEN}&x=1")  # the link printed at start
+        assert link.status_code == 303 and link.headers["location"] == "/?x=1"
+        assert client.get("/config").status_code == 200
 
 
 def _chromium() -> str | None:
@@ -143,7 +154,7 @@ def test_a_browser_runs_the_autopipeline_and_gets_the_video(tmp_path: Path) -> N
         pytest.skip("no Chromium here (Debian: apt-get install chromium; or set CHROMIUM)")
     playwright = pytest.importorskip("playwright.sync_api")
     from audio_creator.media.demo import make_demo_video
-    from helpers import free_port, start_web_server
+    from helpers import WEB_TOKEN, free_port, start_web_server
 
     video = tmp_path / "demo.mp4"
     make_demo_video(video)
@@ -155,7 +166,7 @@ def test_a_browser_runs_the_autopipeline_and_gets_the_video(tmp_path: Path) -> N
         with playwright.sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path=chromium, args=_CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-            page.goto(f"http://127.0.0.1:{port}/")
+            page.goto(f"http://127.0.0.1:{port}/?token={WEB_TOKEN}")  # the link it prints
             page.wait_for_selector("#autopipeline-run", timeout=60_000)
             for tab in reversed(TABS):  # every tab, ending on AutoPipeline
                 page.get_by_role("tab", name=tab).click()

@@ -150,7 +150,17 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument(
         "--insecure", action="store_true",
-        help="listen beyond loopback without AUDIO_CREATOR_TOKEN (anyone reaching it can use it)",
+        help="no token at all (anyone who reaches the server can use it); without it the server "
+        "makes a token at start and prints it, unless AUDIO_CREATOR_TOKEN gives one",
+    )  # fmt: skip
+    p.add_argument(
+        "--allowed-hosts", type=lambda text: [h for h in text.split(",") if h], default=[],
+        help="host names clients may reach the server by, beyond localhost and its addresses "
+        "(comma-separated; '*' for any), e.g. the name a reverse proxy passes on",
+    )  # fmt: skip
+    p.add_argument(
+        "--cors-origin", action="append", default=[],
+        help="a web origin whose pages may call the API (repeatable); CORS is closed without it",
     )  # fmt: skip
 
     p = command("voices", commands.voices, "list the speech engines and the voices found here")

@@ -114,7 +114,7 @@ def mix(args: argparse.Namespace) -> int:
     from audio_creator.errors import ConfigError
     from audio_creator.files import atomic_output, check_output_path
     from audio_creator.mix.ducking import DuckingOptions
-    from audio_creator.mix.mixer import MixOptions, Track, mix_to_file
+    from audio_creator.mix.mixer import MixOptions, Track, plan_mix, render_to_file
 
     if args.output.suffix.lower() != ".wav":
         raise ConfigError(
@@ -152,7 +152,13 @@ def mix(args: argparse.Namespace) -> int:
     rate = options.sample_rate
     music = [Track(open_audio(path, rate), offset) for path, offset in music_specs]
     speech = [Track(open_audio(path, rate), offset) for path, offset in speech_specs]
-    result = mix_to_file(music, speech, options, args.output, bit_depth=args.bit_depth)
+    progress = make_progress()
+    progress(0.0, "measuring")  # pass 1: the stems' loudness and where the speech is
+    plan = plan_mix(music, speech, options)
+    progress(1.0, "measuring")
+    progress(0.0, "rendering")  # passes 2 and 3: ducked, mixed, levelled, limited
+    result = render_to_file(plan, options, args.output, bit_depth=args.bit_depth)
+    progress(1.0, "rendering")
     report = asdict(result)
     if args.report:
         with atomic_output(args.report) as tmp:
@@ -344,19 +350,33 @@ def wavjourney(args: argparse.Namespace) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     from audio_creator.errors import BackendUnavailable, ConfigError
-    from audio_creator.web.api import create_app, is_loopback, settings_from_env
+    from audio_creator.web.api import create_app, settings_from_env
 
-    settings = settings_from_env(insecure=args.insecure)
-    if not is_loopback(args.host) and not settings.token and not args.insecure:
-        raise ConfigError(
-            f"listening on {args.host} lets other machines in: set AUDIO_CREATOR_TOKEN "
-            "(clients then send it as a bearer token), or give --insecure"
-        )
+    for origin in args.cors_origin:
+        if origin == "*" or not origin.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"--cors-origin takes an origin like https://example.org, not {origin!r}"
+            )
+    settings = settings_from_env(
+        insecure=args.insecure, allowed_hosts=tuple(args.allowed_hosts),
+        cors_origins=tuple(args.cors_origin),
+    )  # fmt: skip
     try:
         import uvicorn
     except ImportError as exc:
         raise BackendUnavailable("the server needs: pip install 'audio-creator[web]'") from exc
-    uvicorn.run(create_app(settings), host=args.host, port=args.port)
+    app = create_app(settings)
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    shown = f"[{shown}]" if ":" in shown else shown
+    url = f"http://{shown}:{args.port}/"
+    if app.state.token is None:
+        print(f"Audio Creator at {url} with no token: anyone who reaches it can use it", flush=True)
+    else:
+        given = "" if settings.token else f"?token={app.state.token}"
+        print(f"Audio Creator at {url}{given}", flush=True)
+        if not settings.token:
+            print(f"API clients send 'Authorization: Bearer {app.state.token}'", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port)
     return 0
 
 

@@ -11,23 +11,25 @@ GET  /api/health                    liveness, queue and worker figures
 
 import asyncio
 import json
-import secrets
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from audio_creator.web import service
+from audio_creator.web import guard, service
 from audio_creator.web.jobs import JobManager
 from audio_creator.web.service import SAFE_NAME
 from audio_creator.web.store import FINISHED, Job, JobStore
 
 LOG_TAIL_LINES = 40
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """How the server runs. `token` None: no authentication (loopback only, or --insecure)."""
+    """How the server runs. `token` None: one is made at start (and printed), unless `insecure`
+    asks for none. `allowed_hosts`: names clients may reach it by, beyond loopback ("*": any)."""
 
     data_dir: Path
     token: str | None = None
@@ -36,7 +38,8 @@ class ServerSettings:
     max_upload_bytes: int = 2 * 1024**3
     retention_s: float = 7 * 24 * 3600
     cors_origins: tuple[str, ...] = ()
-    insecure: bool = False  # serve other machines without a token (explicitly asked for)
+    insecure: bool = False  # no token at all (explicitly asked for)
+    allowed_hosts: tuple[str, ...] = ()
     ui: bool = True  # the web UI at / (Gradio), beside the API
 
 
@@ -45,7 +48,10 @@ def create_app(settings: ServerSettings) -> Any:
     from contextlib import asynccontextmanager
 
     from fastapi import FastAPI, Request
+    from fastapi.middleware.cors import CORSMiddleware
     from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+
+    token = settings.token or (None if settings.insecure else guard.new_token())
 
     store = JobStore(settings.data_dir)
     manager = JobManager(
@@ -55,35 +61,29 @@ def create_app(settings: ServerSettings) -> Any:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if token is None:
+            logger.warning("no token: anyone who reaches this server can use it (--insecure)")
+        elif not settings.token:
+            logger.warning("this server's token (sign in with it, or open /?token=%s)", token)
         manager.start()
         yield
         manager.stop()
 
-    app = FastAPI(title="Audio Creator", version="1", lifespan=lifespan)
+    app = FastAPI(
+        title="Audio Creator", version="1", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.manager = manager
-    if settings.cors_origins:
-        from fastapi.middleware.cors import CORSMiddleware
-
-        app.add_middleware(
-            CORSMiddleware, allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization"],
-        )  # fmt: skip
-
-    @app.middleware("http")
-    async def authenticate(request: Request, call_next: Any) -> Any:
-        if settings.token and request.url.path.startswith("/api/"):
-            given = request.headers.get("authorization", "")
-            if not secrets.compare_digest(given, f"Bearer {settings.token}"):
-                return JSONResponse({"detail": "a bearer token is required"}, status_code=401)
-        elif not settings.token and not settings.insecure:
-            bound = (request.scope.get("server") or ("127.0.0.1", 0))[0]
-            if not is_loopback(str(bound)):
-                detail = (
-                    f"this server listens on {bound}, beyond this machine: set "
-                    "AUDIO_CREATOR_TOKEN (or start it with --insecure)"
-                )
-                return JSONResponse({"detail": detail}, status_code=401)
-        return await call_next(request)
+    app.state.token = token
+    # Closed unless origins are configured; with it in place, Gradio adds no CORS of its own.
+    app.add_middleware(
+        CORSMiddleware, allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization"],
+    )  # fmt: skip
+    policy = guard.Policy(
+        token=token, allowed_hosts=frozenset(h.lower() for h in settings.allowed_hosts),
+        cors_origins=settings.cors_origins, max_upload_bytes=settings.max_upload_bytes,
+    )  # fmt: skip
+    app.add_middleware(guard.Guard, policy=policy)  # outermost: before anything else runs
 
     def problem(status: int, detail: str) -> Any:
         return JSONResponse({"detail": detail}, status_code=status)
@@ -100,9 +100,6 @@ def create_app(settings: ServerSettings) -> Any:
 
     @app.post("/api/jobs", status_code=201)
     async def submit(request: Request) -> Any:
-        declared = int(request.headers.get("content-length") or 0)
-        if declared > settings.max_upload_bytes:
-            return problem(413, f"the upload is larger than {settings.max_upload_bytes} bytes")
         form = await request.form(max_part_size=settings.max_upload_bytes)
         try:
             params = json.loads(str(form.get("params") or "{}"))
@@ -151,7 +148,7 @@ def create_app(settings: ServerSettings) -> Any:
             return problem(404, "no such artifact")
         found = store.get(job_id)
         path = store.folder(job_id) / "out" / name
-        if found is None or name not in service.artifacts(store, found) or not path.is_file():
+        if found is None or name not in service.artifacts(store, found):
             return problem(404, "no such artifact")
         return FileResponse(path, filename=name)
 
@@ -195,17 +192,25 @@ def _mount_ui(app: Any, settings: ServerSettings, store: JobStore, manager: JobM
         return
     from audio_creator.web import ui
 
-    ui.mount(app, store, manager, settings.token, settings.max_upload_bytes)
+    ui.mount(app, store, manager, settings.max_upload_bytes)
 
 
-def settings_from_env(*, insecure: bool = False) -> ServerSettings:
+def settings_from_env(
+    *, insecure: bool = False, allowed_hosts: tuple[str, ...] = (),
+    cors_origins: tuple[str, ...] = (),
+) -> ServerSettings:  # fmt: skip
     """Server settings from the environment: AUDIO_CREATOR_DATA (jobs folder, default
     ~/.cache/audio-creator/jobs), AUDIO_CREATOR_TOKEN, AUDIO_CREATOR_WORKERS,
     AUDIO_CREATOR_QUEUE_LIMIT, AUDIO_CREATOR_MAX_UPLOAD_MB, AUDIO_CREATOR_RETENTION_DAYS,
-    AUDIO_CREATOR_CORS (comma-separated origins)."""
+    AUDIO_CREATOR_CORS and AUDIO_CREATOR_ALLOWED_HOSTS (comma-separated); the arguments add to the
+    last two."""
     import os
 
     env = os.environ
+
+    def listed(name: str) -> tuple[str, ...]:
+        return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
     data = env.get("AUDIO_CREATOR_DATA") or str(Path.home() / ".cache" / "audio-creator" / "jobs")
     try:
         return ServerSettings(
@@ -215,25 +220,14 @@ def settings_from_env(*, insecure: bool = False) -> ServerSettings:
             queue_limit=int(env.get("AUDIO_CREATOR_QUEUE_LIMIT", "50")),
             max_upload_bytes=int(float(env.get("AUDIO_CREATOR_MAX_UPLOAD_MB", "2048")) * 2**20),
             retention_s=float(env.get("AUDIO_CREATOR_RETENTION_DAYS", "7")) * 86400,
-            cors_origins=tuple(o for o in env.get("AUDIO_CREATOR_CORS", "").split(",") if o),
+            cors_origins=listed("AUDIO_CREATOR_CORS") + cors_origins,
+            allowed_hosts=listed("AUDIO_CREATOR_ALLOWED_HOSTS") + allowed_hosts,
             insecure=insecure,
         )
     except ValueError as exc:
         from audio_creator.errors import ConfigError
 
         raise ConfigError(f"a server setting in the environment is not a number: {exc}") from exc
-
-
-def is_loopback(host: str) -> bool:
-    """True for this machine's own addresses (and the test client's stand-in host)."""
-    import ipaddress
-
-    if host in ("localhost", "testserver"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 async def _save_uploads(store: JobStore, intake: service.Intake, form: Any, limit: int) -> None:
@@ -258,6 +252,8 @@ def _describe(store: JobStore, job: Job | None, *, log: bool = True) -> dict[str
     if job is None:
         return {}
     described = asdict(job)
+    if job.error:
+        described["error"] = service.public_text(store, job.id, job.error)
     described["artifacts"] = [
         {"name": name, "url": f"/api/jobs/{job.id}/artifacts/{name}"}
         for name in service.artifacts(store, job)

@@ -141,6 +141,11 @@ def check_upload(path: Path, option: str) -> None:
         raise MediaError(f"the option {option!r} takes no uploaded file")
 
 
+def defaults(mode: str) -> dict[str, Any]:
+    """Each option of `mode` with its default, as the command's parser holds it."""
+    return {dest: action.default for dest, action in _actions(mode).items()}
+
+
 def input_options(mode: str) -> set[str]:
     """The options of `mode` that take an uploaded file."""
     actions = _actions(mode)

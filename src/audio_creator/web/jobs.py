@@ -162,6 +162,7 @@ STAGE_SPANS: dict[str, tuple[tuple[str, float, float], ...]] = {
     "vidmuse": (("analysing", 0.0, 0.45), ("composing", 0.45, 0.95), ("sampling", 0.45, 0.95)),
     "wavjourney": (("analysing", 0.0, 0.3), ("rendering", 0.3, 0.95)),
     "tts": (("speaking", 0.0, 0.95),),
+    "mix": (("measuring", 0.0, 0.45), ("rendering", 0.45, 0.95)),
 }  # fmt: skip
 
 
@@ -185,7 +186,7 @@ class _StoreProgress:
         value = round(self._overall, 2)
         if (value, stage) != self._last:
             self._last = (value, stage)
-            self._store.update(self._id, progress=value, stage=stage)
+            self._store.report(self._id, value, stage)
 
 
 def run_job(
@@ -210,7 +211,7 @@ def run_job(
         store.finish(job_id, "failed", f"internal error: {exc}")
         raise
     if code == 0:
-        store.update(job_id, progress=1.0, stage="done")
+        store.report(job_id, 1.0, "done")
         store.finish(job_id, "done")
     else:
         store.finish(job_id, "failed", _last_error(Path(root) / job_id / "log.txt", code))

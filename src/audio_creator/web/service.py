@@ -12,6 +12,7 @@ import dataclasses
 import os
 import re
 import shutil
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,8 @@ SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 _VIDEO = ("mp4", "m4v", "mov", "mkv", "webm", "avi", "ts", "mts", "m2ts", "mpg", "mpeg", "ogv")
 _AUDIO = ("wav", "flac", "mp3", "ogg", "oga", "opus", "m4a", "aac", "aif", "aiff", "caf", "wma")
 KEPT_SUFFIXES = frozenset(f".{ext}" for ext in (*_VIDEO, *_AUDIO, "txt", "md", "json"))
+# An absolute path in a message: after a space, a quote or the start; up to its last part.
+_SERVER_PATH = re.compile(r"""(^|[\s'"(=])(/(?:[^\s'"/]+/)+[^\s'"/)]*)""", re.MULTILINE)
 
 
 class Refused(Exception):
@@ -92,8 +95,10 @@ def queue_job(store: JobStore, manager: JobManager, intake: Intake) -> Job:
         manager.submit(job.mode, argv, intake.params, list(intake.uploads), intake.secrets, job.id)
     except QueueFull as exc:
         raise Refused(429, str(exc)) from None
+    except Refused as exc:
+        raise Refused(exc.status, public_text(store, job.id, exc.detail)) from None
     except AudioCreatorError as exc:
-        raise Refused(422, str(exc)) from None
+        raise Refused(422, public_text(store, job.id, str(exc))) from None
     queued = store.get(job.id)
     assert queued is not None
     return queued
@@ -107,16 +112,25 @@ def resubmit(store: JobStore, manager: JobManager, job_id: str, secrets: dict[st
         raise Refused(404, "no such job")
     if old.status not in ("interrupted", "failed", "cancelled"):
         raise Refused(409, f"only a job that did not finish can run again (this one: {old.status})")
-    with receiving(store, old.mode, old.params, old.inputs) as intake:
-        for name in old.inputs:
-            kept = (store.folder(old.id) / "in").glob(f"{name}*")
-            found = sorted(p for p in kept if p.stem == name)
-            if not found:
-                raise Refused(410, f"the file {name!r} of job {old.id} is no longer kept")
-            intake.uploads[name] = store.folder(intake.job.id) / "in" / found[0].name
-            place_file(found[0], intake.uploads[name])
-        intake.secrets.update(secrets)
-        return queue_job(store, manager, intake)
+    if not store.claim_rerun(old.id):
+        again = store.get(old.id)
+        raise Refused(409, f"job {old.id} has run again already (as job {again and again.rerun})")
+    try:
+        with receiving(store, old.mode, old.params, old.inputs) as intake:
+            for name in old.inputs:
+                kept = (store.folder(old.id) / "in").glob(f"{name}*")
+                found = sorted(p for p in kept if p.stem == name)
+                if not found:
+                    raise Refused(410, f"the file {name!r} of job {old.id} is no longer kept")
+                intake.uploads[name] = store.folder(intake.job.id) / "in" / found[0].name
+                place_file(found[0], intake.uploads[name])
+            intake.secrets.update(secrets)
+            new = queue_job(store, manager, intake)
+    except BaseException:
+        store.set_rerun(old.id, None)  # not run again after all: the chance is kept
+        raise
+    store.set_rerun(old.id, new.id)
+    return new
 
 
 def place_file(source: Path, target: Path) -> None:
@@ -139,15 +153,32 @@ def artifacts(store: JobStore, job: Job) -> list[str]:
     if job.status != "done":
         return []
     folder = store.folder(job.id) / "out"
-    return sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    return sorted(p.name for p in folder.iterdir() if is_plain_file(p) and p.name[0] != ".")
+
+
+def is_plain_file(path: Path) -> bool:
+    """A regular file itself, not a link to one (a link could lead anywhere on the server)."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def public_text(store: JobStore, job_id: str, text: str) -> str:
+    """`text` as a client may see it: the job's own files by their names in the job (`out/x.wav`),
+    any other server path by its last part; the server's own log keeps the full paths."""
+    for folder in {str(store.folder(job_id)), os.path.realpath(store.folder(job_id))}:
+        text = text.replace(folder + os.sep, "")
+    return _SERVER_PATH.sub(lambda m: m.group(1) + Path(m.group(2)).name, text)
 
 
 def log_lines(store: JobStore, job_id: str) -> list[str]:
-    """What the job's command has printed so far."""
+    """What the job's command has printed so far, as a client may see it (`public_text`)."""
     try:
-        return (store.folder(job_id) / "log.txt").read_text("utf-8", errors="replace").splitlines()
+        text = (store.folder(job_id) / "log.txt").read_text("utf-8", errors="replace")
     except OSError:
         return []
+    return public_text(store, job_id, text).splitlines()
 
 
 def _check_uploads(params: dict[str, Any], uploads: dict[str, Path]) -> None:

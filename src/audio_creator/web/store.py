@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     error TEXT,
     created REAL NOT NULL,
     started REAL,
-    finished REAL
+    finished REAL,
+    rerun TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created);
 """
@@ -55,6 +56,7 @@ class Job:
     created: float
     started: float | None
     finished: float | None
+    rerun: str | None = None  # the job that ran this one again (a job runs again once)
 
 
 class JobStore:
@@ -67,6 +69,9 @@ class JobStore:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            columns = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+            if "rerun" not in columns:  # a jobs file from before re-runs were recorded
+                db.execute("ALTER TABLE jobs ADD COLUMN rerun TEXT")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -131,6 +136,27 @@ class JobStore:
                 (*fields.values(), job_id),
             )
 
+    def report(self, job_id: str, progress: float, stage: str) -> None:
+        """A running job's progress; ignored once it has ended (a cancel stops the bar)."""
+        with self._connect() as db:
+            db.execute(
+                "UPDATE jobs SET progress = ?, stage = ? WHERE id = ? AND status = 'running'",
+                (progress, stage, job_id),
+            )
+
+    def claim_rerun(self, job_id: str) -> bool:
+        """Take the one chance `job_id` has to run again; False if it was taken already."""
+        with self._connect() as db:
+            cursor = db.execute(
+                "UPDATE jobs SET rerun = '' WHERE id = ? AND rerun IS NULL", (job_id,)
+            )
+            return cursor.rowcount == 1
+
+    def set_rerun(self, job_id: str, new_id: str | None) -> None:
+        """Record the job that ran `job_id` again (None: the claim is given back)."""
+        with self._connect() as db:
+            db.execute("UPDATE jobs SET rerun = ? WHERE id = ?", (new_id, job_id))
+
     def mark_queued(self, job_id: str) -> bool:
         """A received job made ready to run; False if it was cancelled while it arrived."""
         return self._move(job_id, "receiving", "queued")
@@ -194,5 +220,5 @@ def _job(row: sqlite3.Row) -> Job:
         id=row["id"], mode=row["mode"], params=json.loads(row["params"]),
         inputs=json.loads(row["inputs"]), status=row["status"], progress=row["progress"],
         stage=row["stage"], error=row["error"], created=row["created"], started=row["started"],
-        finished=row["finished"],
+        finished=row["finished"], rerun=row["rerun"] or None,
     )  # fmt: skip

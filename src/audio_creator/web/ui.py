@@ -27,6 +27,7 @@ from audio_creator.web.store import FINISHED, Job, JobStore
 
 POLL_S = 0.5
 LOG_LINES = 400
+MAKES_VIDEO = frozenset(("autopipeline", "vidmuse", "wavjourney"))  # with merge_video
 ENGINES = ("auto", "piper", "kokoro", "coqui", "espeak", "pyttsx3")
 _CSS = """
 .ac-status progress { width: 100%; height: 14px; }
@@ -57,44 +58,49 @@ class Tab:
     fields: list[tuple[Field, Any]]
 
 
-def mount(
-    app: Any, store: JobStore, manager: JobManager, token: str | None, max_bytes: int
-) -> None:
-    """Mount the UI on `app` at `/`; with `token`, a login (any name, the token as password)."""
-    import secrets
+def mount(app: Any, store: JobStore, manager: JobManager, max_bytes: int) -> None:
+    """Mount the UI on `app` at `/`. Who may use it is the server's door's to say
+    (`web.guard`: the token, the host, the origin), as for the API."""
+    import os
 
     import gradio as gr
 
-    def check(_user: str, password: str) -> bool:
-        return token is not None and secrets.compare_digest(password.encode(), token.encode())
-
+    # Uploads and Gradio's copies of results live beside the jobs, not in a shared /tmp/gradio.
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(store.root / "gradio"))
+    blocks = build(store, manager)
     gr.mount_gradio_app(
-        app, build(store, manager), path="/",
-        auth=check if token else None,
-        auth_message="Sign in with any name and the server's token (AUDIO_CREATOR_TOKEN).",
-        max_file_size=max_bytes, ssr_mode=False, mcp_server=False, pwa=False,
-        run_history=False, footer_links=[{"label": "API docs", "url": "/docs"}],
+        app, blocks, path="/", max_file_size=max_bytes, ssr_mode=False, mcp_server=False,
+        pwa=False, run_history=False, footer_links=[],
         theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]),
         css=_CSS,
     )  # fmt: skip
+    # Gradio checks that a file named in a request was uploaded only once it believes itself
+    # launched, which mounting never says: say it, so its own check runs before ours.
+    blocks.has_launched = True
 
 
 def build(store: JobStore, manager: JobManager) -> Any:
     """The Gradio Blocks of the UI."""
     import gradio as gr
 
+    def uploaded(value: Any) -> Path:
+        return uploaded_file(blocks, value)
+
     # Gradio serves results from copies in its cache: those a day old go, hourly.
     with gr.Blocks(
         title="Audio Creator", analytics_enabled=False, delete_cache=(3600, 86400)
     ) as blocks:
-        gr.Markdown("# Audio Creator\nGive a video its soundtrack: music, narration, the mix.")
+        gr.Markdown(
+            "# Audio Creator\nGive a video its soundtrack: music, narration, the mix. "
+            "[HTTP API](/docs)"
+        )
         with gr.Tabs():
             for title, form in (
                 ("AutoPipeline", _autopipeline), ("VidMuse", _vidmuse), ("TTS", _tts),
                 ("Mix", _mix), ("WavJourney", _wavjourney),
             ):  # fmt: skip
                 with gr.Tab(title, id=title.lower(), elem_id=f"tab-{title.lower()}"):
-                    _job_panel(gr, form(gr), store, manager)
+                    _job_panel(gr, form(gr), store, manager, uploaded)
             with gr.Tab("Jobs", id="jobs", elem_id="tab-jobs"):
                 _jobs_tab(gr, store, manager)
     return blocks
@@ -158,14 +164,14 @@ def _vidmuse(gr: Any) -> Tab:
         with gr.Row():
             seed = gr.Number(0, precision=0, label="Seed (same seed, same music)")
             rerank = gr.Slider(1, 8, value=1, step=1, label="Candidates to rank")
-            duration = gr.Number(None, label="Length (s)", placeholder="the video's")
+            duration = _optional(gr, "Length (s)", "the video's")
             target = gr.Number(-18.0, label="Loudness (LUFS)")
             midi = gr.Checkbox(True, label="Also the score as MIDI")
         backend, top_k, temperature, cfg = _neural(gr)
     return Tab("vidmuse", [
         (Field("video", upload=True), video), (Field("style"), style), (Field("prompt"), prompt),
         (Field("merge_video"), merge), (Field("seed", cast=int), seed),
-        (Field("rerank", cast=int), rerank), (Field("duration"), duration),
+        (Field("rerank", cast=int), rerank), (Field("duration", cast=_real), duration),
         (Field("target_lufs"), target), (Field("midi_out"), midi), (Field("backend"), backend),
         (Field("top_k", cast=int), top_k), (Field("temperature"), temperature),
         (Field("cfg_coef"), cfg),
@@ -183,7 +189,7 @@ def _tts(gr: Any) -> Tab:
     with gr.Accordion("More settings", open=False), gr.Row():
         speaker = gr.Textbox(label="Speaker")
         language = gr.Textbox(label="Language (e.g. en)")
-        rate = gr.Number(None, precision=0, label="Sample rate", placeholder="the voice's")
+        rate = _optional(gr, "Sample rate (Hz)", "the voice's")
         sentence = gr.Number(0.35, label="Pause between sentences (s)")
         paragraph = gr.Number(0.8, label="Pause between paragraphs (s)")
         as_written = gr.Checkbox(False, label="Numbers and abbreviations as the voice reads them")
@@ -192,7 +198,7 @@ def _tts(gr: Any) -> Tab:
         (Field("engine"), engine), (Field("voice"), voice), (Field("speed"), speed),
         (Field("subtitles"), subtitles),
         (Field("speaker"), speaker), (Field("language"), language),
-        (Field("sample_rate", cast=int), rate), (Field("sentence_pause"), sentence),
+        (Field("sample_rate", cast=_whole), rate), (Field("sentence_pause"), sentence),
         (Field("paragraph_pause"), paragraph), (Field("as_written"), as_written),
     ])  # fmt: skip
 
@@ -202,8 +208,8 @@ def _mix(gr: Any) -> Tab:
         music = gr.Audio(label="Music", sources=["upload"], type="filepath")
         speech = gr.Audio(label="Narration", sources=["upload"], type="filepath")
     with gr.Row():
-        music_at = gr.Number(None, label="Music starts at (s)", placeholder="0")
-        speech_at = gr.Number(None, label="Narration starts at (s)", placeholder="0")
+        music_at = _optional(gr, "Music starts at (s)", "0")
+        speech_at = _optional(gr, "Narration starts at (s)", "0")
         ducking = gr.Number(8.0, label="Duck depth (dB)")
         target = gr.Number(-16.0, label="Loudness target (LUFS)")
         peak = gr.Number(-1.0, label="True-peak ceiling (dBTP)")
@@ -220,9 +226,7 @@ def _mix(gr: Any) -> Tab:
             crossfade = gr.Number(2.0, label="Loop crossfade (s)")
             fade_in = gr.Number(1.0, label="Fade in (s)")
             fade_out = gr.Number(2.0, label="Fade out (s)")
-            duration = gr.Number(
-                None, label="Length (s)", placeholder="the speech's, else the music's"
-            )
+            duration = _optional(gr, "Length (s)", "the speech's, else the music's")
         with gr.Row():
             rate = gr.Number(48000, precision=0, label="Sample rate")
             channels = gr.Radio([1, 2], value=2, label="Channels")
@@ -237,7 +241,7 @@ def _mix(gr: Any) -> Tab:
         (Field("speech_over_music"), over), (Field("duck_attack"), attack),
         (Field("duck_release"), release), (Field("duck_hold"), hold), (Field("music_fit"), fit),
         (Field("crossfade"), crossfade), (Field("fade_in"), fade_in),
-        (Field("fade_out"), fade_out), (Field("duration"), duration),
+        (Field("fade_out"), fade_out), (Field("duration", cast=_real), duration),
         (Field("sample_rate", cast=int), rate), (Field("channels", cast=int), channels),
         (Field("bit_depth", cast=int), depth), (Field("report"), report),
     ])  # fmt: skip
@@ -282,6 +286,12 @@ def _neural(gr: Any) -> tuple[Any, Any, Any, Any]:
     return backend, top_k, temperature, cfg
 
 
+def _optional(gr: Any, label: str, placeholder: str) -> Any:
+    """A number the command works out when it is left empty. A text field: Gradio's number field
+    turns empty into 0 once it is shown, and 0 is not "work it out"."""
+    return gr.Textbox(label=label, placeholder=placeholder, max_lines=1)
+
+
 def _voice(gr: Any) -> Any:
     """The voices installed in the server's models folder (`audio-creator voices` lists them)."""
     choices = [("the engine's default", ""), *[(n, n) for n in commands.installed_voices()]]
@@ -296,12 +306,36 @@ def _style(gr: Any) -> Any:
 # Running a tab's job and following it.
 
 
-def _job_panel(gr: Any, tab: Tab, store: JobStore, manager: JobManager) -> None:
+def uploaded_file(blocks: Any, value: Any) -> Path:
+    """The file of a form's upload, if it came in through this server's upload route: a regular
+    file (after links are followed) in Gradio's upload folder that the route handed out. A page
+    (or a script posing as one) can name any path in a request; no other path reaches a job.
+
+    Raises:
+        service.Refused: anything else.
+    """
+    import os
+
+    from gradio.utils import get_upload_folder
+
+    named = str(value.get("path", "")) if isinstance(value, dict) else str(value or "")
+    folder = os.path.realpath(get_upload_folder())
+    real = os.path.realpath(named)
+    handed_out = {os.path.realpath(p) for p in blocks.upload_file_set}
+    inside = os.path.commonpath([folder, real]) == folder if os.path.isabs(real) else False
+    if not (inside and real in handed_out and service.is_plain_file(Path(real))):
+        raise service.Refused(403, "a file reaches a job only by being uploaded to this page")
+    return Path(real)
+
+
+def _job_panel(
+    gr: Any, tab: Tab, store: JobStore, manager: JobManager, uploaded: Callable[[Any], Path]
+) -> None:
     mode = tab.mode
     with gr.Row():
         run = gr.Button("Run", variant="primary", elem_id=f"{mode}-run")
         cancel = gr.Button("Cancel", variant="stop", elem_id=f"{mode}-cancel")
-    status = gr.HTML(_status_html(None), elem_id=f"{mode}-status")
+    status = gr.HTML(_status_html(store, None), elem_id=f"{mode}-status")
     log = gr.Textbox(
         label="Log", lines=10, max_lines=10, autoscroll=True, interactive=False,
         elem_id=f"{mode}-log",
@@ -310,7 +344,10 @@ def _job_panel(gr: Any, tab: Tab, store: JobStore, manager: JobManager) -> None:
         audio = gr.Audio(
             label="Result", type="filepath", interactive=False, elem_id=f"{mode}-audio"
         )
-        video = gr.Video(label="Video", interactive=False, elem_id=f"{mode}-result-video")
+        video = gr.Video(
+            label="Video", interactive=False, elem_id=f"{mode}-result-video",
+            visible=mode in MAKES_VIDEO,
+        )  # fmt: skip
     picture = gr.Image(
         label="Timeline", type="filepath", interactive=False, elem_id=f"{mode}-timeline",
         visible=mode == "autopipeline",
@@ -321,12 +358,13 @@ def _job_panel(gr: Any, tab: Tab, store: JobStore, manager: JobManager) -> None:
     job_id = gr.State("")
 
     async def follow(*values: Any) -> AsyncIterator[tuple[Any, ...]]:
-        job = await asyncio.to_thread(_submit, tab, values, store, manager)
+        job = await asyncio.to_thread(_submit, tab, values, store, manager, uploaded)
         unchanged = gr.update()
-        yield job.id, _status_html(job), "", None, None, None, None
+        yield job.id, _status_html(store, job), "", None, None, None, None
         while True:
             current = store.get(job.id) or job
-            now = (_status_html(current), "\n".join(service.log_lines(store, job.id)[-LOG_LINES:]))
+            lines = "\n".join(service.log_lines(store, job.id)[-LOG_LINES:])
+            now = (_status_html(store, current), lines)
             if current.status in FINISHED:
                 with _handed_over(store, current) as results:
                     yield (job.id, *now, *results)  # Gradio copies them before it asks for more
@@ -339,36 +377,70 @@ def _job_panel(gr: Any, tab: Tab, store: JobStore, manager: JobManager) -> None:
             manager.cancel(current)
 
     outputs = [job_id, status, log, audio, video, picture, files]
-    run.click(follow, [w for _, w in tab.fields], outputs, concurrency_limit=None)
-    cancel.click(stop, [job_id], None, concurrency_limit=None)
+    run.click(
+        follow, [w for _, w in tab.fields], outputs, concurrency_limit=None,
+        api_visibility="private",
+    )  # fmt: skip
+    cancel.click(stop, [job_id], None, concurrency_limit=None, api_visibility="private")
 
 
-def _submit(tab: Tab, values: tuple[Any, ...], store: JobStore, manager: JobManager) -> Job:
-    """Take a tab's job in as the API does; a refusal is shown as an error."""
+def _submit(
+    tab: Tab, values: tuple[Any, ...], store: JobStore, manager: JobManager,
+    uploaded: Callable[[Any], Path],
+) -> Job:  # fmt: skip
+    """Take a tab's job in as the API does; a refusal is shown as an error.
+
+    A field left empty, or holding the command's own default, is left out: the command's default
+    applies, and the job's parameters say only what the user chose."""
     import gradio as gr
 
     params: dict[str, Any] = {}
-    files: dict[str, str] = {}
-    for (field, _), value in zip(tab.fields, values, strict=True):
-        if value is None or value == "" or value is False:
-            continue
-        if field.upload:
-            files[field.dest] = str(value)
-            params[field.dest] = field.dest
-        elif field.start_of is None:
-            params[field.dest] = field.cast(value) if field.cast else value
-    for (field, _), value in zip(tab.fields, values, strict=True):  # starts go after their files
-        if field.start_of and field.start_of in params and value not in (None, ""):
-            params[field.start_of] = f"{field.start_of}@{float(value):g}"
+    files: dict[str, Path] = {}
+    defaults = commands.defaults(tab.mode)
     try:
+        for (field, _), value in zip(tab.fields, values, strict=True):
+            if value is None or value == "" or value is False:
+                continue
+            if field.upload:
+                files[field.dest] = uploaded(value)
+                params[field.dest] = field.dest
+            elif field.start_of is None:
+                chosen = field.cast(value) if field.cast else value
+                if chosen is not None and chosen != defaults.get(field.dest):
+                    params[field.dest] = chosen
+        for (field, _), value in zip(tab.fields, values, strict=True):  # starts after files
+            if field.start_of and field.start_of in params and value not in (None, ""):
+                params[field.start_of] = f"{field.start_of}@{_number(value, float):g}"
         with service.receiving(store, tab.mode, params, list(files)) as intake:
             for name, source in files.items():
-                path = service.upload_path(store, intake.job, name, Path(source).name)
-                service.place_file(Path(source), path)
+                path = service.upload_path(store, intake.job, name, source.name)
+                service.place_file(source, path)
                 intake.uploads[name] = path
             return service.queue_job(store, manager, intake)
     except service.Refused as exc:
         raise gr.Error(exc.detail) from None
+
+
+def _number(value: Any, kind: Callable[[Any], Any]) -> Any:
+    """A form's number (typed as text where the field may stay empty); empty: None."""
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        raise service.Refused(422, f"{text!r} is not a number") from None
+    if kind is int and not number.is_integer():
+        raise service.Refused(422, f"{text!r} is not a whole number")
+    return kind(number)
+
+
+def _whole(value: Any) -> Any:
+    return _number(value, int)
+
+
+def _real(value: Any) -> Any:
+    return _number(value, float)
 
 
 @contextmanager
@@ -399,7 +471,7 @@ def _results(mode: str, folder: Path, names: list[str]) -> tuple[Any, Any, Any, 
     return audio, first(".mp4"), first(".png"), [str(folder / n) for n in names]
 
 
-def _status_html(job: Job | None) -> str:
+def _status_html(store: JobStore, job: Job | None) -> str:
     if job is None:
         return '<div class="ac-status" data-status="idle">Ready.</div>'
     percent = round(job.progress * 100)
@@ -408,7 +480,8 @@ def _status_html(job: Job | None) -> str:
         "running": job.stage or "starting", "done": "done", "failed": "failed",
         "cancelled": "cancelled", "interrupted": "interrupted by a server restart",
     }.get(job.status, job.status)  # fmt: skip
-    error = f'<div class="ac-error">{html.escape(job.error)}</div>' if job.error else ""
+    shown = job.error and service.public_text(store, job.id, job.error)
+    error = f'<div class="ac-error">{html.escape(shown)}</div>' if shown else ""
     return (
         f'<div class="ac-status" data-status="{job.status}" data-progress="{job.progress:.2f}" '
         f'data-job="{job.id}"><progress max="100" value="{percent}"></progress>'
@@ -442,5 +515,5 @@ def _jobs_tab(gr: Any, store: JobStore, manager: JobManager) -> None:
         return f"Queued again as job `{new.id}`.", rows()
 
     table = gr.Dataframe(rows, headers=columns, interactive=False, elem_id="jobs-table")  # on load
-    refresh.click(rows, None, table)
-    again.click(run_again, [chosen, key], [said, table])
+    refresh.click(rows, None, table, api_visibility="private")
+    again.click(run_again, [chosen, key], [said, table], api_visibility="private")
