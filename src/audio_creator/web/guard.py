@@ -66,6 +66,8 @@ class Policy:
     max_upload_bytes: int = 2 * 1024**3
     max_body_bytes: int = 16 * 1024**2
     upload_routes: tuple[str, ...] = ("/api/jobs", "/gradio_api/upload")
+    # Gradio's API for its client libraries: the page never calls it; the HTTP API is ours.
+    closed_prefixes: tuple[str, ...] = ("/gradio_api/call/", "/gradio_api/run/", "/gradio_api/mcp")
 
     def session(self) -> str:
         """The session cookie's value: derived from the token, so a new token ends old sessions;
@@ -142,6 +144,8 @@ class Guard:
                 403, f"a request from another site ({origin}) cannot change anything here; "
                 "an origin given with --cors-origin may",
             )  # fmt: skip
+        if scope["path"].startswith(self.policy.closed_prefixes):
+            return _answer(404, "not here: the HTTP API is at /api (see /docs)")
         is_preflight = scope.get("method") == "OPTIONS" and "origin" in headers
         if is_preflight or scope["path"] == LOGIN_PATH or self.signed_in(scope, headers):
             return None

@@ -321,9 +321,9 @@ def uploaded_file(blocks: Any, value: Any) -> Path:
     named = str(value.get("path", "")) if isinstance(value, dict) else str(value or "")
     folder = os.path.realpath(get_upload_folder())
     real = os.path.realpath(named)
-    handed_out = {os.path.realpath(p) for p in blocks.upload_file_set}
-    inside = os.path.commonpath([folder, real]) == folder if os.path.isabs(real) else False
-    if not (inside and real in handed_out and service.is_plain_file(Path(real))):
+    handed_out = named in blocks.upload_file_set  # exactly as the route named it
+    inside = os.path.isabs(named) and os.path.commonpath([folder, real]) == folder
+    if not (handed_out and inside and service.is_plain_file(Path(named))):
         raise service.Refused(403, "a file reaches a job only by being uploaded to this page")
     return Path(real)
 
