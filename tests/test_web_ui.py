@@ -204,6 +204,79 @@ def test_a_browser_runs_the_autopipeline_and_gets_the_video(tmp_path: Path) -> N
         api.close()
 
 
+@pytest.mark.browser
+@pytest.mark.slow
+def test_every_tab_runs_with_its_settings_open(tmp_path: Path, audio_only: Path) -> None:
+    """Opening "More settings" changes nothing by itself: every tab's job still runs (empty
+    numbers stay empty), a changed seed is the only change, and the log follows its last line."""
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("no Chromium here (Debian: apt-get install chromium; or set CHROMIUM)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    from helpers import WEB_TOKEN, free_port, make_video, start_web_server
+
+    video = make_video(tmp_path / "clip.mp4", duration_s=3.0, size="160x120")
+    shots = ARTIFACTS / "web-ui"
+    shots.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    server, api = start_web_server(port, tmp_path / "data")
+    fill = {
+        "TTS": lambda page: page.fill("#tts-text textarea", "One. Two. Three."),
+        "Mix": lambda page: page.locator("#tab-mix input[type=file]").first.set_input_files(
+            str(audio_only)
+        ),
+        "WavJourney": lambda page: page.fill("#tab-wavjourney textarea", "Rain, then a bell."),
+        "VidMuse": lambda page: page.locator("#vidmuse-video input[type=file]").set_input_files(
+            str(video)
+        ),
+        "AutoPipeline": lambda page: page.locator(
+            "#autopipeline-video input[type=file]"
+        ).set_input_files(str(video)),
+    }  # fmt: skip
+    try:
+        with playwright.sync_playwright() as driver:
+            browser = driver.chromium.launch(executable_path=chromium, args=_CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"http://127.0.0.1:{port}/?token={WEB_TOKEN}")
+            page.wait_for_selector("#autopipeline-run", timeout=60_000)
+            for tab, give in fill.items():
+                mode = tab.lower()
+                page.get_by_role("tab", name=tab).click()
+                give(page)
+                closed = page.locator(f"#tab-{mode} button.label-wrap")
+                assert closed.count() >= 1, tab
+                for index in range(closed.count()):
+                    closed.nth(index).click()
+                page.wait_for_timeout(500)
+                if tab == "VidMuse":  # the one change: the seed
+                    page.get_by_label("Seed (same seed, same music)").fill("7")
+                page.click(f"#{mode}-run")
+                seen = _follow(page, f"#{mode}-status .ac-status", timeout=240)
+                page.screenshot(path=str(shots / f"{mode}-settings-open.png"), full_page=True)
+                assert seen[-1][0] == "done", (tab, seen, page.inner_text(f"#{mode}-status"))
+                job = api.get(f"/api/jobs/{seen[-1][2]}").json()
+                untouched = {"seed": 7} if tab == "VidMuse" else {}
+                chosen = {k: v for k, v in job["params"].items() if k in ("seed", "duration",
+                          "sample_rate", "music_start", "speech_start")}  # fmt: skip
+                assert chosen == untouched, (tab, job["params"])
+                has_video = page.locator(f"#{mode}-result-video").is_visible()
+                assert has_video == (mode in ("autopipeline", "vidmuse", "wavjourney")), tab
+                follows = page.evaluate(_AT_BOTTOM, f"#{mode}-log textarea")
+                assert follows, (tab, "the log does not show its last line")
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        api.close()
+
+
+# True when a scrolled box shows its end (or has nothing to scroll).
+_AT_BOTTOM = """(selector) => {
+    const box = document.querySelector(selector);
+    return box.scrollTop + box.clientHeight >= box.scrollHeight - 4;
+}"""
+
+
 def _follow(page: Any, selector: str, timeout: float) -> list[tuple[str, float | None, str]]:
     """The (status, progress, job) states the status panel went through, until the job ended."""
     seen: list[tuple[str, float | None, str]] = []

@@ -29,6 +29,10 @@ POLL_S = 0.5
 LOG_LINES = 400
 MAKES_VIDEO = frozenset(("autopipeline", "vidmuse", "wavjourney"))  # with merge_video
 ENGINES = ("auto", "piper", "kokoro", "coqui", "espeak", "pyttsx3")
+_FOLLOW_JS = """() => { setTimeout(() => {
+    const box = document.querySelector("SELECTOR");
+    if (box) { box.scrollTop = box.scrollHeight; }
+}, 50); }"""
 _CSS = """
 .ac-status progress { width: 100%; height: 14px; }
 .ac-status .ac-error { color: #b42318; margin-top: 4px; }
@@ -382,6 +386,9 @@ def _job_panel(
         api_visibility="private",
     )  # fmt: skip
     cancel.click(stop, [job_id], None, concurrency_limit=None, api_visibility="private")
+    # The log shows its newest line as it grows (the text box's own autoscroll does not, once
+    # its lines pass what it shows).
+    log.change(None, None, None, js=_FOLLOW_JS.replace("SELECTOR", f"#{mode}-log textarea"))
 
 
 def _submit(
