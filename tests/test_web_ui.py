@@ -141,6 +141,26 @@ def test_the_page_asks_for_the_token_and_remembers_it_in_a_cookie(tmp_path: Path
         assert client.get("/config").status_code == 200
 
 
+def test_the_api_docs_work_offline_and_document_a_job(tmp_path: Path) -> None:
+    import re
+
+    app = create_app(ServerSettings(tmp_path / "data", token=TOKEN))
+    with TestClient(app, base_url="http://127.0.0.1:7860", headers=BEARER) as client:
+        page = client.get("/docs")
+        assert page.status_code == 200
+        linked = re.findall(r"""(?:src|href)=["']?([^"' >]+)""", page.text)
+        linked += re.findall(r"url: ?'([^']+)'", page.text)
+        assert linked and all(link.startswith("/") for link in linked), linked  # nothing remote
+        for link in linked:
+            assert client.get(link).status_code == 200, link
+        spec = client.get("/openapi.json").json()
+        body = spec["paths"]["/api/jobs"]["post"]["requestBody"]["content"]["multipart/form-data"]
+        assert set(body["schema"]["properties"]["mode"]["enum"]) == set(commands.MODES)
+        assert body["schema"]["required"] == ["mode"]
+        assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+        assert {"413", "415", "422"} <= set(spec["paths"]["/api/jobs"]["post"]["responses"])
+
+
 def _chromium() -> str | None:
     found = os.environ.get("CHROMIUM") or shutil.which("chromium")
     return found or shutil.which("chromium-browser")

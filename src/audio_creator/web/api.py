@@ -98,8 +98,10 @@ def create_app(settings: ServerSettings) -> Any:
             "queue_limit": settings.queue_limit,
         }
 
-    @app.post("/api/jobs", status_code=201)
+    @app.post("/api/jobs", status_code=201, openapi_extra=SUBMIT_SCHEMA, responses=REFUSALS)
     async def submit(request: Request) -> Any:
+        """Queue a job: `mode`, `params` (the command's options by name, as JSON) and the files
+        it reads, each under the field name that `params` gives it."""
         form = await request.form(max_part_size=settings.max_upload_bytes)
         try:
             params = json.loads(str(form.get("params") or "{}"))
@@ -132,8 +134,13 @@ def create_app(settings: ServerSettings) -> Any:
             return problem(409, f"the job has already ended ({found.status})")
         return _describe(store, store.get(job_id))
 
-    @app.post("/api/jobs/{job_id}/resubmit", status_code=201)
+    @app.post(
+        "/api/jobs/{job_id}/resubmit", status_code=201, openapi_extra=RESUBMIT_SCHEMA,
+        responses=REFUSALS,
+    )  # fmt: skip
     async def resubmit(job_id: str, request: Request) -> Any:
+        """Run an interrupted, failed or cancelled job again (once), with its parameters and
+        files; an `api_key` field where it used one."""
         form = await request.form()
         hidden = {"api_key": str(form["api_key"])} if form.get("api_key") else {}
         try:
@@ -175,9 +182,96 @@ def create_app(settings: ServerSettings) -> Any:
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
+    _serve_docs(app)
     if settings.ui:
         _mount_ui(app, settings, store, manager)
     return app
+
+
+def _serve_docs(app: Any) -> None:
+    """/docs: Swagger UI from files on this server (no CDN: it works offline), with the bearer
+    scheme in the schema so that "Authorize" takes the token."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.openapi.utils import get_openapi
+    from fastapi.responses import PlainTextResponse
+
+    def schema() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            made = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            made.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "the server's token (printed when it starts)"},
+            }  # fmt: skip
+            made["security"] = [{"bearer": []}]
+            app.openapi_schema = made
+        return app.openapi_schema  # type: ignore[no-any-return]
+
+    app.openapi = schema
+    try:
+        from importlib.resources import files
+
+        from fastapi.staticfiles import StaticFiles
+
+        assets = files("fastapi_offline") / "static"
+        app.mount("/docs-assets", StaticFiles(directory=str(assets)), name="docs-assets")
+    except ImportError:
+        note = (
+            "The API's docs page needs: pip install fastapi-offline. The schema is /openapi.json\n"
+        )
+        app.add_api_route("/docs", lambda: PlainTextResponse(note), include_in_schema=False)
+        return
+
+    def docs() -> Any:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="Audio Creator: HTTP API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon.png",
+        )  # fmt: skip
+
+    app.add_api_route("/docs", docs, include_in_schema=False)
+
+
+def _submit_schema() -> dict[str, Any]:
+    from audio_creator.web.commands import MODES
+
+    example = {"text": "Hello from the API.", "subtitles": True}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {
+        "schema": {
+            "type": "object", "required": ["mode"],
+            "properties": {
+                "mode": {"type": "string", "enum": list(MODES), "description": "what to make"},
+                "params": {
+                    "type": "string", "default": "{}", "example": json.dumps(example),
+                    "description": "a JSON object: the command's options by name (those of "
+                    "`audio-creator MODE --help`, with `_` for `-`); an option that reads a "
+                    "file takes the name of a file field sent with the job (`\"video\": "
+                    "\"clip\"` and a field `clip`); outputs are the server's to name",
+                },
+            },
+            "additionalProperties": {"type": "string", "format": "binary",
+                                     "description": "a file the job reads"},
+        },
+        "encoding": {"params": {"contentType": "application/json"}},
+    }}}}  # fmt: skip
+
+
+SUBMIT_SCHEMA = _submit_schema()
+RESUBMIT_SCHEMA: dict[str, Any] = {"requestBody": {"required": False, "content": {
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "api_key": {"type": "string", "description": "for a job that used one (never stored)"},
+    }}},
+}}}  # fmt: skip
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no token, or a wrong one"},
+    403: {"description": "another site's page, or a host this server does not answer to"},
+    404: {"description": "no such job"},
+    409: {"description": "the job cannot do that now (ended already; run again already)"},
+    413: {"description": "the request is larger than AUDIO_CREATOR_MAX_UPLOAD_MB"},
+    415: {"description": "an upload is not what its option takes (probed by content)"},
+    422: {"description": "an unknown mode or option, or a value the command refuses"},
+    429: {"description": "the queue is full"},
+}
 
 
 def _mount_ui(app: Any, settings: ServerSettings, store: JobStore, manager: JobManager) -> None:
