@@ -270,20 +270,94 @@ def test_every_tab_runs_with_its_settings_open(tmp_path: Path, audio_only: Path)
                 page.wait_for_timeout(500)
                 if tab == "VidMuse":  # the one change: the seed
                     page.get_by_label("Seed (same seed, same music)").fill("7")
+                if tab == "WavJourney":  # or a random one
+                    page.locator("#tab-wavjourney").get_by_label("Random seed").check()
                 page.click(f"#{mode}-run")
                 seen = _follow(page, f"#{mode}-status .ac-status", timeout=240)
                 page.screenshot(path=str(shots / f"{mode}-settings-open.png"), full_page=True)
                 assert seen[-1][0] == "done", (tab, seen, page.inner_text(f"#{mode}-status"))
                 job = api.get(f"/api/jobs/{seen[-1][2]}").json()
                 untouched = {"seed": 7} if tab == "VidMuse" else {}
+                if tab == "WavJourney":
+                    untouched = {"seed": job["params"].get("seed")}
+                    assert isinstance(untouched["seed"], int), job["params"]  # drawn, and kept
                 chosen = {k: v for k, v in job["params"].items() if k in ("seed", "duration",
                           "sample_rate", "music_start", "speech_start")}  # fmt: skip
                 assert chosen == untouched, (tab, job["params"])
+                if "seed" in chosen:  # the seed it ran with is shown with the result
+                    shown = page.get_attribute(f"#{mode}-status .ac-status", "data-seed")
+                    assert shown == str(chosen["seed"]), (tab, shown)
+                    assert f"seed {chosen['seed']}" in page.inner_text(f"#{mode}-status")
                 has_video = page.locator(f"#{mode}-result-video").is_visible()
                 assert has_video == (mode in ("autopipeline", "vidmuse", "wavjourney")), tab
                 follows = page.evaluate(_AT_BOTTOM, f"#{mode}-log textarea")
                 assert follows, (tab, "the log does not show its last line")
             browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        api.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_jobs_tab_reopens_a_result_and_runs_it_again_with_changes(
+    tmp_path: Path, audio_only: Path
+) -> None:
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("no Chromium here (Debian: apt-get install chromium; or set CHROMIUM)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    from helpers import WEB_TOKEN, free_port, start_web_server
+
+    shots = ARTIFACTS / "web-ui"
+    shots.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    server, api = start_web_server(port, tmp_path / "data")
+    try:
+        params = '{"music": "music@1.5", "target_lufs": -14.0, "report": true}'
+        files = {"music": ("tone.m4a", audio_only.read_bytes(), "audio/mp4")}
+        made = api.post("/api/jobs", data={"mode": "mix", "params": params}, files=files)
+        assert made.status_code == 201, made.text
+        first = made.json()["id"]
+        deadline = time.monotonic() + 60
+        while api.get(f"/api/jobs/{first}").json()["status"] != "done":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        with playwright.sync_playwright() as driver:
+            browser = driver.chromium.launch(executable_path=chromium, args=_CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"http://127.0.0.1:{port}/?token={WEB_TOKEN}")
+            page.wait_for_selector("#autopipeline-run", timeout=60_000)
+            page.get_by_role("tab", name="Jobs").click()
+            row = page.locator("#jobs-table").get_by_text(first, exact=True).locator("visible=true")
+            row.wait_for(timeout=15_000)  # the table refreshes by itself
+            row.click()
+            page.wait_for_selector("#jobs-status .ac-status[data-status=done]", timeout=15_000)
+            assert page.get_attribute("#jobs-status .ac-status", "data-job") == first
+            page.wait_for_selector('#jobs-files a[download="mix.wav"]', timeout=15_000)
+            page.wait_for_selector("#jobs-audio audio, #jobs-audio .waveform-container",
+                                   state="attached", timeout=15_000)  # fmt: skip
+            assert "wrote" in page.input_value("#jobs-log textarea")
+            page.screenshot(path=str(shots / "jobs-opened.png"), full_page=True)
+
+            page.click("#jobs-edit")  # "Run again with changes": the Mix tab, filled in
+            page.wait_for_selector("#tab-mix", state="visible", timeout=15_000)
+            mix = page.locator("#tab-mix")
+            assert mix.get_by_label("Music starts at (s)").input_value() == "1.5"
+            target = mix.get_by_label("Loudness target (LUFS)")
+            assert float(target.input_value()) == -14.0
+            target.fill("-20")
+            page.screenshot(path=str(shots / "jobs-run-again-with-changes.png"), full_page=True)
+            page.click("#mix-run")
+            seen = _follow(page, "#mix-status .ac-status", timeout=120)
+            assert seen[-1][0] == "done", (seen, page.inner_text("#mix-status"))
+            browser.close()
+        again = api.get(f"/api/jobs/{seen[-1][2]}").json()
+        assert again["id"] != first
+        assert again["params"] == {"music": "music@1.5", "target_lufs": -20.0, "report": True}
+        kept = tmp_path / "data" / again["id"] / "in"
+        assert [p.read_bytes() for p in kept.iterdir()] == [audio_only.read_bytes()]
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -10,12 +10,8 @@ picture and downloads. Closing the page does not stop a job: it stays in the Job
 from __future__ import annotations
 
 import asyncio
-import html
-import shutil
-import tempfile
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+import secrets
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,15 +20,11 @@ from audio_creator.cli import STYLE_NAMES
 from audio_creator.web import commands, service
 from audio_creator.web.jobs import JobManager
 from audio_creator.web.store import FINISHED, Job, JobStore
+from audio_creator.web.ui_jobs import jobs_tab, offered
+from audio_creator.web.ui_results import handed_over, log_text, result_view, status_html
 
 POLL_S = 0.5
-LOG_LINES = 400
-MAKES_VIDEO = frozenset(("autopipeline", "vidmuse", "wavjourney"))  # with merge_video
 ENGINES = ("auto", "piper", "kokoro", "coqui", "espeak", "pyttsx3")
-_FOLLOW_JS = """() => { setTimeout(() => {
-    const box = document.querySelector("SELECTOR");
-    if (box) { box.scrollTop = box.scrollHeight; }
-}, 50); }"""
 _CSS = """
 .ac-status progress { width: 100%; height: 14px; }
 .ac-status .ac-error { color: #b42318; margin-top: 4px; }
@@ -46,12 +38,14 @@ class Field:
     An `upload` is a file sent with the job under the name `dest`; `start_of` makes the value a
     start time (seconds) for the file option it names (`--music music@12.5`); `cast` turns the
     widget's value into the option's type. Empty values are left out: the command's default.
+    A `random` switch, when on, gives `dest` a value drawn for this job (kept in its record).
     """
 
     dest: str
     upload: bool = False
     start_of: str | None = None
     cast: Callable[[Any], Any] | None = None
+    random: bool = False  # a switch: when on, the job gets a new random `dest` (a seed)
 
 
 @dataclass
@@ -98,15 +92,17 @@ def build(store: JobStore, manager: JobManager) -> Any:
             "# Audio Creator\nGive a video its soundtrack: music, narration, the mix. "
             "[HTTP API](/docs)"
         )
-        with gr.Tabs():
+        forms: dict[str, Tab] = {}
+        with gr.Tabs() as tabs:
             for title, form in (
                 ("AutoPipeline", _autopipeline), ("VidMuse", _vidmuse), ("TTS", _tts),
                 ("Mix", _mix), ("WavJourney", _wavjourney),
             ):  # fmt: skip
                 with gr.Tab(title, id=title.lower(), elem_id=f"tab-{title.lower()}"):
-                    _job_panel(gr, form(gr), store, manager, uploaded)
+                    forms[title.lower()] = form(gr)
+                    _job_panel(gr, forms[title.lower()], store, manager, uploaded)
             with gr.Tab("Jobs", id="jobs", elem_id="tab-jobs"):
-                _jobs_tab(gr, store, manager)
+                jobs_tab(gr, store, manager, forms, tabs, lambda path: offered(blocks, path))
     return blocks
 
 
@@ -128,6 +124,7 @@ def _autopipeline(gr: Any) -> Tab:
         with gr.Row():
             prompt = gr.Textbox(label="Music description")
             seed = gr.Number(0, precision=0, label="Music seed")
+            lucky = gr.Checkbox(False, label="Random seed")
             rerank = gr.Slider(1, 8, value=1, step=1, label="Music candidates to rank")
         with gr.Row():
             speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speech speed")
@@ -148,7 +145,8 @@ def _autopipeline(gr: Any) -> Tab:
         (Field("video", upload=True), video), (Field("caption_backend"), caption),
         (Field("style"), style), (Field("engine"), engine), (Field("narration"), narration),
         (Field("merge_video"), merge), (Field("prompt"), prompt), (Field("seed", cast=int), seed),
-        (Field("rerank", cast=int), rerank), (Field("speed"), speed), (Field("voice"), voice),
+        (Field("seed", random=True), lucky), (Field("rerank", cast=int), rerank),
+        (Field("speed"), speed), (Field("voice"), voice),
         (Field("speaker"), speaker), (Field("language"), language),
         (Field("target_lufs"), target), (Field("true_peak"), peak),
         (Field("ducking_db"), ducking), (Field("caption_max_len", cast=int), words),
@@ -167,6 +165,7 @@ def _vidmuse(gr: Any) -> Tab:
     with gr.Accordion("More settings", open=False):
         with gr.Row():
             seed = gr.Number(0, precision=0, label="Seed (same seed, same music)")
+            lucky = gr.Checkbox(False, label="Random seed")
             rerank = gr.Slider(1, 8, value=1, step=1, label="Candidates to rank")
             duration = _optional(gr, "Length (s)", "the video's")
             target = gr.Number(-18.0, label="Loudness (LUFS)")
@@ -175,7 +174,8 @@ def _vidmuse(gr: Any) -> Tab:
     return Tab("vidmuse", [
         (Field("video", upload=True), video), (Field("style"), style), (Field("prompt"), prompt),
         (Field("merge_video"), merge), (Field("seed", cast=int), seed),
-        (Field("rerank", cast=int), rerank), (Field("duration", cast=_real), duration),
+        (Field("seed", random=True), lucky), (Field("rerank", cast=int), rerank),
+        (Field("duration", cast=_real), duration),
         (Field("target_lufs"), target), (Field("midi_out"), midi), (Field("backend"), backend),
         (Field("top_k", cast=int), top_k), (Field("temperature"), temperature),
         (Field("cfg_coef"), cfg),
@@ -263,6 +263,7 @@ def _wavjourney(gr: Any) -> Tab:
         merge = gr.Checkbox(False, label="Also make the video with the mix (MP4)")
     with gr.Accordion("More settings", open=False), gr.Row():
         seed = gr.Number(0, precision=0, label="Seed")
+        lucky = gr.Checkbox(False, label="Random seed")
         target = gr.Number(-16.0, label="Loudness target (LUFS)")
         peak = gr.Number(-1.0, label="True-peak ceiling (dBTP)")
         ducking = gr.Number(8.0, label="Background dip under speech (dB)")
@@ -272,7 +273,8 @@ def _wavjourney(gr: Any) -> Tab:
         (Field("instruction"), instruction), (Field("script", upload=True), script),
         (Field("video", upload=True), video), (Field("planner"), planner),
         (Field("merge_video"), merge), (Field("seed", cast=int), seed),
-        (Field("target_lufs"), target), (Field("true_peak"), peak),
+        (Field("seed", random=True), lucky), (Field("target_lufs"), target),
+        (Field("true_peak"), peak),
         (Field("ducking_db"), ducking), (Field("llm_model"), model), (Field("api_key"), key),
     ])  # fmt: skip
 
@@ -339,38 +341,18 @@ def _job_panel(
     with gr.Row():
         run = gr.Button("Run", variant="primary", elem_id=f"{mode}-run")
         cancel = gr.Button("Cancel", variant="stop", elem_id=f"{mode}-cancel")
-    status = gr.HTML(_status_html(store, None), elem_id=f"{mode}-status")
-    log = gr.Textbox(
-        label="Log", lines=10, max_lines=10, autoscroll=True, interactive=False,
-        elem_id=f"{mode}-log",
-    )  # fmt: skip
-    with gr.Row():
-        audio = gr.Audio(
-            label="Result", type="filepath", interactive=False, elem_id=f"{mode}-audio"
-        )
-        video = gr.Video(
-            label="Video", interactive=False, elem_id=f"{mode}-result-video",
-            visible=mode in MAKES_VIDEO,
-        )  # fmt: skip
-    picture = gr.Image(
-        label="Timeline", type="filepath", interactive=False, elem_id=f"{mode}-timeline",
-        visible=mode == "autopipeline",
-    )  # fmt: skip
-    files = gr.File(
-        label="Downloads", file_count="multiple", interactive=False, elem_id=f"{mode}-files"
-    )
+    view = result_view(gr, store, mode, mode)
     job_id = gr.State("")
 
     async def follow(*values: Any) -> AsyncIterator[tuple[Any, ...]]:
         job = await asyncio.to_thread(_submit, tab, values, store, manager, uploaded)
         unchanged = gr.update()
-        yield job.id, _status_html(store, job), "", None, None, None, None
+        yield job.id, status_html(store, job), "", None, None, None, None
         while True:
             current = store.get(job.id) or job
-            lines = "\n".join(service.log_lines(store, job.id)[-LOG_LINES:])
-            now = (_status_html(store, current), lines)
+            now = (status_html(store, current), log_text(store, job.id))
             if current.status in FINISHED:
-                with _handed_over(store, current) as results:
+                with handed_over(store, current) as results:
                     yield (job.id, *now, *results)  # Gradio copies them before it asks for more
                 return
             yield job.id, *now, unchanged, unchanged, unchanged, unchanged
@@ -380,15 +362,11 @@ def _job_panel(
         if current:
             manager.cancel(current)
 
-    outputs = [job_id, status, log, audio, video, picture, files]
     run.click(
-        follow, [w for _, w in tab.fields], outputs, concurrency_limit=None,
+        follow, [w for _, w in tab.fields], [job_id, *view.outputs], concurrency_limit=None,
         api_visibility="private",
     )  # fmt: skip
     cancel.click(stop, [job_id], None, concurrency_limit=None, api_visibility="private")
-    # The log shows its newest line as it grows (the text box's own autoscroll does not, once
-    # its lines pass what it shows).
-    log.change(None, None, None, js=_FOLLOW_JS.replace("SELECTOR", f"#{mode}-log textarea"))
 
 
 def _submit(
@@ -411,7 +389,9 @@ def _submit(
             if field.upload:
                 files[field.dest] = uploaded(value)
                 params[field.dest] = field.dest
-            elif field.start_of is None:
+            elif field.random:
+                params[field.dest] = secrets.randbelow(2**31)  # shown with the job's results
+            elif field.start_of is None and field.dest not in params:  # a random one stays
                 chosen = field.cast(value) if field.cast else value
                 if chosen is not None and chosen != defaults.get(field.dest):
                     params[field.dest] = chosen
@@ -448,79 +428,3 @@ def _whole(value: Any) -> Any:
 
 def _real(value: Any) -> Any:
     return _number(value, float)
-
-
-@contextmanager
-def _handed_over(store: JobStore, job: Job) -> Iterator[tuple[Any, Any, Any, list[str] | None]]:
-    """A finished job's results where Gradio takes files from (the system's temp folder), for
-    as long as it takes to copy them: the jobs folder itself is never served to the page."""
-    names = service.artifacts(store, job)
-    if not names:
-        yield None, None, None, None
-        return
-    folder = Path(tempfile.mkdtemp(prefix=f"audio-creator-{job.id}-"))
-    try:
-        for name in names:
-            service.place_file(store.folder(job.id) / "out" / name, folder / name)
-        yield _results(job.mode, folder, names)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _results(mode: str, folder: Path, names: list[str]) -> tuple[Any, Any, Any, list[str]]:
-    """What a finished job shows: the main audio, the video, the timeline, every file."""
-
-    def first(suffix: str) -> str | None:
-        return next((str(folder / n) for n in names if n.endswith(suffix)), None)
-
-    main = commands.OUTPUT_NAMES[mode]
-    audio = str(folder / main) if main in names else first(".wav")
-    return audio, first(".mp4"), first(".png"), [str(folder / n) for n in names]
-
-
-def _status_html(store: JobStore, job: Job | None) -> str:
-    if job is None:
-        return '<div class="ac-status" data-status="idle">Ready.</div>'
-    percent = round(job.progress * 100)
-    doing = {
-        "receiving": "receiving the files", "queued": "waiting for a free worker",
-        "running": job.stage or "starting", "done": "done", "failed": "failed",
-        "cancelled": "cancelled", "interrupted": "interrupted by a server restart",
-    }.get(job.status, job.status)  # fmt: skip
-    shown = job.error and service.public_text(store, job.id, job.error)
-    error = f'<div class="ac-error">{html.escape(shown)}</div>' if shown else ""
-    return (
-        f'<div class="ac-status" data-status="{job.status}" data-progress="{job.progress:.2f}" '
-        f'data-job="{job.id}"><progress max="100" value="{percent}"></progress>'
-        f"<div>{percent} % · {html.escape(doing)} · job {job.id}</div>{error}</div>"
-    )
-
-
-def _jobs_tab(gr: Any, store: JobStore, manager: JobManager) -> None:
-    columns = ["job", "mode", "status", "progress", "stage", "created", "error"]
-    with gr.Row():
-        refresh = gr.Button("Refresh", elem_id="jobs-refresh")
-        chosen = gr.Textbox(label="Job", placeholder="a job id from the table", scale=2)
-        key = gr.Textbox(label="API key, if the job used one", type="password")
-        again = gr.Button("Run again (interrupted, failed or cancelled jobs)")
-    said = gr.Markdown()
-
-    def rows() -> list[list[Any]]:
-        return [
-            [j.id, j.mode, j.status, f"{round(j.progress * 100)} %", j.stage,
-             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(j.created)), j.error or ""]
-            for j in store.recent()
-        ]  # fmt: skip
-
-    def run_again(job: str, api_key: str) -> tuple[str, list[list[Any]]]:
-        try:
-            new = service.resubmit(
-                store, manager, job.strip(), {"api_key": api_key} if api_key else {}
-            )
-        except service.Refused as exc:
-            raise gr.Error(exc.detail) from None
-        return f"Queued again as job `{new.id}`.", rows()
-
-    table = gr.Dataframe(rows, headers=columns, interactive=False, elem_id="jobs-table")  # on load
-    refresh.click(rows, None, table, api_visibility="private")
-    again.click(run_again, [chosen, key], [said, table], api_visibility="private")
