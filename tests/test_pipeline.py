@@ -184,6 +184,7 @@ def test_the_users_own_narration_is_spoken(demo: Path, tmp_path: Path) -> None:
         (["--ducking-db", "-5"], "ducking depth must be ≥ 0"),
         (["--target-lufs", "5"], "--target-lufs must be"),
         (["--rerank", "0"], "--rerank must be ≥ 1"),
+        (["--rerank", "2", "--rerank-topk", "3"], "--rerank-topk must be between"),
         (
             ["--caption-backend", "offline", "--narration", "Hi."],
             "goes with --caption-backend none",
@@ -278,3 +279,16 @@ def test_the_original_command_line_runs_the_pipeline(demo: Path, tmp_path: Path)
     report = json.loads((tmp_path / "auto_report.json").read_text())
     assert len(report["music"]["candidates"]) == 1 and report["speech"]["speed"] >= 1.1
     assert undocumented(report) == []
+
+
+def test_the_kept_music_candidates_are_written_and_reported(demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "a.wav"
+    argv = ["autopipeline", "--video", str(demo), "-o", str(out), "--rerank", "3"]
+    assert cli.main([*argv, "--rerank-topk", "2"]) == 0
+    kept = json.loads((tmp_path / "a_report.json").read_text())["music"]["candidates"]
+    assert [c["file"] for c in kept] == ["a_music.wav", "a_music.2.wav"]
+    assert kept[0]["score"] >= kept[1]["score"]
+    assert sf.info(tmp_path / "a_music.2.wav").duration == pytest.approx(
+        sf.info(tmp_path / "a_music.wav").duration
+    )
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # nothing staged is left

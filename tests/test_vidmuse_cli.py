@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -42,6 +43,8 @@ def test_vidmuse_writes_music_candidates_midi_and_video(demo: Path, tmp_path: Pa
             "--merge-video",
             "--style",
             "pop",
+            "--report",
+            str(tmp_path / "music.json"),
         ]
     )
     assert code == 0
@@ -54,6 +57,11 @@ def test_vidmuse_writes_music_candidates_midi_and_video(demo: Path, tmp_path: Pa
     assert sum(1 for t in midi.tracks for m in t if m.type == "note_on") > 50
     merged = probe(tmp_path / "music.mp4")
     assert merged.has_audio and merged.duration_s == pytest.approx(20.0, abs=0.05)
+    report = json.loads((tmp_path / "music.json").read_text())
+    kept = report["candidates"]
+    assert [c["file"] for c in kept] == ["music.wav", "music.2.wav"]  # the files, best first
+    assert kept[0]["score"] >= kept[1]["score"] and len({c["candidate"] for c in kept}) == 2
+    assert report["summary"]["style"] == "pop" and report["backend"] == "procedural"
 
 
 def test_duration_longer_than_the_video_extends_the_music(demo: Path, tmp_path: Path) -> None:
@@ -82,6 +90,7 @@ def test_duration_longer_than_the_video_extends_the_music(demo: Path, tmp_path: 
         (["--midi-out", "{tmp}/o.wav"], "two outputs would be the same file"),
         (["--rerank", "2", "--rerank-topk", "2", "--midi-out", "{tmp}/o.2.wav"], "same file"),
         (["--midi-out", "{tmp}/score.txt"], "MIDI is written to a .mid file"),
+        (["--report", "{tmp}/report.txt"], "the report is JSON"),
     ],
 )
 def test_bad_options_are_refused_and_nothing_is_written(

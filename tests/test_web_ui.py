@@ -272,6 +272,9 @@ def test_every_tab_runs_with_its_settings_open(tmp_path: Path, audio_only: Path)
                     page.get_by_label("Seed (same seed, same music)").fill("7")
                 if tab == "WavJourney":  # or a random one
                     page.locator("#tab-wavjourney").get_by_label("Random seed").check()
+                if tab in ("VidMuse", "AutoPipeline"):  # variations, side by side
+                    for label in ("Candidates to rank", "Candidates to keep"):
+                        page.locator(f"#tab-{mode}").get_by_label(label).first.fill("2")
                 page.click(f"#{mode}-run")
                 seen = _follow(page, f"#{mode}-status .ac-status", timeout=240)
                 page.screenshot(path=str(shots / f"{mode}-settings-open.png"), full_page=True)
@@ -290,6 +293,12 @@ def test_every_tab_runs_with_its_settings_open(tmp_path: Path, audio_only: Path)
                     assert f"seed {chosen['seed']}" in page.inner_text(f"#{mode}-status")
                 has_video = page.locator(f"#{mode}-result-video").is_visible()
                 assert has_video == (mode in ("autopipeline", "vidmuse", "wavjourney")), tab
+                if tab in ("VidMuse", "AutoPipeline"):
+                    players = [page.locator(f"#{mode}-candidate-{k}") for k in (1, 2, 3)]
+                    assert [p.is_visible() for p in players] == [True, True, False], tab
+                    labels = page.inner_text(f"#{mode}-candidates")
+                    assert "#1 · score" in labels and "#2 · score" in labels, labels
+                    assert job["params"]["rerank_topk"] == 2, job["params"]
                 follows = page.evaluate(_AT_BOTTOM, f"#{mode}-log textarea")
                 assert follows, (tab, "the log does not show its last line")
             browser.close()

@@ -309,6 +309,10 @@ def _add_autopipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="music seed (default 0)")
     p.add_argument("--rerank", type=int, default=1, help="music candidates to rank (default 1)")
     p.add_argument(
+        "--rerank-topk", type=int, default=1,
+        help="best candidates to keep (STEM_music.2.wav, …; their scores in the report)",
+    )  # fmt: skip
+    p.add_argument(
         "--lora", "--vidmuse-lora", dest="lora", type=Path, default=None,
         help="a LoRA adapter for a neural backend",
     )  # fmt: skip
@@ -371,6 +375,12 @@ def _add_vidmuse_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rerank-topk", type=int, default=1, help="best candidates to keep")
     p.add_argument("--soundfont", type=Path, default=None, help="SF2/SF3 file to render with")
     p.add_argument("--midi-out", type=Path, default=None, help="also write the score as MIDI")
+    p.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help="also write a JSON report: the backend, its summary, each kept candidate's scores",
+    )
     p.add_argument(
         "--lora", "--vidmuse-lora", dest="lora", type=Path, default=None,
         help="a LoRA adapter (from train-lora) for its neural backend; with --backend auto, "

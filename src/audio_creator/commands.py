@@ -171,9 +171,15 @@ def mix(args: argparse.Namespace) -> int:
 
 
 def vidmuse(args: argparse.Namespace) -> int:
+    from audio_creator.errors import ConfigError
+    from audio_creator.files import atomic_output, check_output_path
     from audio_creator.vidmuse import VidmuseOptions, run_vidmuse
 
     merged = merged_video_path(args, args.video.suffix or ".mp4")
+    if args.report is not None:
+        if args.report.suffix.lower() != ".json":
+            raise ConfigError(f"the report is JSON; give a .json file, not {args.report.name}")
+        check_output_path(args.report, inputs=[args.video])
     options = VidmuseOptions(
         video=args.video,
         output=args.output,
@@ -202,6 +208,15 @@ def vidmuse(args: argparse.Namespace) -> int:
         print(f"wrote {path}{ranked}")
     if result.merged_video is not None:
         print(f"wrote {result.merged_video}")
+    if args.report is not None:
+        report = {
+            "backend": result.backend, "summary": result.summary,
+            "candidates": [{"file": path.name, **scores}
+                           for path, scores in zip(result.outputs, result.scores, strict=False)],
+        }  # fmt: skip
+        with atomic_output(args.report) as tmp:
+            tmp.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+        print(f"wrote {args.report}")
     return 0
 
 
@@ -289,7 +304,8 @@ def autopipeline(args: argparse.Namespace) -> int:
         caption_max_len=args.caption_max_len, caption_frames=args.caption_frames,
         narration=narration, llm_model=args.llm_model, api_key=args.api_key,
         music_backend=args.backend, style=args.style, prompt=args.prompt,
-        seed=args.seed, rerank=args.rerank, lora=args.lora, lora_scale=args.lora_scale,
+        seed=args.seed, rerank=args.rerank, rerank_topk=args.rerank_topk, lora=args.lora,
+        lora_scale=args.lora_scale,
         tts_engine=args.engine,
         voice=args.voice, speaker=args.speaker, language=args.language, speed=args.speed,
         ducking_db=args.ducking_db, target_lufs=args.target_lufs, true_peak_dbtp=args.true_peak,

@@ -67,6 +67,7 @@ class PipelineOptions:
     prompt: str | None = None
     seed: int = 0
     rerank: int = 1
+    rerank_topk: int = 1  # music candidates kept: STEM_music.wav, STEM_music.2.wav, …
     lora: Path | None = None
     lora_scale: float = 1.0
     tts_engine: str = "auto"
@@ -112,6 +113,11 @@ class PipelineOptions:
             raise ConfigError(f"--true-peak must be −20 to 0 dBTP, got {self.true_peak_dbtp}")
         if self.rerank < 1 or self.seed < 0:
             raise ConfigError("--rerank must be ≥ 1 and --seed ≥ 0")
+        if not 1 <= self.rerank_topk <= self.rerank:
+            raise ConfigError(
+                f"--rerank-topk must be between 1 and --rerank ({self.rerank}), "
+                f"got {self.rerank_topk}"
+            )
         if self.output.suffix.lower() != ".wav":
             raise ConfigError(
                 f"the mix is written as WAV; give a .wav output, not {self.output.name}"
@@ -168,7 +174,11 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
             _write_text(at["caption"], caption.text + "\n")
         report["caption"] = asdict(caption)
         with timer("music"):
-            report["music"], beats = _music(options, analysis, at["music"], timer)
+            kept = ["music", *(f"music.{k}" for k in _more(options.rerank_topk))]
+            report["music"], beats = _music(
+                options, analysis, [at[key] for key in kept], [outputs[key].name for key in kept],
+                timer,
+            )  # fmt: skip
         with timer("speech"):
             scratch = staging.scratch(outputs["narration"], ".raw.wav")
             speech, subtitles = _speech(options, caption.text, analysis, report, scratch)
@@ -212,10 +222,16 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
     return PipelineResult(outputs, report)
 
 
+def _more(kept: int) -> range:
+    """The ranks of the kept music candidates after the best (2, 3, …)."""
+    return range(2, kept + 1)
+
+
 def _outputs(options: PipelineOptions) -> dict[str, Path]:
     outputs = {
         "caption": options.path("_caption.txt"),
         "music": options.path("_music.wav"),
+        **{f"music.{k}": options.path(f"_music.{k}.wav") for k in _more(options.rerank_topk)},
         "narration": options.path("_narr.wav"),
         "subtitles": options.path("_narr.srt"),
         "mix": options.output,
@@ -263,14 +279,18 @@ def _caption(options: PipelineOptions, analysis: VideoAnalysis) -> Caption:
 
 
 def _music(
-    options: PipelineOptions, analysis: VideoAnalysis, path: Path, timer: _StageTimer
-) -> tuple[dict[str, Any], tuple[float, ...]]:
+    options: PipelineOptions, analysis: VideoAnalysis, paths: list[Path], names: list[str],
+    timer: _StageTimer,
+) -> tuple[dict[str, Any], tuple[float, ...]]:  # fmt: skip
+    """The music: written to `paths` (best first), reported under their final `names`."""
     from audio_creator.vidmuse import VidmuseOptions, run_vidmuse
 
     music = run_vidmuse(
         VidmuseOptions(
             video=options.video,
-            output=path,
+            output=paths[0],
+            rerank_topk=options.rerank_topk,
+            candidate_outputs=tuple(paths[1:]),
             backend=options.music_backend,
             style=options.style,
             prompt=options.prompt,
@@ -289,7 +309,9 @@ def _music(
         "backend": music.backend,
         "asked": options.music_backend,
         "summary": music.summary,
-        "candidates": list(music.scores),
+        "candidates": [
+            {"file": name, **scores} for name, scores in zip(names, music.scores, strict=False)
+        ],
     }
     return facts, music.beats_s
 

@@ -38,6 +38,7 @@ class VidmuseOptions:
     seed: int = 0
     rerank: int = 1  # candidates to make
     rerank_topk: int = 1  # best ones to keep: output, then output stem.2.wav, …
+    candidate_outputs: tuple[Path, ...] = ()  # where the 2nd … best go; () for stem.2.wav, …
     soundfont: Path | None = None
     lora: Path | None = None  # an adapter for a neural backend (`train-lora` makes them)
     lora_scale: float = 1.0  # how much of it: 0 is the base model, 1 as trained
@@ -65,6 +66,16 @@ class VidmuseOptions:
             )
         if self.output.suffix.lower() != ".wav":
             raise ConfigError("music is written as WAV; give an output ending in .wav")
+        if self.candidate_outputs and len(self.candidate_outputs) != self.rerank_topk - 1:
+            raise ConfigError("give one path for each kept candidate after the best")
+
+    def outputs(self) -> list[Path]:
+        """The music files, best first: the output, then the other kept candidates."""
+        rest = self.candidate_outputs or tuple(
+            self.output.with_name(f"{self.output.stem}.{k}.wav")
+            for k in range(2, self.rerank_topk + 1)
+        )
+        return [self.output, *rest]
 
 
 @dataclass(frozen=True)
@@ -93,10 +104,7 @@ def run_vidmuse(
     from audio_creator.music import MusicRequest, create_backend
 
     info = probe(options.video)  # inputs first: a bad input leaves nothing behind
-    outputs = [options.output] + [
-        options.output.with_name(f"{options.output.stem}.{k}.wav")
-        for k in range(2, options.rerank_topk + 1)
-    ]
+    outputs = options.outputs()
     _check_outputs(options, outputs)
     backend_options: dict[str, Any] = {}
     if options.soundfont is not None:

@@ -25,7 +25,7 @@ OUTPUT_NAMES = {
 EXTRA_OUTPUTS = {
     "subtitles": "speech.srt",
     "midi_out": "music.mid",
-    "report": "mix.json",
+    "report": "{stem}.json",  # mix.json, music.json
     "merged_video_path": None,  # set by merge_video: STEM.mp4 beside the output
 }
 # What each kind of input option must hold, checked by content.
@@ -63,7 +63,7 @@ def build_argv(
             name = EXTRA_OUTPUTS[dest]
             if value is not True or name is None:
                 raise ConfigError(f"{key!r} is an output: give true to have it written")
-            argv += [flag, str(out_dir / name)]
+            argv += [flag, str(out_dir / name.format(stem=Path(OUTPUT_NAMES[mode]).stem))]
         elif isinstance(action, argparse._StoreTrueAction):
             if value is not True:
                 raise ConfigError(f"{key!r} is a switch: give true or false")

@@ -21,7 +21,13 @@ from audio_creator.web import commands, service
 from audio_creator.web.jobs import JobManager
 from audio_creator.web.store import FINISHED, Job, JobStore
 from audio_creator.web.ui_jobs import jobs_tab, offered
-from audio_creator.web.ui_results import handed_over, log_text, result_view, status_html
+from audio_creator.web.ui_results import (
+    Results,
+    handed_over,
+    log_text,
+    result_view,
+    status_html,
+)
 
 POLL_S = 0.5
 ENGINES = ("auto", "piper", "kokoro", "coqui", "espeak", "pyttsx3")
@@ -126,6 +132,7 @@ def _autopipeline(gr: Any) -> Tab:
             seed = gr.Number(0, precision=0, label="Music seed")
             lucky = gr.Checkbox(False, label="Random seed")
             rerank = gr.Slider(1, 8, value=1, step=1, label="Music candidates to rank")
+            topk = gr.Slider(1, 8, value=1, step=1, label="Candidates to keep")
         with gr.Row():
             speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speech speed")
             voice = _voice(gr)
@@ -146,7 +153,7 @@ def _autopipeline(gr: Any) -> Tab:
         (Field("style"), style), (Field("engine"), engine), (Field("narration"), narration),
         (Field("merge_video"), merge), (Field("prompt"), prompt), (Field("seed", cast=int), seed),
         (Field("seed", random=True), lucky), (Field("rerank", cast=int), rerank),
-        (Field("speed"), speed), (Field("voice"), voice),
+        (Field("rerank_topk", cast=int), topk), (Field("speed"), speed), (Field("voice"), voice),
         (Field("speaker"), speaker), (Field("language"), language),
         (Field("target_lufs"), target), (Field("true_peak"), peak),
         (Field("ducking_db"), ducking), (Field("caption_max_len", cast=int), words),
@@ -167,16 +174,19 @@ def _vidmuse(gr: Any) -> Tab:
             seed = gr.Number(0, precision=0, label="Seed (same seed, same music)")
             lucky = gr.Checkbox(False, label="Random seed")
             rerank = gr.Slider(1, 8, value=1, step=1, label="Candidates to rank")
+            topk = gr.Slider(1, 8, value=1, step=1, label="Candidates to keep")
             duration = _optional(gr, "Length (s)", "the video's")
             target = gr.Number(-18.0, label="Loudness (LUFS)")
             midi = gr.Checkbox(True, label="Also the score as MIDI")
+            report = gr.Checkbox(True, label="Report (JSON: each candidate's scores)")
         backend, top_k, temperature, cfg = _neural(gr)
     return Tab("vidmuse", [
         (Field("video", upload=True), video), (Field("style"), style), (Field("prompt"), prompt),
         (Field("merge_video"), merge), (Field("seed", cast=int), seed),
         (Field("seed", random=True), lucky), (Field("rerank", cast=int), rerank),
-        (Field("duration", cast=_real), duration),
-        (Field("target_lufs"), target), (Field("midi_out"), midi), (Field("backend"), backend),
+        (Field("rerank_topk", cast=int), topk), (Field("duration", cast=_real), duration),
+        (Field("target_lufs"), target), (Field("midi_out"), midi), (Field("report"), report),
+        (Field("backend"), backend),
         (Field("top_k", cast=int), top_k), (Field("temperature"), temperature),
         (Field("cfg_coef"), cfg),
     ])  # fmt: skip
@@ -344,18 +354,17 @@ def _job_panel(
     view = result_view(gr, store, mode, mode)
     job_id = gr.State("")
 
-    async def follow(*values: Any) -> AsyncIterator[tuple[Any, ...]]:
+    async def follow(*values: Any) -> AsyncIterator[list[Any]]:
         job = await asyncio.to_thread(_submit, tab, values, store, manager, uploaded)
-        unchanged = gr.update()
-        yield job.id, status_html(store, job), "", None, None, None, None
+        yield [job.id, *view.values(gr, status_html(store, job), "", Results())]
         while True:
             current = store.get(job.id) or job
             now = (status_html(store, current), log_text(store, job.id))
             if current.status in FINISHED:
-                with handed_over(store, current) as results:
-                    yield (job.id, *now, *results)  # Gradio copies them before it asks for more
+                with handed_over(store, current) as results:  # copied before it asks for more
+                    yield [job.id, *view.values(gr, *now, results)]
                 return
-            yield job.id, *now, unchanged, unchanged, unchanged, unchanged
+            yield [job.id, *view.values(gr, *now, None)]
             await asyncio.sleep(POLL_S)
 
     def stop(current: str) -> None:

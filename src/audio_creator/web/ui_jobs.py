@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 from audio_creator.web import service
 from audio_creator.web.jobs import JobManager
 from audio_creator.web.store import Job, JobStore
-from audio_creator.web.ui_results import handed_over, log_text, result_view, status_html
+from audio_creator.web.ui_results import (
+    Results,
+    handed_over,
+    log_text,
+    result_view,
+    status_html,
+)
 
 if TYPE_CHECKING:
     from audio_creator.web.ui import Tab
@@ -60,17 +66,13 @@ def jobs_tab(
     # (this module's annotations are strings, which it cannot resolve here).
     pick.__annotations__ = {"event": gr.SelectData, "return": str}
 
-    def open_job(job_id: str | None) -> Iterator[tuple[Any, ...]]:
+    def open_job(job_id: str | None) -> Iterator[list[Any]]:
         job = _job(store, job_id)
         if job is None:
-            yield status_html(store, None), "", None, None, None, None
+            yield view.values(gr, status_html(store, None), "", Results())
             return
-        with handed_over(store, job) as (audio, video, picture, files):
-            yield (
-                status_html(store, job), log_text(store, job.id), audio,
-                gr.update(value=video, visible=video is not None),
-                gr.update(value=picture, visible=picture is not None), files,
-            )  # fmt: skip
+        with handed_over(store, job) as results:
+            yield view.values(gr, status_html(store, job), log_text(store, job.id), results)
 
     def run_again(job_id: str | None, api_key: str) -> tuple[Any, ...]:
         try:

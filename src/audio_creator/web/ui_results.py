@@ -7,11 +7,12 @@ handed to Gradio as copies in the system's temp folder: the jobs folder itself i
 from __future__ import annotations
 
 import html
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from audio_creator.web import commands, service
 from audio_creator.web.store import Job, JobStore
 
 LOG_LINES = 400
+MAX_CANDIDATES = 8  # music candidates shown side by side (the forms' rerank sliders go to 8)
 MAKES_VIDEO = frozenset(("autopipeline", "vidmuse", "wavjourney"))  # with merge_video
 # Scroll a log box to its newest line (the text box's own autoscroll stops once it is full).
 _FOLLOW_JS = """() => { setTimeout(() => {
@@ -28,19 +30,52 @@ _FOLLOW_JS = """() => { setTimeout(() => {
 
 
 @dataclass(frozen=True)
-class ResultView:
-    """The widgets that show one job; `outputs` in the order `shown` fills them."""
+class Results:
+    """What a finished job shows: the main audio, the video, the timeline picture, every file,
+    and the music candidates it kept (file, label with its scores), best first."""
 
+    audio: str | None = None
+    video: str | None = None
+    picture: str | None = None
+    files: list[str] | None = None
+    candidates: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """The widgets that show one job; `mode` None: any mode's (the Jobs tab)."""
+
+    mode: str | None
     status: Any
     log: Any
     audio: Any
     video: Any
     picture: Any
     files: Any
+    candidates: tuple[Any, ...]
 
     @property
     def outputs(self) -> list[Any]:
-        return [self.status, self.log, self.audio, self.video, self.picture, self.files]
+        return [self.status, self.log, self.audio, self.video, self.picture, self.files,
+                *self.candidates]  # fmt: skip
+
+    def values(self, gr: Any, status: str, log: str, results: Results | None) -> list[Any]:
+        """The outputs' values: `results` None leaves the results as they are (a job still
+        running); `Results()` clears them."""
+        if results is None:
+            return [status, log, *[gr.update()] * (len(self.outputs) - 2)]
+        shown = []
+        for index, _ in enumerate(self.candidates):
+            if index < len(results.candidates):
+                path, label = results.candidates[index]
+                shown.append(gr.update(value=path, label=label, visible=True))
+            else:
+                shown.append(gr.update(value=None, visible=False))
+        video, picture = results.video, results.picture
+        if self.mode is None:  # shown when the job made them
+            video = gr.update(value=video, visible=video is not None)
+            picture = gr.update(value=picture, visible=picture is not None)
+        return [status, log, results.audio, video, picture, results.files, *shown]
 
 
 def result_view(gr: Any, store: JobStore, prefix: str, mode: str | None) -> ResultView:
@@ -60,6 +95,11 @@ def result_view(gr: Any, store: JobStore, prefix: str, mode: str | None) -> Resu
             label="Video", interactive=False, elem_id=f"{prefix}-result-video",
             visible=mode in MAKES_VIDEO,
         )  # fmt: skip
+    candidates: tuple[Any, ...] = ()
+    if mode in (None, "vidmuse", "autopipeline"):  # the kept music candidates, side by side
+        with gr.Row(elem_id=f"{prefix}-candidates"):
+            candidates = tuple(_candidate(gr, f"{prefix}-candidate-{k + 1}")
+                               for k in range(MAX_CANDIDATES))  # fmt: skip
     picture = gr.Image(
         label="Timeline", type="filepath", interactive=False, elem_id=f"{prefix}-timeline",
         visible=mode == "autopipeline",
@@ -67,7 +107,14 @@ def result_view(gr: Any, store: JobStore, prefix: str, mode: str | None) -> Resu
     files = gr.File(
         label="Downloads", file_count="multiple", interactive=False, elem_id=f"{prefix}-files"
     )
-    return ResultView(status, log, audio, video, picture, files)
+    return ResultView(mode, status, log, audio, video, picture, files, candidates)
+
+
+def _candidate(gr: Any, elem_id: str) -> Any:
+    return gr.Audio(
+        type="filepath", interactive=False, visible=False, min_width=240, elem_id=elem_id,
+        elem_classes=["ac-candidate"],
+    )  # fmt: skip
 
 
 def log_text(store: JobStore, job_id: str) -> str:
@@ -75,12 +122,12 @@ def log_text(store: JobStore, job_id: str) -> str:
 
 
 @contextmanager
-def handed_over(store: JobStore, job: Job) -> Iterator[tuple[Any, Any, Any, list[str] | None]]:
-    """A finished job's (audio, video, picture, files) where Gradio takes files from, for as
-    long as it takes Gradio to copy them."""
+def handed_over(store: JobStore, job: Job) -> Iterator[Results]:
+    """A finished job's results where Gradio takes files from, for as long as it takes Gradio
+    to copy them."""
     names = service.artifacts(store, job)
     if not names:
-        yield None, None, None, None
+        yield Results()
         return
     folder = Path(tempfile.mkdtemp(prefix=f"audio-creator-{job.id}-"))
     try:
@@ -91,15 +138,45 @@ def handed_over(store: JobStore, job: Job) -> Iterator[tuple[Any, Any, Any, list
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _pick(mode: str, folder: Path, names: list[str]) -> tuple[Any, Any, Any, list[str]]:
-    """What a finished job shows: the main audio, the video, the timeline, every file."""
-
+def _pick(mode: str, folder: Path, names: list[str]) -> Results:
     def first(suffix: str) -> str | None:
         return next((str(folder / n) for n in names if n.endswith(suffix)), None)
 
     main = commands.OUTPUT_NAMES[mode]
     audio = str(folder / main) if main in names else first(".wav")
-    return audio, first(".mp4"), first(".png"), [str(folder / n) for n in names]
+    candidates = [(str(folder / name), label) for name, label in _ranked(folder, names)]
+    return Results(audio, first(".mp4"), first(".png"), [str(folder / n) for n in names],
+                   candidates if len(candidates) > 1 else [])  # fmt: skip
+
+
+def _ranked(folder: Path, names: list[str]) -> list[tuple[str, str]]:
+    """The kept music candidates of a job's report (vidmuse's `music.json`, the autopipeline's
+    `soundtrack_report.json`), best first: (file name, "#1 · score 0.75 · cut_alignment 1.00 …")."""
+    for name in names:
+        if not name.endswith(".json"):
+            continue
+        try:
+            report = json.loads((folder / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        music = report.get("music", report) if isinstance(report, dict) else None
+        listed = music.get("candidates") if isinstance(music, dict) else None
+        if not isinstance(listed, list):
+            continue
+        found = []
+        for rank, entry in enumerate(listed, start=1):
+            if not isinstance(entry, dict) or entry.get("file") not in names:
+                continue
+            terms = ", ".join(
+                f"{key} {value:.2f}" for key, value in entry.items()
+                if key not in ("file", "candidate", "score") and isinstance(value, (int, float))
+            )  # fmt: skip
+            score = entry.get("score")
+            said = f" · score {score:.3f}" if isinstance(score, (int, float)) else ""
+            found.append((str(entry["file"]), f"#{rank}{said}" + (f" ({terms})" if terms else "")))
+        if found:
+            return found
+    return []
 
 
 def status_html(store: JobStore, job: Job | None) -> str:
