@@ -187,6 +187,36 @@ def test_a_form_file_is_taken_only_from_this_servers_uploads(tmp_path: Path) -> 
         folder.rmdir()
 
 
+def test_the_pages_file_route_serves_no_server_file(
+    tmp_path: Path, secret_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even to a signed-in user: Gradio's file route serves its own uploads and copies only."""
+    import tempfile
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "here.txt").write_text(SECRET)  # the server's working folder
+    in_tmp = Path(tempfile.gettempdir()) / f"audio-creator-test-{os.getpid()}.txt"
+    in_tmp.write_text(SECRET)  # and the system's temp folder
+    app = create_app(ServerSettings(tmp_path / "data", token=WEB_TOKEN))
+    bearer = {"Authorization": f"Bearer {WEB_TOKEN}"}
+    try:
+        with TestClient(app, base_url="http://127.0.0.1:7860", headers=bearer) as client:
+            named = [
+                secret_files["text"],
+                tmp_path / "here.txt",
+                "here.txt",
+                in_tmp,
+                tmp_path / "data" / "jobs.sqlite3",
+                "/etc/passwd",
+                "../../etc/passwd",
+            ]
+            for path in named:
+                answer = client.get(f"/gradio_api/file={path}")
+                assert answer.status_code in (403, 404) and SECRET not in answer.text, path
+    finally:
+        in_tmp.unlink()
+
+
 # 2. Cross-origin requests and DNS rebinding.
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +100,35 @@ def test_a_form_becomes_the_job_the_api_would_take(tmp_path: Path, audio_only: P
     assert len(store.recent()) == 2
 
 
+def test_run_again_with_changes_fills_the_form_with_the_jobs_settings(tmp_path: Path) -> None:
+    """The seed it ran with (a random one is off), its numbers, its file offered again as an
+    upload; what it did not set, back to the form's default."""
+    from audio_creator.web.store import JobStore
+    from audio_creator.web.ui_jobs import _filled
+
+    store = JobStore(tmp_path)
+    params = {"video": "video", "seed": 12345, "rerank": 3, "rerank_topk": 2, "duration": 12.5}
+    job = store.create("vidmuse", params, ["video"], status="done")
+    (store.folder(job.id) / "in" / "video.mp4").write_bytes(b"kept")
+    tab = _tabs()["vidmuse"]
+    offered: list[Path] = []
+
+    def offer(path: Path) -> str:
+        offered.append(path)
+        return f"offered/{path.name}"
+
+    values = {}
+    for (field, widget), value in zip(tab.fields, _filled(tab, job, store, offer), strict=True):
+        values[(field.dest, field.random)] = (value, widget.value)
+    assert values[("seed", False)][0] == 12345 and values[("seed", True)][0] is False
+    assert values[("rerank", False)][0] == 3 and values[("rerank_topk", False)][0] == 2
+    assert values[("duration", False)][0] == "12.5"  # a text field where it may stay empty
+    assert values[("video", False)][0] == "offered/video.mp4"
+    assert offered == [store.folder(job.id) / "in" / "video.mp4"]
+    style, default = values[("style", False)]
+    assert style == default == ""  # not set by the job: the form's own default
+
+
 def test_the_page_never_serves_the_jobs_folder(tmp_path: Path) -> None:
     app = create_app(ServerSettings(tmp_path / "data", token=TOKEN))
     with TestClient(app, base_url="http://127.0.0.1", headers=BEARER) as client:
@@ -129,12 +160,17 @@ def test_the_page_asks_for_the_token_and_remembers_it_in_a_cookie(tmp_path: Path
             said = client.post("/login", data={"token": wrong, "next": "/"})
             assert said.status_code == 401 and "not this server" in said.text
             assert "set-cookie" not in said.headers
-        away = client.post("/login", data={"token": TOKEN, "next": "//evil.example/x"})
-        assert away.status_code == 303 and away.headers["location"] == "/"  # never off-site
+        for elsewhere in ("//evil.example/x", "https://evil.example", "/x\r\nSet-Cookie: a=b"):
+            away = client.post("/login", data={"token": TOKEN, "next": elsewhere})
+            assert away.status_code == 303 and away.headers["location"] == "/", elsewhere
         cookie = away.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and TOKEN not in cookie
         assert client.get("/config").status_code == 200  # the cookie signs the page in
         assert client.get("/api/health").status_code == 200  # and the page's own API calls
+        out = client.get("/logout")
+        assert out.status_code == 303 and out.headers["location"] == "/login"
+        assert "Max-Age=0" in out.headers["set-cookie"]
+        assert client.get("/config").status_code == 401  # signed out
     with TestClient(app, base_url="http://127.0.0.1:7860", follow_redirects=False) as client:
         link = client.get(f"/?token={TOKEN}&x=1")  # the link printed at start
         assert link.status_code == 303 and link.headers["location"] == "/?x=1"
@@ -166,58 +202,26 @@ def _chromium() -> str | None:
     return found or shutil.which("chromium-browser")
 
 
-@pytest.mark.browser
-@pytest.mark.slow
-def test_a_browser_runs_the_autopipeline_and_gets_the_video(tmp_path: Path) -> None:
+@contextmanager
+def _signed_in_page(data: Path) -> Iterator[tuple[Any, Any]]:
+    """A real `audio-creator serve` on a free loopback port, and a headless Chromium page signed
+    in to it with the link it prints; (page, an API client). Skips where there is no Chromium."""
     chromium = _chromium()
     if chromium is None:
         pytest.skip("no Chromium here (Debian: apt-get install chromium; or set CHROMIUM)")
     playwright = pytest.importorskip("playwright.sync_api")
-    from audio_creator.media.demo import make_demo_video
     from helpers import WEB_TOKEN, free_port, start_web_server
 
-    video = tmp_path / "demo.mp4"
-    make_demo_video(video)
-    shots = ARTIFACTS / "web-ui"
-    shots.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    server, api = start_web_server(port, tmp_path / "data")
+    server, api = start_web_server(port, data)
     try:
         with playwright.sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path=chromium, args=_CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-            page.goto(f"http://127.0.0.1:{port}/?token={WEB_TOKEN}")  # the link it prints
+            page.goto(f"http://127.0.0.1:{port}/?token={WEB_TOKEN}")
             page.wait_for_selector("#autopipeline-run", timeout=60_000)
-            for tab in reversed(TABS):  # every tab, ending on AutoPipeline
-                page.get_by_role("tab", name=tab).click()
-                page.wait_for_timeout(300)
-                page.screenshot(path=str(shots / f"{tab.lower()}.png"), full_page=True)
-
-            page.locator("#autopipeline-video input[type=file]").set_input_files(str(video))
-            page.wait_for_selector("#autopipeline-video video", timeout=30_000)
-            page.click("#autopipeline-run")
-            seen = _follow(page, "#autopipeline-status .ac-status", timeout=240)
-            assert seen[-1][0] == "done", seen
-            assert any(s == "running" and 0 < p < 1 for s, p, _ in seen), seen  # it moved
-            progress = [p for _, p, _ in seen if p is not None]
-            assert progress == sorted(progress), "the bar went backwards"
-            job_id = seen[-1][2]
-            assert "soundtrack.mp4" in page.input_value("#autopipeline-log textarea")
-            page.screenshot(path=str(shots / "autopipeline-done.png"), full_page=True)
-
-            played = page.evaluate(_PLAY, "#autopipeline-result-video video")
-            assert played["error"] is None and played["time"] > 0.3, played
-            assert abs(played["duration"] - 20.0) < 0.2, played
-
-            link = page.locator('#autopipeline-files a[download="soundtrack.mp4"]')
-            with page.expect_download() as download:
-                link.click()
-            downloaded = Path(download.value.path()).read_bytes()
+            yield page, api
             browser.close()
-        served = api.get(f"/api/jobs/{job_id}/artifacts/soundtrack.mp4")
-        assert served.status_code == 200
-        assert downloaded == served.content  # the UI's job is the API's job, same file
-        assert downloaded[4:8] == b"ftyp"
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -226,20 +230,55 @@ def test_a_browser_runs_the_autopipeline_and_gets_the_video(tmp_path: Path) -> N
 
 @pytest.mark.browser
 @pytest.mark.slow
+def test_a_browser_runs_the_autopipeline_and_gets_the_video(tmp_path: Path) -> None:
+    from audio_creator.media.demo import make_demo_video
+
+    video = tmp_path / "demo.mp4"
+    make_demo_video(video)
+    shots = ARTIFACTS / "web-ui"
+    shots.mkdir(parents=True, exist_ok=True)
+    with _signed_in_page(tmp_path / "data") as (page, api):
+        for tab in reversed(TABS):  # every tab, ending on AutoPipeline
+            page.get_by_role("tab", name=tab).click()
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(shots / f"{tab.lower()}.png"), full_page=True)
+
+        page.locator("#autopipeline-video input[type=file]").set_input_files(str(video))
+        page.wait_for_selector("#autopipeline-video video", timeout=30_000)
+        page.click("#autopipeline-run")
+        seen = _follow(page, "#autopipeline-status .ac-status", timeout=240)
+        assert seen[-1][0] == "done", seen
+        assert any(s == "running" and 0 < p < 1 for s, p, _ in seen), seen  # it moved
+        progress = [p for _, p, _ in seen if p is not None]
+        assert progress == sorted(progress), "the bar went backwards"
+        job_id = seen[-1][2]
+        assert "soundtrack.mp4" in page.input_value("#autopipeline-log textarea")
+        page.screenshot(path=str(shots / "autopipeline-done.png"), full_page=True)
+
+        played = page.evaluate(_PLAY, "#autopipeline-result-video video")
+        assert played["error"] is None and played["time"] > 0.3, played
+        assert abs(played["duration"] - 20.0) < 0.2, played
+
+        link = page.locator('#autopipeline-files a[download="soundtrack.mp4"]')
+        with page.expect_download() as download:
+            link.click()
+        downloaded = Path(download.value.path()).read_bytes()
+        served = api.get(f"/api/jobs/{job_id}/artifacts/soundtrack.mp4")
+        assert served.status_code == 200
+        assert downloaded == served.content  # the UI's job is the API's job, same file
+        assert downloaded[4:8] == b"ftyp"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
 def test_every_tab_runs_with_its_settings_open(tmp_path: Path, audio_only: Path) -> None:
     """Opening "More settings" changes nothing by itself: every tab's job still runs (empty
     numbers stay empty), a changed seed is the only change, and the log follows its last line."""
-    chromium = _chromium()
-    if chromium is None:
-        pytest.skip("no Chromium here (Debian: apt-get install chromium; or set CHROMIUM)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    from helpers import WEB_TOKEN, free_port, make_video, start_web_server
+    from helpers import make_video
 
     video = make_video(tmp_path / "clip.mp4", duration_s=3.0, size="160x120")
     shots = ARTIFACTS / "web-ui"
     shots.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    server, api = start_web_server(port, tmp_path / "data")
     fill = {
         "TTS": lambda page: page.fill("#tts-text textarea", "One. Two. Three."),
         "Mix": lambda page: page.locator("#tab-mix input[type=file]").first.set_input_files(
@@ -253,59 +292,49 @@ def test_every_tab_runs_with_its_settings_open(tmp_path: Path, audio_only: Path)
             "#autopipeline-video input[type=file]"
         ).set_input_files(str(video)),
     }  # fmt: skip
-    try:
-        with playwright.sync_playwright() as driver:
-            browser = driver.chromium.launch(executable_path=chromium, args=_CHROMIUM_FLAGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"http://127.0.0.1:{port}/?token={WEB_TOKEN}")
-            page.wait_for_selector("#autopipeline-run", timeout=60_000)
-            for tab, give in fill.items():
-                mode = tab.lower()
-                page.get_by_role("tab", name=tab).click()
-                give(page)
-                closed = page.locator(f"#tab-{mode} button.label-wrap")
-                assert closed.count() >= 1, tab
-                for index in range(closed.count()):
-                    closed.nth(index).click()
-                page.wait_for_timeout(500)
-                if tab == "VidMuse":  # the one change: the seed
-                    page.get_by_label("Seed (same seed, same music)").fill("7")
-                if tab == "WavJourney":  # or a random one
-                    page.locator("#tab-wavjourney").get_by_label("Random seed").check()
-                if tab in ("VidMuse", "AutoPipeline"):  # variations, side by side
-                    for label in ("Candidates to rank", "Candidates to keep"):
-                        page.locator(f"#tab-{mode}").get_by_label(label).first.fill("2")
-                page.click(f"#{mode}-run")
-                seen = _follow(page, f"#{mode}-status .ac-status", timeout=240)
-                page.screenshot(path=str(shots / f"{mode}-settings-open.png"), full_page=True)
-                assert seen[-1][0] == "done", (tab, seen, page.inner_text(f"#{mode}-status"))
-                job = api.get(f"/api/jobs/{seen[-1][2]}").json()
-                untouched = {"seed": 7} if tab == "VidMuse" else {}
-                if tab == "WavJourney":
-                    untouched = {"seed": job["params"].get("seed")}
-                    assert isinstance(untouched["seed"], int), job["params"]  # drawn, and kept
-                chosen = {k: v for k, v in job["params"].items() if k in ("seed", "duration",
-                          "sample_rate", "music_start", "speech_start")}  # fmt: skip
-                assert chosen == untouched, (tab, job["params"])
-                if "seed" in chosen:  # the seed it ran with is shown with the result
-                    shown = page.get_attribute(f"#{mode}-status .ac-status", "data-seed")
-                    assert shown == str(chosen["seed"]), (tab, shown)
-                    assert f"seed {chosen['seed']}" in page.inner_text(f"#{mode}-status")
-                has_video = page.locator(f"#{mode}-result-video").is_visible()
-                assert has_video == (mode in ("autopipeline", "vidmuse", "wavjourney")), tab
-                if tab in ("VidMuse", "AutoPipeline"):
-                    players = [page.locator(f"#{mode}-candidate-{k}") for k in (1, 2, 3)]
-                    assert [p.is_visible() for p in players] == [True, True, False], tab
-                    labels = page.inner_text(f"#{mode}-candidates")
-                    assert "#1 · score" in labels and "#2 · score" in labels, labels
-                    assert job["params"]["rerank_topk"] == 2, job["params"]
-                follows = page.evaluate(_AT_BOTTOM, f"#{mode}-log textarea")
-                assert follows, (tab, "the log does not show its last line")
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        api.close()
+    with _signed_in_page(tmp_path / "data") as (page, api):
+        for tab, give in fill.items():
+            mode = tab.lower()
+            page.get_by_role("tab", name=tab).click()
+            give(page)
+            closed = page.locator(f"#tab-{mode} button.label-wrap")
+            assert closed.count() >= 1, tab
+            for index in range(closed.count()):
+                closed.nth(index).click()
+            page.wait_for_timeout(500)
+            if tab == "VidMuse":  # the one change: the seed
+                page.get_by_label("Seed (same seed, same music)").fill("7")
+            if tab == "WavJourney":  # or a random one
+                page.locator("#tab-wavjourney").get_by_label("Random seed").check()
+            if tab in ("VidMuse", "AutoPipeline"):  # variations, side by side
+                for label in ("Candidates to rank", "Candidates to keep"):
+                    page.locator(f"#tab-{mode}").get_by_label(label).first.fill("2")
+            page.click(f"#{mode}-run")
+            seen = _follow(page, f"#{mode}-status .ac-status", timeout=240)
+            page.screenshot(path=str(shots / f"{mode}-settings-open.png"), full_page=True)
+            assert seen[-1][0] == "done", (tab, seen, page.inner_text(f"#{mode}-status"))
+            job = api.get(f"/api/jobs/{seen[-1][2]}").json()
+            untouched = {"seed": 7} if tab == "VidMuse" else {}
+            if tab == "WavJourney":
+                untouched = {"seed": job["params"].get("seed")}
+                assert isinstance(untouched["seed"], int), job["params"]  # drawn, and kept
+            chosen = {k: v for k, v in job["params"].items() if k in ("seed", "duration",
+                      "sample_rate", "music_start", "speech_start")}  # fmt: skip
+            assert chosen == untouched, (tab, job["params"])
+            if "seed" in chosen:  # the seed it ran with is shown with the result
+                shown = page.get_attribute(f"#{mode}-status .ac-status", "data-seed")
+                assert shown == str(chosen["seed"]), (tab, shown)
+                assert f"seed {chosen['seed']}" in page.inner_text(f"#{mode}-status")
+            has_video = page.locator(f"#{mode}-result-video").is_visible()
+            assert has_video == (mode in ("autopipeline", "vidmuse", "wavjourney")), tab
+            if tab in ("VidMuse", "AutoPipeline"):
+                players = [page.locator(f"#{mode}-candidate-{k}") for k in (1, 2, 3)]
+                assert [p.is_visible() for p in players] == [True, True, False], tab
+                labels = page.inner_text(f"#{mode}-candidates")
+                assert "#1 · score" in labels and "#2 · score" in labels, labels
+                assert job["params"]["rerank_topk"] == 2, job["params"]
+            follows = page.evaluate(_AT_BOTTOM, f"#{mode}-log textarea")
+            assert follows, (tab, "the log does not show its last line")
 
 
 @pytest.mark.browser
@@ -313,17 +342,9 @@ def test_every_tab_runs_with_its_settings_open(tmp_path: Path, audio_only: Path)
 def test_the_jobs_tab_reopens_a_result_and_runs_it_again_with_changes(
     tmp_path: Path, audio_only: Path
 ) -> None:
-    chromium = _chromium()
-    if chromium is None:
-        pytest.skip("no Chromium here (Debian: apt-get install chromium; or set CHROMIUM)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    from helpers import WEB_TOKEN, free_port, start_web_server
-
     shots = ARTIFACTS / "web-ui"
     shots.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    server, api = start_web_server(port, tmp_path / "data")
-    try:
+    with _signed_in_page(tmp_path / "data") as (page, api):
         params = '{"music": "music@1.5", "target_lufs": -14.0, "report": true}'
         files = {"music": ("tone.m4a", audio_only.read_bytes(), "audio/mp4")}
         made = api.post("/api/jobs", data={"mode": "mix", "params": params}, files=files)
@@ -333,44 +354,34 @@ def test_the_jobs_tab_reopens_a_result_and_runs_it_again_with_changes(
         while api.get(f"/api/jobs/{first}").json()["status"] != "done":
             assert time.monotonic() < deadline
             time.sleep(0.2)
-        with playwright.sync_playwright() as driver:
-            browser = driver.chromium.launch(executable_path=chromium, args=_CHROMIUM_FLAGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"http://127.0.0.1:{port}/?token={WEB_TOKEN}")
-            page.wait_for_selector("#autopipeline-run", timeout=60_000)
-            page.get_by_role("tab", name="Jobs").click()
-            row = page.locator("#jobs-table").get_by_text(first, exact=True).locator("visible=true")
-            row.wait_for(timeout=15_000)  # the table refreshes by itself
-            row.click()
-            page.wait_for_selector("#jobs-status .ac-status[data-status=done]", timeout=15_000)
-            assert page.get_attribute("#jobs-status .ac-status", "data-job") == first
-            page.wait_for_selector('#jobs-files a[download="mix.wav"]', timeout=15_000)
-            page.wait_for_selector("#jobs-audio audio, #jobs-audio .waveform-container",
-                                   state="attached", timeout=15_000)  # fmt: skip
-            assert "wrote" in page.input_value("#jobs-log textarea")
-            page.screenshot(path=str(shots / "jobs-opened.png"), full_page=True)
+        page.get_by_role("tab", name="Jobs").click()
+        row = page.locator("#jobs-table").get_by_text(first, exact=True).locator("visible=true")
+        row.wait_for(timeout=15_000)  # the table refreshes by itself
+        row.click()
+        page.wait_for_selector("#jobs-status .ac-status[data-status=done]", timeout=15_000)
+        assert page.get_attribute("#jobs-status .ac-status", "data-job") == first
+        page.wait_for_selector('#jobs-files a[download="mix.wav"]', timeout=15_000)
+        page.wait_for_selector("#jobs-audio audio, #jobs-audio .waveform-container",
+                               state="attached", timeout=15_000)  # fmt: skip
+        assert "wrote" in page.input_value("#jobs-log textarea")
+        page.screenshot(path=str(shots / "jobs-opened.png"), full_page=True)
 
-            page.click("#jobs-edit")  # "Run again with changes": the Mix tab, filled in
-            page.wait_for_selector("#tab-mix", state="visible", timeout=15_000)
-            mix = page.locator("#tab-mix")
-            assert mix.get_by_label("Music starts at (s)").input_value() == "1.5"
-            target = mix.get_by_label("Loudness target (LUFS)")
-            assert float(target.input_value()) == -14.0
-            target.fill("-20")
-            page.screenshot(path=str(shots / "jobs-run-again-with-changes.png"), full_page=True)
-            page.click("#mix-run")
-            seen = _follow(page, "#mix-status .ac-status", timeout=120)
-            assert seen[-1][0] == "done", (seen, page.inner_text("#mix-status"))
-            browser.close()
+        page.click("#jobs-edit")  # "Run again with changes": the Mix tab, filled in
+        page.wait_for_selector("#tab-mix", state="visible", timeout=15_000)
+        mix = page.locator("#tab-mix")
+        assert mix.get_by_label("Music starts at (s)").input_value() == "1.5"
+        target = mix.get_by_label("Loudness target (LUFS)")
+        assert float(target.input_value()) == -14.0
+        target.fill("-20")
+        page.screenshot(path=str(shots / "jobs-run-again-with-changes.png"), full_page=True)
+        page.click("#mix-run")
+        seen = _follow(page, "#mix-status .ac-status", timeout=120)
+        assert seen[-1][0] == "done", (seen, page.inner_text("#mix-status"))
         again = api.get(f"/api/jobs/{seen[-1][2]}").json()
         assert again["id"] != first
         assert again["params"] == {"music": "music@1.5", "target_lufs": -20.0, "report": True}
         kept = tmp_path / "data" / again["id"] / "in"
         assert [p.read_bytes() for p in kept.iterdir()] == [audio_only.read_bytes()]
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        api.close()
 
 
 # True when a scrolled box shows its end (or has nothing to scroll).

@@ -23,6 +23,7 @@ from audio_creator.web.service import SAFE_NAME
 from audio_creator.web.store import FINISHED, Job, JobStore
 
 LOG_TAIL_LINES = 40
+MIN_TOKEN_CHARS = 16  # below this, the server warns at start
 logger = logging.getLogger(__name__)
 
 
@@ -63,6 +64,12 @@ def create_app(settings: ServerSettings) -> Any:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if token is None:
             logger.warning("no token: anyone who reaches this server can use it (--insecure)")
+        elif settings.token and len(settings.token) < MIN_TOKEN_CHARS:
+            logger.warning(
+                "AUDIO_CREATOR_TOKEN has %d characters: a short token can be guessed; use %d or "
+                "more (python3 -c 'import secrets; print(secrets.token_hex(24))')",
+                len(settings.token), MIN_TOKEN_CHARS,
+            )  # fmt: skip
         elif not settings.token:
             logger.warning("this server's token (sign in with it, or open /?token=%s)", token)
         manager.start()

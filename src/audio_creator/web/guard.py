@@ -30,7 +30,7 @@ import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from python_multipart.exceptions import MultipartParseError
 
@@ -43,6 +43,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 LOOPBACK_NAMES = frozenset(("localhost", "127.0.0.1", "::1"))
 UNSAFE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 LOGIN_PATH = "/login"
+LOGOUT_PATH = "/logout"
 LOGIN_BODY_LIMIT = 4096
 
 
@@ -115,13 +116,16 @@ class Guard:
         if path == LOGIN_PATH:
             await self._login(scope, receive, send, headers)
             return
+        if path == LOGOUT_PATH:  # the cookie goes; the sign-in page comes
+            await self._cookie(scope, send, LOGIN_PATH, "", expired=True)
+            return
         if self.policy.token and method in ("GET", "HEAD"):
             given = _query(scope)
             if "token" in given and secrets.compare_digest(
                 given["token"].encode(), self.policy.token.encode()
             ):  # a link with the token: set the cookie, then the same address without it
                 del given["token"]
-                target = path + (f"?{urlencode(given)}" if given else "")
+                target = quote(path) + (f"?{urlencode(given)}" if given else "")
                 await self._signed_in(scope, send, target)
                 return
         limit = self.policy.max_body_bytes
@@ -147,7 +151,9 @@ class Guard:
         if scope["path"].startswith(self.policy.closed_prefixes):
             return _answer(404, "not here: the HTTP API is at /api (see /docs)")
         is_preflight = scope.get("method") == "OPTIONS" and "origin" in headers
-        if is_preflight or scope["path"] == LOGIN_PATH or self.signed_in(scope, headers):
+        if is_preflight or scope["path"] in (LOGIN_PATH, LOGOUT_PATH):
+            return None
+        if self.signed_in(scope, headers):
             return None
         if scope["type"] == "http" and scope["method"] == "GET" and _wants_page(headers):
             query = urlencode({"next": _relative(scope)})
@@ -224,11 +230,15 @@ class Guard:
         await _page(200, _login_html(target, wrong=False))(scope, receive, send)
 
     async def _signed_in(self, scope: Scope, send: Send, target: str) -> None:
+        await self._cookie(scope, send, target, self.policy.session())
+
+    async def _cookie(
+        self, scope: Scope, send: Send, target: str, value: str, *, expired: bool = False
+    ) -> None:
+        """Set (or with `expired`, remove) the session cookie, and go on to `target`."""
         secure = "; Secure" if scope.get("scheme") == "https" else ""
-        cookie = (
-            f"{_cookie_name(scope)}={self.policy.session()}; Path=/; HttpOnly; "
-            f"SameSite=Strict{secure}"
-        )
+        gone = "; Max-Age=0" if expired else ""
+        cookie = f"{_cookie_name(scope)}={value}; Path=/; HttpOnly; SameSite=Strict{secure}{gone}"
         await send({
             "type": "http.response.start", "status": 303,
             "headers": [(b"location", target.encode()), (b"set-cookie", cookie.encode()),
@@ -363,6 +373,8 @@ def _relative(scope: Scope) -> str:
 def _safe_next(target: str) -> str:
     """Where to go after signing in: a path of this server only, never another site."""
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in target):  # no header tricks, no spaces
         return "/"
     return target
 

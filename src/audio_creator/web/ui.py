@@ -109,6 +109,10 @@ def build(store: JobStore, manager: JobManager) -> Any:
                     _job_panel(gr, forms[title.lower()], store, manager, uploaded)
             with gr.Tab("Jobs", id="jobs", elem_id="tab-jobs"):
                 jobs_tab(gr, store, manager, forms, tabs, lambda path: offered(blocks, path))
+        gr.Markdown(
+            "[HTTP API](/docs) · [sign out](/logout) · jobs also at `/api/jobs`",
+            elem_id="ac-footer",
+        )
     return blocks
 
 
