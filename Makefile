@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/wavjourney.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/web_upload.py
 
 clean:
 	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache

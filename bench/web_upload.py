@@ -41,7 +41,10 @@ PEER = textwrap.dedent(
     @app.post("/api/jobs")
     async def submit(request: Request):
         form = await request.form()
-        size = sum(len(await v.read()) for _, v in form.multi_items() if hasattr(v, "read"))
+        size = 0
+        for _, value in form.multi_items():
+            if hasattr(value, "size"):
+                size += value.size
         if size > LIMIT:
             return JSONResponse({"detail": "too large"}, status_code=413)
         return {"ok": True}

@@ -381,7 +381,7 @@ def serve(args: argparse.Namespace) -> int:
         import uvicorn
     except ImportError as exc:
         raise BackendUnavailable("the server needs: pip install 'audio-creator[web]'") from exc
-    app = create_app(settings)
+    app = create_app(settings, announce=False)
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     shown = f"[{shown}]" if ":" in shown else shown
     url = f"http://{shown}:{args.port}/"

@@ -44,8 +44,9 @@ class ServerSettings:
     ui: bool = True  # the web UI at / (Gradio), beside the API
 
 
-def create_app(settings: ServerSettings) -> Any:
-    """The FastAPI application, with its job manager started on startup and stopped on shutdown."""
+def create_app(settings: ServerSettings, *, announce: bool = True) -> Any:
+    """The FastAPI application, with its job manager started on startup and stopped on shutdown.
+    With `announce`, a token it made is logged at start (`serve` prints its own address)."""
     from contextlib import asynccontextmanager
 
     from fastapi import FastAPI, Request
@@ -70,7 +71,7 @@ def create_app(settings: ServerSettings) -> Any:
                 "more (python3 -c 'import secrets; print(secrets.token_hex(24))')",
                 len(settings.token), MIN_TOKEN_CHARS,
             )  # fmt: skip
-        elif not settings.token:
+        elif not settings.token and announce:
             logger.warning("this server's token (sign in with it, or open /?token=%s)", token)
         manager.start()
         yield
