@@ -127,6 +127,8 @@ def test_run_again_with_changes_fills_the_form_with_the_jobs_settings(tmp_path: 
     assert offered == [store.folder(job.id) / "in" / "video.mp4"]
     style, default = values[("style", False)]
     assert style == default == ""  # not set by the job: the form's own default
+    assert values[("merge_video", False)] == (False, True)  # a switch it had off stays off
+    assert values[("midi_out", False)][0] is False
 
 
 def test_the_page_never_serves_the_jobs_folder(tmp_path: Path) -> None:

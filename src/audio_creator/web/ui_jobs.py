@@ -123,9 +123,10 @@ def _choices(store: JobStore) -> list[tuple[str, str]]:
 
 
 def _filled(form: Tab, job: Job, store: JobStore, offer: Callable[[Path], str]) -> list[Any]:
-    """The values of `form`'s widgets for `job`: its parameters where it set them, the widget's
-    own default elsewhere; its input files offered again as uploads; random seeds off (the seed
-    it ran with is in the seed field)."""
+    """The values of `form`'s widgets for `job`: its parameters where it set them; elsewhere a
+    switch is off (a job keeps only the switches that were on) and the rest is the widget's own
+    default, which is the command's or empty; its input files offered again as uploads; random
+    seeds off (the seed it ran with is in the seed field)."""
     values: list[Any] = []
     for field, widget in form.fields:
         given = job.params.get(field.start_of or field.dest)
@@ -138,14 +139,16 @@ def _filled(form: Tab, job: Job, store: JobStore, offer: Callable[[Path], str]) 
             _, sep, start = str(given or "").rpartition("@")
             values.append(start if sep else "")
         elif given is not None:
-            values.append(str(given) if _is_text(widget) and field.cast else given)
+            values.append(str(given) if _kind(widget) == "Textbox" and field.cast else given)
+        elif _kind(widget) == "Checkbox":
+            values.append(False)
         else:
             values.append(widget.value)
     return values
 
 
-def _is_text(widget: Any) -> bool:
-    return type(widget).__name__ == "Textbox"
+def _kind(widget: Any) -> str:
+    return type(widget).__name__
 
 
 def _kept_input(store: JobStore, job: Job, name: str) -> Path | None:
