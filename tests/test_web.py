@@ -115,6 +115,17 @@ def test_artifact_names_cannot_leave_the_job(client: TestClient) -> None:
         assert client.get(f"/api/jobs/{job['id']}/artifacts/{name}").status_code == 404, name
 
 
+def test_a_job_whose_folder_was_removed_does_not_break_the_list(
+    client: TestClient, tmp_path: Path
+) -> None:
+    import shutil
+
+    job = wait(client, submit(client, "tts", {"text": "Hi."}).json()["id"])
+    shutil.rmtree(tmp_path / "data" / job["id"])
+    assert client.get("/api/jobs").status_code == 200
+    assert client.get(f"/api/jobs/{job['id']}").json()["artifacts"] == []
+
+
 def test_a_token_guards_the_api(tmp_path: Path) -> None:
     app = create_app(ServerSettings(tmp_path / "data", token=TOKEN))
     with TestClient(app, base_url="http://127.0.0.1") as client:

@@ -146,9 +146,11 @@ def test_a_page_call_cannot_make_a_server_file_a_job_input(
     assert answer["success"] is False, answer
     assert server.jobs() == before  # no job was made of it
     assert server.files_holding(SECRET) == []  # nor was the file copied anywhere
-    # Nor is the handler a public endpoint of Gradio's API.
-    called = server.client.post("/gradio_api/call/follow", json={"data": []})
-    assert not called.is_success
+    # Nor is the handler a public endpoint of Gradio's API (by any of its routes).
+    for name in ("follow", "follow_2", "run_again", "lambda"):
+        for route in ("call", "api", "run"):
+            called = server.client.post(f"/gradio_api/{route}/{name}", json={"data": []})
+            assert called.status_code == 404, (route, name)
 
 
 def test_a_form_file_is_taken_only_from_this_servers_uploads(tmp_path: Path) -> None:
@@ -324,6 +326,52 @@ def test_the_token_is_asked_of_every_client_wherever_it_comes_from(with_token: S
     for scheme in ("Bearer", "bearer", "BEARER", "token", "Token"):
         answer = anonymous.get("/api/health", headers={"Authorization": f"{scheme} {WEB_TOKEN}"})
         assert answer.status_code == 200, scheme
+
+
+def test_no_page_of_this_server_can_be_framed_by_another(with_token: Server) -> None:
+    """Clickjacking: a page on another port of this machine is "same-site" for the cookie, so
+    only the answers' own headers keep it from framing the signed-in page."""
+    with httpx.Client(base_url=with_token.base, timeout=30) as browser:
+        browser.get(f"/?token={WEB_TOKEN}")
+        for path in ("/", "/login", "/docs", "/api/health", "/config", "/no-such-page"):
+            answer = browser.get(path, headers={"Sec-Fetch-Dest": "iframe"})
+            assert answer.headers.get("x-frame-options") == "DENY", path
+            assert "frame-ancestors 'none'" in answer.headers.get("content-security-policy", "")
+        assert with_token.anonymous.get("/api/jobs").headers.get("x-frame-options") == "DENY"
+
+
+def test_a_token_link_goes_nowhere_else_and_is_not_logged(with_token: Server) -> None:
+    import logging
+
+    from audio_creator.web.guard import TokenScrubber
+
+    for path in ("//evil.example/x", "/\\evil.example"):  # sent as is, on a socket of our own
+        request = (f"GET {path}?token={WEB_TOKEN} HTTP/1.1\r\n"
+                   f"Host: 127.0.0.1:{with_token.port}\r\nConnection: close\r\n\r\n")  # fmt: skip
+        with socket.create_connection(("127.0.0.1", with_token.port), timeout=30) as connection:
+            connection.sendall(request.encode())
+            answer = connection.recv(4096).decode("latin-1")
+        assert answer.startswith("HTTP/1.1 303"), answer[:40]
+        location = answer.lower().split("\r\nlocation: ", 1)[1].split("\r\n", 1)[0]
+        assert location.startswith("/") and location[1:2] not in ("/", "\\"), (path, location)
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", f"/?next=x&token={WEB_TOKEN}&y=1", "1.1", 303), None,
+    )  # fmt: skip
+    assert TokenScrubber().filter(record) and WEB_TOKEN not in record.getMessage()
+    assert "token=[hidden]&y=1" in record.getMessage()
+
+
+def test_a_relative_data_folder_is_made_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Uploads are recognised by absolute path: a data folder named from the server's working
+    folder must not make every upload a stranger."""
+    from audio_creator.web.store import JobStore
+
+    monkeypatch.chdir(tmp_path)
+    store = JobStore("relative-data")
+    assert store.root == tmp_path / "relative-data" and store.root.is_absolute()
 
 
 # 3. Uploads bounded while they stream.

@@ -7,6 +7,7 @@ $AUDIO_CREATOR_TEST_ARTIFACTS (default output/test-artifacts/web-ui/).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -118,8 +119,10 @@ def test_run_again_with_changes_fills_the_form_with_the_jobs_settings(tmp_path: 
         return f"offered/{path.name}"
 
     values = {}
-    for (field, widget), value in zip(tab.fields, _filled(tab, job, store, offer), strict=True):
+    filled, kept, dropped = _filled(tab, job, store, offer)
+    for (field, widget), value in zip(tab.fields, filled, strict=True):
         values[(field.dest, field.random)] = (value, widget.value)
+    assert kept == {"video": store.folder(job.id) / "in" / "video.mp4"} and dropped == []
     assert values[("seed", False)][0] == 12345 and values[("seed", True)][0] is False
     assert values[("rerank", False)][0] == 3 and values[("rerank_topk", False)][0] == 2
     assert values[("duration", False)][0] == "12.5"  # a text field where it may stay empty
@@ -129,6 +132,52 @@ def test_run_again_with_changes_fills_the_form_with_the_jobs_settings(tmp_path: 
     assert style == default == ""  # not set by the job: the form's own default
     assert values[("merge_video", False)] == (False, True)  # a switch it had off stays off
     assert values[("midi_out", False)][0] is False
+
+
+def test_run_again_with_changes_takes_jobs_made_through_the_api(tmp_path: Path) -> None:
+    """Uploads under names of their own, several files under one option, dashed names."""
+    from audio_creator.web.store import JobStore
+    from audio_creator.web.ui_jobs import _filled
+
+    store = JobStore(tmp_path)
+    params = {"music": ["track@0", "bed@30"], "speech": "voice@2.5", "target-lufs": -20.0}
+    job = store.create("mix", params, ["track", "bed", "voice"], status="done")
+    for name in ("track.flac", "bed.wav", "voice.m4a"):
+        (store.folder(job.id) / "in" / name).write_bytes(name.encode())
+    tab = _tabs()["mix"]
+    filled, kept, dropped = _filled(tab, job, store, lambda path: f"offered/{path.name}")
+    pairs = zip(tab.fields, filled, strict=True)
+    values = {field.dest: value for (field, _), value in pairs if not field.start_of}
+    assert kept == {"music": store.folder(job.id) / "in" / "track.flac",
+                    "speech": store.folder(job.id) / "in" / "voice.m4a"}  # fmt: skip
+    assert dropped == ["bed"]  # a form field holds one file: said, not silently lost
+    assert values["target_lufs"] == -20.0
+    starts = [v for (f, _), v in zip(tab.fields, filled, strict=True) if f.start_of]
+    assert starts == ["0", "2.5"]
+
+
+def test_a_form_file_is_a_new_upload_or_the_kept_input_of_a_job_run_again(
+    tmp_path: Path,
+) -> None:
+    from audio_creator.web import service, ui
+
+    kept = tmp_path / "in" / "video.mov"
+    kept.parent.mkdir()
+    kept.write_bytes(b"kept")
+
+    def uploaded(value: Any) -> Path:
+        if value == "new-upload":
+            return tmp_path / "new.mp4"
+        raise service.Refused(403, "a file reaches a job only by being uploaded to this page")
+
+    # the page's preview of the kept file (perhaps converted) stands for the kept file itself
+    assert ui._upload_or_kept("video", "preview.mp4", uploaded, {"video": kept}) == kept
+    assert ui._upload_or_kept("video", "new-upload", uploaded, {"video": kept}) == (
+        tmp_path / "new.mp4"
+    )  # a new upload replaces it
+    for reuse in ({}, {"music": kept}, {"video": tmp_path / "gone.mov"}):
+        with pytest.raises(service.Refused):
+            ui._upload_or_kept("video", "/etc/passwd", uploaded, reuse)
 
 
 def test_the_page_never_serves_the_jobs_folder(tmp_path: Path) -> None:
@@ -357,11 +406,23 @@ def test_the_jobs_tab_reopens_a_result_and_runs_it_again_with_changes(
             assert time.monotonic() < deadline
             time.sleep(0.2)
         page.get_by_role("tab", name="Jobs").click()
+        # A job still running, opened: its view follows it to its results by itself.
+        text = {"mode": "tts", "params": json.dumps({"text": "One more sentence to say. " * 60})}
+        running = api.post("/api/jobs", data=text).json()["id"]
+        row = page.locator("#jobs-table").get_by_text(running, exact=True).locator("visible=true")
+        row.wait_for(timeout=15_000)
+        row.click()
+        page.wait_for_selector(f"#jobs-status .ac-status[data-job='{running}']", timeout=15_000)
+        opened_as = page.get_attribute("#jobs-status .ac-status", "data-status")
+        page.wait_for_selector("#jobs-status .ac-status[data-status=done]", timeout=120_000)
+        page.wait_for_selector('#jobs-files a[download="speech.wav"]', timeout=15_000)
+        assert opened_as in ("queued", "running", "done"), opened_as
         row = page.locator("#jobs-table").get_by_text(first, exact=True).locator("visible=true")
         row.wait_for(timeout=15_000)  # the table refreshes by itself
         row.click()
-        page.wait_for_selector("#jobs-status .ac-status[data-status=done]", timeout=15_000)
-        assert page.get_attribute("#jobs-status .ac-status", "data-job") == first
+        page.wait_for_selector(
+            f"#jobs-status .ac-status[data-status=done][data-job='{first}']", timeout=15_000
+        )
         page.wait_for_selector('#jobs-files a[download="mix.wav"]', timeout=15_000)
         page.wait_for_selector("#jobs-audio audio, #jobs-audio .waveform-container",
                                state="attached", timeout=15_000)  # fmt: skip

@@ -92,6 +92,9 @@ def create_app(settings: ServerSettings, *, announce: bool = True) -> Any:
         cors_origins=settings.cors_origins, max_upload_bytes=settings.max_upload_bytes,
     )  # fmt: skip
     app.add_middleware(guard.Guard, policy=policy)  # outermost: before anything else runs
+    access_log = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, guard.TokenScrubber) for f in access_log.filters):
+        access_log.addFilter(guard.TokenScrubber())  # a ?token= link is not written to the log
 
     def problem(status: int, detail: str) -> Any:
         return JSONResponse({"detail": detail}, status_code=status)

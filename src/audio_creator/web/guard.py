@@ -26,6 +26,7 @@ import hmac
 import html
 import ipaddress
 import json
+import re
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -68,7 +69,9 @@ class Policy:
     max_body_bytes: int = 16 * 1024**2
     upload_routes: tuple[str, ...] = ("/api/jobs", "/gradio_api/upload")
     # Gradio's API for its client libraries: the page never calls it; the HTTP API is ours.
-    closed_prefixes: tuple[str, ...] = ("/gradio_api/call/", "/gradio_api/run/", "/gradio_api/mcp")
+    closed_prefixes: tuple[str, ...] = (
+        "/gradio_api/call/", "/gradio_api/run/", "/gradio_api/api/", "/gradio_api/mcp",
+    )  # fmt: skip
 
     def session(self) -> str:
         """The session cookie's value: derived from the token, so a new token ends old sessions;
@@ -126,12 +129,12 @@ class Guard:
             ):  # a link with the token: set the cookie, then the same address without it
                 del given["token"]
                 target = quote(path) + (f"?{urlencode(given)}" if given else "")
-                await self._signed_in(scope, send, target)
+                await self._signed_in(scope, send, _safe_next(target))
                 return
         limit = self.policy.max_body_bytes
         if method == "POST" and path in self.policy.upload_routes:
             limit = self.policy.max_upload_bytes
-        await _bounded(self.app, scope, receive, send, limit)
+        await _bounded(self.app, scope, receive, _framed_by_none(send), limit)
 
     def _refusal(self, scope: Scope, headers: dict[str, str]) -> ASGIApp | None:
         """The answer that turns the request away, or None when it may go on."""
@@ -242,7 +245,7 @@ class Guard:
         await send({
             "type": "http.response.start", "status": 303,
             "headers": [(b"location", target.encode()), (b"set-cookie", cookie.encode()),
-                        (b"content-length", b"0"), (b"cache-control", b"no-store")],
+                        (b"content-length", b"0"), (b"cache-control", b"no-store"), *_FRAMING],
         })  # fmt: skip
         await send({"type": "http.response.body", "body": b""})
 
@@ -290,6 +293,39 @@ async def _bounded(app: ASGIApp, scope: Scope, receive: Receive, send: Send, lim
             await _too_large(limit)(scope, receive, send)
 
 
+# Every answer: not to be shown in another site's frame (clickjacking: a page on another port of
+# this machine is "same-site", so the cookie alone would let it frame the signed-in page), and
+# taken as the type it says.
+_FRAMING = (
+    (b"content-security-policy", b"frame-ancestors 'none'"), (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+)  # fmt: skip
+
+
+def _framed_by_none(send: Send) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            have = {name.lower() for name, _ in message.get("headers", [])}
+            extra = [(k, v) for k, v in _FRAMING if k not in have]
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return sending
+
+
+class TokenScrubber:
+    """A logging filter that hides `token=…` in what uvicorn logs of each request."""
+
+    _TOKEN = re.compile(r"([?&]token=)[^&\s]*")
+
+    def filter(self, record: Any) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self._TOKEN.sub(r"\1[hidden]", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
 def _too_large(limit: int) -> ASGIApp:
     return _answer(413, f"the request is larger than this server takes ({limit} bytes)")
 
@@ -313,7 +349,7 @@ def _respond(status: int, body: bytes, kind: str, extra: dict[str, str]) -> ASGI
             await send({"type": "websocket.close", "code": 1008})
             return
         headers = [(b"content-type", kind.encode()), (b"content-length", str(len(body)).encode()),
-                   (b"cache-control", b"no-store")]  # fmt: skip
+                   (b"cache-control", b"no-store"), *_FRAMING]  # fmt: skip
         headers += [(k.encode(), v.encode()) for k, v in extra.items()]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

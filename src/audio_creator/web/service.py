@@ -28,8 +28,12 @@ SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 _VIDEO = ("mp4", "m4v", "mov", "mkv", "webm", "avi", "ts", "mts", "m2ts", "mpg", "mpeg", "ogv")
 _AUDIO = ("wav", "flac", "mp3", "ogg", "oga", "opus", "m4a", "aac", "aif", "aiff", "caf", "wma")
 KEPT_SUFFIXES = frozenset(f".{ext}" for ext in (*_VIDEO, *_AUDIO, "txt", "md", "json"))
-# An absolute path in a message: after a space, a quote or the start; up to its last part.
-_SERVER_PATH = re.compile(r"""(^|[\s'"(=])(/(?:[^\s'"/]+/)+[^\s'"/)]*)""", re.MULTILINE)
+# An absolute path in a message, up to its last part: at the start, or after anything but a
+# letter, digit or one of `._~/-` (so `lora:/x/y`, `[/x/y]` and `music@/x/y` are paths, and the
+# `/path` of `http://host/path` is not).
+_SERVER_PATH = re.compile(
+    r"""(^|[^\w.~/-])(/(?:[^\s'"`/\]\[]+/)+[^\s'"`/)\]\[,;]*)""", re.MULTILINE
+)
 
 
 class Refused(Exception):
@@ -152,8 +156,11 @@ def artifacts(store: JobStore, job: Job) -> list[str]:
     """The names of a finished job's results (none until it is done)."""
     if job.status != "done":
         return []
-    folder = store.folder(job.id) / "out"
-    return sorted(p.name for p in folder.iterdir() if is_plain_file(p) and p.name[0] != ".")
+    try:
+        found = list((store.folder(job.id) / "out").iterdir())
+    except OSError:  # its folder was removed by hand: nothing to offer
+        return []
+    return sorted(p.name for p in found if is_plain_file(p) and p.name[0] != ".")
 
 
 def is_plain_file(path: Path) -> bool:
@@ -166,9 +173,14 @@ def is_plain_file(path: Path) -> bool:
 
 def public_text(store: JobStore, job_id: str, text: str) -> str:
     """`text` as a client may see it: the job's own files by their names in the job (`out/x.wav`),
-    any other server path by its last part; the server's own log keeps the full paths."""
+    the server's home folder as `~`, any other server path by its last part; the server's own
+    log keeps the full paths."""
     for folder in {str(store.folder(job_id)), os.path.realpath(store.folder(job_id))}:
         text = text.replace(folder + os.sep, "")
+    home = str(Path.home())
+    if len(home) > 1:  # a home with a space in its name is not cut at the space
+        text = text.replace(home + os.sep, "~" + os.sep)
+    text = text.replace("file://", "file:")
     return _SERVER_PATH.sub(lambda m: m.group(1) + Path(m.group(2)).name, text)
 
 

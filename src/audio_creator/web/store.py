@@ -63,7 +63,7 @@ class JobStore:
     """Jobs in `root/jobs.sqlite3`, their files in `root/<id>/` (`in/`, `out/`, `log.txt`)."""
 
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+        self.root = Path(root).expanduser().resolve()  # relative to where the server started
         self.root.mkdir(parents=True, exist_ok=True)
         self.path = self.root / "jobs.sqlite3"
         with self._connect() as db:

@@ -56,10 +56,13 @@ class Field:
 
 @dataclass
 class Tab:
-    """One mode's form: its fields, the widgets that hold them, in order."""
+    """One mode's form: its fields, the widgets that hold them, in order; `reuse`, the session
+    state that "Run again with changes" fills with the kept input files a job is to read again
+    (field → file), unless a new upload replaces them."""
 
     mode: str
     fields: list[tuple[Field, Any]]
+    reuse: Any = None
 
 
 def mount(app: Any, store: JobStore, manager: JobManager, max_bytes: int) -> None:
@@ -75,6 +78,7 @@ def mount(app: Any, store: JobStore, manager: JobManager, max_bytes: int) -> Non
     gr.mount_gradio_app(
         app, blocks, path="/", max_file_size=max_bytes, ssr_mode=False, mcp_server=False,
         pwa=False, run_history=False, footer_links=[],
+        show_error=False,  # an unexpected error's text (server paths) stays in the server's log
         theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]),
         css=_CSS,
     )  # fmt: skip
@@ -108,7 +112,7 @@ def build(store: JobStore, manager: JobManager) -> Any:
                     forms[title.lower()] = form(gr)
                     _job_panel(gr, forms[title.lower()], store, manager, uploaded)
             with gr.Tab("Jobs", id="jobs", elem_id="tab-jobs"):
-                jobs_tab(gr, store, manager, forms, tabs, lambda path: offered(blocks, path))
+                jobs_tab(gr, store, manager, forms, tabs, offered)
         gr.Markdown(
             "[HTTP API](/docs) · [sign out](/logout) · jobs also at `/api/jobs`",
             elem_id="ac-footer",
@@ -357,9 +361,11 @@ def _job_panel(
         cancel = gr.Button("Cancel", variant="stop", elem_id=f"{mode}-cancel")
     view = result_view(gr, store, mode, mode)
     job_id = gr.State("")
+    tab.reuse = gr.State({})
 
     async def follow(*values: Any) -> AsyncIterator[list[Any]]:
-        job = await asyncio.to_thread(_submit, tab, values, store, manager, uploaded)
+        *fields, reuse = values
+        job = await asyncio.to_thread(_submit, tab, tuple(fields), store, manager, uploaded, reuse)
         yield [job.id, *view.values(gr, status_html(store, job), "", Results())]
         while True:
             current = store.get(job.id) or job
@@ -376,15 +382,15 @@ def _job_panel(
             manager.cancel(current)
 
     run.click(
-        follow, [w for _, w in tab.fields], [job_id, *view.outputs], concurrency_limit=None,
-        api_visibility="private",
+        follow, [*(w for _, w in tab.fields), tab.reuse], [job_id, *view.outputs],
+        concurrency_limit=None, api_visibility="private",
     )  # fmt: skip
     cancel.click(stop, [job_id], None, concurrency_limit=None, api_visibility="private")
 
 
 def _submit(
     tab: Tab, values: tuple[Any, ...], store: JobStore, manager: JobManager,
-    uploaded: Callable[[Any], Path],
+    uploaded: Callable[[Any], Path], reuse: dict[str, Path] | None = None,
 ) -> Job:  # fmt: skip
     """Take a tab's job in as the API does; a refusal is shown as an error.
 
@@ -400,7 +406,7 @@ def _submit(
             if value is None or value == "" or value is False:
                 continue
             if field.upload:
-                files[field.dest] = uploaded(value)
+                files[field.dest] = _upload_or_kept(field.dest, value, uploaded, reuse or {})
                 params[field.dest] = field.dest
             elif field.random:
                 params[field.dest] = secrets.randbelow(2**31)  # shown with the job's results
@@ -419,6 +425,19 @@ def _submit(
             return service.queue_job(store, manager, intake)
     except service.Refused as exc:
         raise gr.Error(exc.detail) from None
+
+
+def _upload_or_kept(
+    dest: str, value: Any, uploaded: Callable[[Any], Path], reuse: dict[str, Path]
+) -> Path:
+    """A new upload of this page, else the kept input of the job run again with changes (the
+    page shows a copy of it, which it may have converted): never any other file."""
+    try:
+        return uploaded(value)
+    except service.Refused:
+        if dest in reuse and service.is_plain_file(reuse[dest]):
+            return reuse[dest]
+        raise
 
 
 def _number(value: Any, kind: Callable[[Any], Any]) -> Any:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from audio_creator.web import service
 from audio_creator.web.jobs import JobManager
-from audio_creator.web.store import Job, JobStore
+from audio_creator.web.store import FINISHED, Job, JobStore
 from audio_creator.web.ui_results import (
     Results,
     handed_over,
@@ -35,7 +35,7 @@ def jobs_tab(
     offer: Callable[[Path], str],
 ) -> None:  # fmt: skip
     """The tab's widgets and what they do. `forms` are the modes' tabs (to fill them in), `tabs`
-    the tab set (to switch to one), `offer` makes a kept input file an upload of the page."""
+    the tab set (to switch to one), `offer` shows a kept input file in a form."""
     gr.Markdown("Every job, newest first. Click one (or choose it) to see its results.")
     table = gr.Dataframe(
         lambda: _rows(store), headers=COLUMNS, interactive=False, elem_id="jobs-table"
@@ -53,10 +53,32 @@ def jobs_tab(
         edit = gr.Button("Run again with changes", elem_id="jobs-edit")
     said = gr.Markdown(elem_id="jobs-said")
     view = result_view(gr, store, "jobs", None)
+    shown = gr.State("")  # the status the view shows; a job that ends gets its results shown
     timer = gr.Timer(REFRESH_S)
 
-    def refresh() -> tuple[Any, Any]:  # the choice stays: its view is not reloaded
-        return _rows(store), gr.update(choices=_choices(store))
+    def show(job_id: str | None, showing: str) -> Iterator[list[Any]]:
+        """The chosen job's view: unchanged once it shows an ended job; its status and log
+        while it runs; its results when it has ended."""
+        job = _job(store, job_id)
+        if job is None:
+            yield [*view.values(gr, status_html(store, None), "", Results()), ""]
+        elif showing in FINISHED and job.status == showing:
+            yield [*[gr.update()] * len(view.outputs), showing]
+        elif job.status in FINISHED:
+            with handed_over(store, job) as results:  # copied before it asks for more
+                now = status_html(store, job), log_text(store, job.id)
+                yield [*view.values(gr, *now, results), job.status]
+        else:
+            now = status_html(store, job), log_text(store, job.id)
+            yield [*view.values(gr, *now, None), job.status]
+
+    def open_job(job_id: str | None) -> Iterator[list[Any]]:
+        yield from show(job_id, "")
+
+    def tick(job_id: str | None, showing: str) -> Iterator[list[Any]]:
+        rows = [_rows(store), gr.update(choices=_choices(store))]  # the choice stays
+        for shown_now in show(job_id, showing):
+            yield rows + shown_now
 
     def pick(event: Any) -> str:
         row = event.row_value
@@ -66,14 +88,6 @@ def jobs_tab(
     # (this module's annotations are strings, which it cannot resolve here).
     pick.__annotations__ = {"event": gr.SelectData, "return": str}
 
-    def open_job(job_id: str | None) -> Iterator[list[Any]]:
-        job = _job(store, job_id)
-        if job is None:
-            yield view.values(gr, status_html(store, None), "", Results())
-            return
-        with handed_over(store, job) as results:
-            yield view.values(gr, status_html(store, job), log_text(store, job.id), results)
-
     def run_again(job_id: str | None, api_key: str) -> tuple[Any, ...]:
         try:
             new = service.resubmit(
@@ -81,27 +95,30 @@ def jobs_tab(
             )
         except service.Refused as exc:
             raise gr.Error(exc.detail) from None
-        rows, choices = refresh()
-        return f"Queued again as job `{new.id}`.", rows, choices
+        return f"Queued again as job `{new.id}`.", _rows(store), gr.update(choices=_choices(store))
 
     widgets = [widget for form in forms.values() for _, widget in form.fields]
+    reused = [form.reuse for form in forms.values()]
 
     def run_with_changes(job_id: str | None) -> list[Any]:
         job = _job(store, job_id)
         if job is None:
             raise gr.Error("choose a job first")
-        filled = _filled(forms[job.mode], job, store, offer)
+        filled, kept, dropped = _filled(forms[job.mode], job, store, offer)
+        if dropped:
+            gr.Warning(f"the form holds one file per input: {', '.join(dropped)} left out")
         updates: list[Any] = [gr.Tabs(selected=job.mode)]
         for mode, form in forms.items():
             updates += filled if mode == job.mode else [gr.update()] * len(form.fields)
-        return updates
+        return updates + [kept if mode == job.mode else gr.update() for mode in forms]
 
     private = {"api_visibility": "private"}
-    timer.tick(refresh, None, [table, chosen], **private)
+    view_out = [*view.outputs, shown]
+    timer.tick(tick, [chosen, shown], [table, chosen, *view_out], **private)
     table.select(pick, None, chosen, **private)
-    chosen.change(open_job, [chosen], view.outputs, **private)
+    chosen.change(open_job, [chosen], view_out, **private)
     again.click(run_again, [chosen, key], [said, table, chosen], **private)
-    edit.click(run_with_changes, [chosen], [tabs, *widgets], **private)
+    edit.click(run_with_changes, [chosen], [tabs, *widgets, *reused], **private)
 
 
 def _job(store: JobStore, job_id: str | None) -> Job | None:
@@ -122,19 +139,34 @@ def _choices(store: JobStore) -> list[tuple[str, str]]:
     return [(f"{j.id} · {j.mode} · {j.status}", j.id) for j in store.recent()]
 
 
-def _filled(form: Tab, job: Job, store: JobStore, offer: Callable[[Path], str]) -> list[Any]:
-    """The values of `form`'s widgets for `job`: its parameters where it set them; elsewhere a
-    switch is off (a job keeps only the switches that were on) and the rest is the widget's own
-    default, which is the command's or empty; its input files offered again as uploads; random
-    seeds off (the seed it ran with is in the seed field)."""
+def _filled(
+    form: Tab, job: Job, store: JobStore, offer: Callable[[Path], str]
+) -> tuple[list[Any], dict[str, Path], list[str]]:
+    """`form`'s widgets' values for `job`, the kept input file behind each file field (the job
+    reads those, whatever the page's preview of them became), and the files a field could not
+    hold (a job may have several under one option; a form field holds one).
+
+    The values: its parameters where it set them; elsewhere a switch is off (a job keeps only
+    the switches that were on) and the rest is the widget's own default, which is the command's
+    or empty; random seeds off (the seed it ran with is in the seed field)."""
+    params = {key.replace("-", "_"): value for key, value in job.params.items()}
     values: list[Any] = []
+    kept: dict[str, Path] = {}
+    dropped: list[str] = []
     for field, widget in form.fields:
-        given = job.params.get(field.start_of or field.dest)
+        given = params.get(field.start_of or field.dest)
+        if isinstance(given, list):  # several files under one option: the form takes the first
+            if field.upload:
+                dropped += [str(item).rpartition("@")[0] or str(item) for item in given[1:]]
+            given = given[0] if given else None
         if field.random:
             values.append(False)
         elif field.upload:
-            kept = _kept_input(store, job, field.dest) if given else None
-            values.append(offer(kept) if kept else None)
+            name = str(given).rpartition("@")[0] or str(given) if given is not None else ""
+            source = _kept_input(store, job, name) if name else None
+            if source is not None:
+                kept[field.dest] = source
+            values.append(offer(source) if source is not None else None)
         elif field.start_of:
             _, sep, start = str(given or "").rpartition("@")
             values.append(start if sep else "")
@@ -144,7 +176,7 @@ def _filled(form: Tab, job: Job, store: JobStore, offer: Callable[[Path], str]) 
             values.append(False)
         else:
             values.append(widget.value)
-    return values
+    return values, kept, dropped
 
 
 def _kind(widget: Any) -> str:
@@ -157,9 +189,10 @@ def _kept_input(store: JobStore, job: Job, name: str) -> Path | None:
     return found[0] if found and service.is_plain_file(found[0]) else None
 
 
-def offered(blocks: Any, source: Path) -> str:
-    """A copy of a job's kept input in Gradio's upload folder, recorded as handed out by it: the
-    file came to this server as an upload, and the page may send it back as one."""
+def offered(source: Path) -> str:
+    """A copy of a job's kept input where Gradio serves files from (its upload folder), to show
+    in a form. The page may turn it into another file (a video it cannot play is converted):
+    the job reads the kept input itself (`Tab.reuse`), not what comes back."""
     from gradio.utils import get_upload_folder
 
     folder = Path(get_upload_folder()) / f"rerun-{secrets.token_hex(16)}"
@@ -169,5 +202,4 @@ def offered(blocks: Any, source: Path) -> str:
         os.link(source, target)
     except OSError:
         shutil.copyfile(source, target)
-    blocks.upload_file_set.add(str(target))
     return str(target)
