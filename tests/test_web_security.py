@@ -69,12 +69,23 @@ def _start(folder: Path, token: str | None) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def secret_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Files of the server's machine that no client was given: text, JSON, a video."""
+    """Files of the server's machine that no client was given: text, JSON, a video, a sound.
+    Each holds SECRET (the media after their last packet, where decoders do not look), so a copy
+    anywhere in the server's folders is found."""
+    import numpy as np
+    import soundfile as sf
+
     folder = tmp_path_factory.mktemp("server-files")
     (folder / "secret.txt").write_text(f"{SECRET}\n")
     (folder / "secret.json").write_text(json.dumps({"title": SECRET, "clips": []}))
     video = make_video(folder / "secret.mp4", duration_s=1.0, size="64x48")
-    return {"text": folder / "secret.txt", "json": folder / "secret.json", "video": video}
+    sound = folder / "secret.wav"
+    sf.write(sound, np.zeros(8000, dtype=np.float32), 8000)
+    for media in (video, sound):
+        with media.open("ab") as tail:
+            tail.write(SECRET.encode())
+    return {"text": folder / "secret.txt", "json": folder / "secret.json", "video": video,
+            "audio": sound}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +107,9 @@ def server(request: pytest.FixtureRequest) -> Server:
 # 1. Server files through the page's own API.
 
 
-def _page_call(server: Server, run_button: str, files: dict[str, Path]) -> dict[str, Any]:
+def _page_call(server: Server, run_button: str, kind: str, nth: int, path: Path) -> dict[str, Any]:
     """Call the page's handler behind `run_button` as the page's own script would, with the
-    form's defaults and `files` (input type → path) named as if they had been uploaded."""
+    form's defaults, and `path` named as if uploaded in its `nth` file input of type `kind`."""
     config = server.client.get("/config").json()
     components = {c["id"]: c for c in config["components"]}
     button = next(
@@ -108,15 +119,16 @@ def _page_call(server: Server, run_button: str, files: dict[str, Path]) -> dict[
         (i, d) for i, d in enumerate(config["dependencies"]) if [button, "click"] in d["targets"]
     )
     data = []
+    seen = 0
     for component_id in dependency["inputs"]:
         component = components[component_id]
-        path = files.get(component["type"])
-        if path is not None:
+        if component["type"] == kind and seen == nth:
             data.append({"path": str(path), "orig_name": path.name,
                          "meta": {"_type": "gradio.FileData"}})  # fmt: skip
-            files = {k: v for k, v in files.items() if k != component["type"]}  # the first only
         else:
             data.append(component["props"].get("value"))
+        seen += component["type"] == kind
+    assert seen > nth, f"{run_button} has no {kind} input number {nth}"
     session = f"attack{time.monotonic_ns()}"
     joined = server.client.post(
         "/gradio_api/queue/join",
@@ -133,16 +145,32 @@ def _page_call(server: Server, run_button: str, files: dict[str, Path]) -> dict[
     raise AssertionError("the page's call never completed")
 
 
-@pytest.mark.parametrize(
-    ("button", "kind", "key"),
-    [("tts-run", "file", "text"), ("wavjourney-run", "file", "json"),
-     ("vidmuse-run", "video", "video"), ("autopipeline-run", "video", "video")],
-)  # fmt: skip
+# Every file input of the page: (its tab's Run button, its type, which one of that type).
+FILE_INPUTS = [
+    ("tts-run", "file", 0), ("wavjourney-run", "file", 0), ("wavjourney-run", "video", 0),
+    ("vidmuse-run", "video", 0), ("autopipeline-run", "video", 0), ("mix-run", "audio", 0),
+    ("mix-run", "audio", 1),
+]  # fmt: skip
+
+
+def test_the_attack_covers_every_file_input_of_the_page(with_token: Server) -> None:
+    config = with_token.client.get("/config").json()
+    kinds = ("file", "video", "audio", "image")
+    inputs = []
+    for component in config["components"]:
+        props = component.get("props", {})
+        if component["type"] in kinds and props.get("interactive") is not False:
+            inputs.append(component["type"])
+    assert sorted(inputs) == sorted(kind for _, kind, _ in FILE_INPUTS), inputs
+
+
+@pytest.mark.parametrize(("button", "kind", "nth"), FILE_INPUTS)
 def test_a_page_call_cannot_make_a_server_file_a_job_input(
-    server: Server, secret_files: dict[str, Path], button: str, kind: str, key: str
+    server: Server, secret_files: dict[str, Path], button: str, kind: str, nth: int
 ) -> None:
     before = server.jobs()
-    answer = _page_call(server, button, {kind: secret_files[key]})
+    key = {"file": "json" if button.startswith("wavjourney") else "text"}.get(kind, kind)
+    answer = _page_call(server, button, kind, nth, secret_files[key])
     assert answer["success"] is False, answer
     assert server.jobs() == before  # no job was made of it
     assert server.files_holding(SECRET) == []  # nor was the file copied anywhere
