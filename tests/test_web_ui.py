@@ -280,6 +280,33 @@ def _signed_in_page(data: Path) -> Iterator[tuple[Any, Any]]:
 
 
 @pytest.mark.browser
+def test_a_browser_signs_in_with_the_token_and_out_again(tmp_path: Path) -> None:
+    """As a new user: the address without the token shows the sign-in form; a wrong token is
+    said so; the right one opens the page; "sign out" ends it."""
+    from helpers import WEB_TOKEN
+
+    with _signed_in_page(tmp_path / "data") as (page, _):
+        base = page.url.split("/?")[0].rstrip("/")
+        page.context.clear_cookies()
+        page.goto(f"{base}/")
+        page.wait_for_selector("#token", timeout=15_000)
+        assert "/login" in page.url
+        page.fill("#token", "not the token")
+        page.click("button[type=submit]")
+        page.wait_for_selector(".wrong", timeout=15_000)
+        page.fill("#token", WEB_TOKEN)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#autopipeline-run", timeout=60_000)
+        assert page.url.rstrip("/") == base
+        page.click("#ac-sign-out")
+        page.wait_for_selector("#token", timeout=15_000)
+        page.goto(f"{base}/")  # signed out: the page is not there without the token again
+        page.wait_for_selector("#token", timeout=15_000)
+        status = page.evaluate("async () => (await fetch('/config')).status")
+        assert status == 401
+
+
+@pytest.mark.browser
 @pytest.mark.slow
 def test_a_browser_runs_the_autopipeline_and_gets_the_video(tmp_path: Path) -> None:
     from audio_creator.media.demo import make_demo_video

@@ -295,10 +295,11 @@ async def _bounded(app: ASGIApp, scope: Scope, receive: Receive, send: Send, lim
 
 # Every answer: not to be shown in another site's frame (clickjacking: a page on another port of
 # this machine is "same-site", so the cookie alone would let it frame the signed-in page), and
-# taken as the type it says.
+# taken as the type it says; no address of it sent to other sites (a form of its own still
+# carries its Origin: "no-referrer" would make that "null", which is refused).
 _FRAMING = (
     (b"content-security-policy", b"frame-ancestors 'none'"), (b"x-frame-options", b"DENY"),
-    (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
 )  # fmt: skip
 
 

@@ -113,9 +113,10 @@ def build(store: JobStore, manager: JobManager) -> Any:
                     _job_panel(gr, forms[title.lower()], store, manager, uploaded)
             with gr.Tab("Jobs", id="jobs", elem_id="tab-jobs"):
                 jobs_tab(gr, store, manager, forms, tabs, offered)
-        gr.Markdown(
-            "[HTTP API](/docs) · [sign out](/logout) · jobs also at `/api/jobs`",
-            elem_id="ac-footer",
+        gr.HTML(
+            '<footer class="ac-footer"><a href="/docs" target="_blank">HTTP API</a> · '
+            '<a href="/logout" target="_self" id="ac-sign-out">sign out</a> · '
+            "jobs also at <code>/api/jobs</code></footer>"
         )
     return blocks
 
