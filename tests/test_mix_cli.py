@@ -129,6 +129,9 @@ def test_music_only_mastering(tmp_path: Path, stems: tuple[Path, Path]) -> None:
         (["--true-peak", "0.5"], "≤ 0 dBTP"),
         (["--ducking-db", "-3"], "ducking depth"),
         (["--duration", "0"], "duration must be positive"),
+        (["--duration", "1e9"], "at most 4 hours"),  # refused at once, not rendered for hours
+        (["--duration", "14401"], "at most 4 hours"),
+        (["--speech", "{music}@1e9"], "a track's start is 1e+09 s"),
     ],
 )
 def test_bad_options_exit_2_and_write_nothing(
@@ -139,6 +142,7 @@ def test_bad_options_exit_2_and_write_nothing(
     message: str,
 ) -> None:
     out = tmp_path / "o" / "mix.wav"
+    extra = [arg.replace("{music}", str(stems[0])) for arg in extra]
     assert cli.main(["mix", "--music", str(stems[0]), "-o", str(out), *extra]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()

@@ -183,7 +183,8 @@ def test_the_users_own_narration_is_spoken(demo: Path, tmp_path: Path) -> None:
         (["--speed", "3"], "--speed must be within"),
         (["--ducking-db", "-5"], "ducking depth must be ≥ 0"),
         (["--target-lufs", "5"], "--target-lufs must be"),
-        (["--rerank", "0"], "--rerank must be ≥ 1"),
+        (["--rerank", "0"], "--rerank must be 1–16"),
+        (["--rerank", "17"], "--rerank must be 1–16"),
         (["--rerank", "2", "--rerank-topk", "3"], "--rerank-topk must be between"),
         (
             ["--caption-backend", "offline", "--narration", "Hi."],

@@ -189,6 +189,17 @@ def test_emoji_and_control_characters_are_dropped(voice, tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
+    "coloured",
+    ["\x1b[31mRed alert\x1b[0m, all hands.", "\x1b[1;4;38;5;208mRed alert\x1b[m, all hands.",
+     "\x9b31mRed alert\x9b0m, all hands.", "\x1b]0;title\x07Red alert, all\x1b(B hands.",
+     "\x1b]8;;http://x\x1b\\Red alert\x1b]8;;\x1b\\, all hands.", "Red alert,\x1b[2K all hands."],
+)  # fmt: skip
+def test_terminal_escape_sequences_are_not_read_out(coloured: str) -> None:
+    """Text pasted from a terminal keeps its words, not its colour codes ("31 m")."""
+    assert [s.text for s in sentences(coloured)] == ["Red alert, all hands."]
+
+
+@pytest.mark.parametrize(
     ("extra", "message"),
     [
         (["--text", ""], "no text to speak"),

@@ -25,6 +25,9 @@ from audio_creator.music.rerank import Ranked, Term
 logger = logging.getLogger(__name__)
 
 
+MAX_RERANK = 16  # candidates: each is a whole piece of music (and, neural, a batch row)
+
+
 @dataclass(frozen=True)
 class VidmuseOptions:
     """One vidmuse run. Paths are checked before any work starts."""
@@ -57,8 +60,8 @@ class VidmuseOptions:
             raise ConfigError(f"--lora-scale must be within 0–4, got {self.lora_scale}")
         if self.duration_s is not None and self.duration_s <= 0:
             raise ConfigError(f"--duration must be positive, got {self.duration_s}")
-        if self.rerank < 1:
-            raise ConfigError(f"--rerank must be at least 1, got {self.rerank}")
+        if not 1 <= self.rerank <= MAX_RERANK:
+            raise ConfigError(f"--rerank must be 1–{MAX_RERANK} candidates, got {self.rerank}")
         if not 1 <= self.rerank_topk <= self.rerank:
             raise ConfigError(
                 f"--rerank-topk must be between 1 and --rerank ({self.rerank}), "

@@ -9,6 +9,16 @@ from audio_creator.audio_source import AudioFile
 from audio_creator.errors import ConfigError, require_finite
 from audio_creator.mix import ducking
 
+MAX_PROGRAMME_S = 4 * 3600.0  # a mix is at most this long (as music and analysis are)
+
+
+def check_length(seconds: float, what: str) -> None:
+    """Refuse a programme (or a place in it) past `MAX_PROGRAMME_S`, before any work."""
+    if seconds > MAX_PROGRAMME_S:
+        raise ConfigError(
+            f"{what} is {seconds:g} s: a mix can be at most {MAX_PROGRAMME_S / 3600:g} hours long"
+        )
+
 
 @dataclass(frozen=True)
 class Track:
@@ -22,6 +32,7 @@ class Track:
         require_finite(track_offset=self.offset_s, track_gain=self.gain)
         if self.offset_s < 0 or self.gain < 0:
             raise ConfigError("a track's offset and gain must be ≥ 0")
+        check_length(self.offset_s, "a track's start")
 
 
 @dataclass(frozen=True)
@@ -70,3 +81,5 @@ class MixOptions:
             raise ConfigError("volumes must be ≥ 0")
         if self.duration_s is not None and self.duration_s <= 0:
             raise ConfigError(f"duration must be positive, got {self.duration_s}")
+        if self.duration_s is not None:
+            check_length(self.duration_s, "the duration")

@@ -18,7 +18,7 @@ from audio_creator.audio import Audio, load
 from audio_creator.audio_source import AudioFile, AudioSource, Conformed
 from audio_creator.mix import ducking, limiter
 from audio_creator.mix.fit import FittedMusic, fade_gain
-from audio_creator.mix.options import MixOptions, Track
+from audio_creator.mix.options import MixOptions, Track, check_length
 from audio_creator.mix.prefetch import prefetched
 
 logger = logging.getLogger(__name__)
@@ -148,6 +148,7 @@ def programme_frames(music: Sequence[Track], speech: Sequence[Track], options: M
             "--music-fit trim: the programme ends with the music, at %.2f s", end_s(music)
         )
         length = end_s(music)
+    check_length(length, "the programme")
     return max(1, round(length * options.sample_rate))
 
 

@@ -39,7 +39,8 @@ class Sentence:
 
 
 def clean(text: str) -> str:
-    """Text a voice can read: control characters and emoji dropped, spaces tidied.
+    """Text a voice can read: terminal escape sequences, control characters and emoji dropped,
+    spaces tidied.
 
     Raises:
         ConfigError: nothing speakable is left, or the text is implausibly long.
@@ -49,6 +50,7 @@ def clean(text: str) -> str:
             f"text of {len(text):,} characters is too long (at most {MAX_CHARACTERS:,}); "
             "split it into several files"
         )
+    text = _TERMINAL_CODES.sub("", text)  # colours and cursor moves pasted from a terminal
     text = _TEMPERATURE.sub(
         lambda m: f"{m.group(1)} degrees {'Celsius' if m.group(2) == 'C' else 'Fahrenheit'}", text
     )
@@ -71,6 +73,12 @@ def clean(text: str) -> str:
     return tidy
 
 
+# ANSI/ECMA-48 escape sequences: their ESC alone would be dropped, but "[31m" would be read out.
+_TERMINAL_CODES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, erasing
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC: window titles, links
+    r"|\x1b[ -/]+[0-~]|\x1b[@-Z\\-_]"  # character sets (ESC ( B) and the rest
+)
 SYMBOLS = {"°": " degrees ", "№": "number ", "%": " percent", "&": " and "}
 _TEMPERATURE = re.compile(r"(\d)\s*°\s*([CF])\b")
 
