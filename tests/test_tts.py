@@ -188,6 +188,19 @@ def test_emoji_and_control_characters_are_dropped(voice, tmp_path: Path) -> None
     assert narration.sentences[0].text == "Hello there friend."
 
 
+def test_an_empty_text_file_is_named_once(tmp_path: Path) -> None:
+    from audio_creator.errors import MediaError
+    from audio_creator.files import check_input_file
+
+    empty = tmp_path / "words.txt"
+    empty.write_text("")
+    with pytest.raises(MediaError) as caught:
+        check_input_file(empty, what="text file")
+    assert str(caught.value).startswith("text file ") and "file file" not in str(caught.value)
+    with pytest.raises(MediaError, match=r"^video file not found: "):
+        check_input_file(tmp_path / "gone.mp4", what="video")
+
+
 @pytest.mark.parametrize(
     "coloured",
     ["\x1b[31mRed alert\x1b[0m, all hands.", "\x1b[1;4;38;5;208mRed alert\x1b[m, all hands.",

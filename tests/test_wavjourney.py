@@ -334,6 +334,18 @@ def test_the_llm_planner_takes_a_valid_script(server: str) -> None:
     assert "A greeting" in sent["messages"][1]["content"]
 
 
+@pytest.mark.parametrize("suffix", ["/v1", "/v1/", "/"])
+def test_a_base_url_given_with_its_v1_is_not_doubled(server: str, suffix: str) -> None:
+    from audio_creator.llm import LLMSettings
+    from audio_creator.plan.llm_planner import plan_with_llm
+    from chat_server import KEY, Endpoint
+
+    Endpoint.script = [chat_reply(GOOD)]
+    settings = LLMSettings(model="tiny-model", api_key=KEY, base_url=server + suffix, retries=0)
+    assert plan_with_llm("A greeting", settings=settings).items[0].text == "Hi there."
+    assert Endpoint.requests[-1]["path"] == "/v1/chat/completions"
+
+
 def test_the_llm_planner_repairs_an_invalid_script(server: str) -> None:
     from audio_creator.llm import LLMSettings
     from audio_creator.plan.llm_planner import plan_with_llm

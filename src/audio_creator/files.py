@@ -18,14 +18,15 @@ from audio_creator.errors import MediaError
 def check_input_file(path: str | os.PathLike[str], *, what: str = "input") -> Path:
     """Return `path` as a Path if it names a non-empty regular file, else raise MediaError."""
     p = Path(path)
+    noun = what if what.endswith("file") else f"{what} file"  # "text file", not "text file file"
     if not p.exists():
-        raise MediaError(f"{what} file not found: {p}")
+        raise MediaError(f"{noun} not found: {p}")
     if p.is_dir():
         raise MediaError(f"{what} {p} is a directory; give the path of a file")
     if not p.is_file():
         raise MediaError(f"{what} {p} is not a regular file")
     if p.stat().st_size == 0:
-        raise MediaError(f"{what} file {p} is empty (0 bytes)")
+        raise MediaError(f"{noun} {p} is empty (0 bytes)")
     return p
 
 

@@ -64,13 +64,13 @@ def chat(settings: LLMSettings, messages: list[Any], **request: Any) -> Answer:
     if not key:
         raise ConfigError("no API key: set OPENAI_API_KEY (or give --api-key)")
     model = settings.model or env.openai_model
-    base = settings.base_url or env.openai_base_url
+    base = api_root(settings.base_url or env.openai_base_url)
     where = base or "the OpenAI API"
     import openai
 
     client = openai.OpenAI(
         api_key=key,
-        base_url=f"{base.rstrip('/')}/v1" if base else None,
+        base_url=f"{base}/v1" if base else None,
         timeout=settings.timeout_s,
         max_retries=settings.retries,
     )
@@ -81,7 +81,7 @@ def chat(settings: LLMSettings, messages: list[Any], **request: Any) -> Answer:
     except openai.NotFoundError:
         raise ConfigError(
             f"{where} has no model {model!r} or no chat endpoint there (404); give "
-            "OPENAI_BASE_URL without /v1, and a model it serves (--llm-model)"
+            "OPENAI_BASE_URL (the server's address), and a model it serves (--llm-model)"
         ) from None
     except openai.BadRequestError as exc:
         raise ConfigError(f"{where} rejected the request (400): {_message(exc)}") from None
@@ -116,3 +116,12 @@ def _message(exc: Any) -> str:
         if isinstance(inner, dict) and isinstance(inner.get("message"), str):
             return str(inner["message"])[:300]
     return str(exc)[:300]
+
+
+def api_root(base: str | None) -> str | None:
+    """An endpoint's address without a trailing `/v1` (the client adds it): both spellings of
+    OPENAI_BASE_URL work, `http://host:8000` and `http://host:8000/v1/`."""
+    if not base:
+        return None
+    base = base.strip().rstrip("/")
+    return base[: -len("/v1")] if base.endswith("/v1") else base
