@@ -83,6 +83,8 @@ def test_duration_longer_than_the_video_extends_the_music(demo: Path, tmp_path: 
         (["--duration", "-3"], "--duration must be positive"),
         (["--rerank", "2", "--rerank-topk", "3"], "--rerank-topk must be between"),
         (["--rerank", "1000"], "--rerank must be 1–16 candidates"),  # refused, not run for minutes
+        (["--target-lufs", "-100"], "--target-lufs must be within −70…−5 LUFS, got -100"),
+        (["--target-lufs", "0"], "--target-lufs must be within −70…−5 LUFS"),
         (["--rerank", "0"], "--rerank must be 1–16 candidates"),
         (["--style", "polka"], "unknown style"),
         (["--backend", "jukebox"], "unknown music backend"),

@@ -60,6 +60,8 @@ class VidmuseOptions:
             raise ConfigError(f"--lora-scale must be within 0–4, got {self.lora_scale}")
         if self.duration_s is not None and self.duration_s <= 0:
             raise ConfigError(f"--duration must be positive, got {self.duration_s}")
+        if not -70.0 <= self.target_lufs <= -5.0:  # as the mix's: a level music can be made at
+            raise ConfigError(f"--target-lufs must be within −70…−5 LUFS, got {self.target_lufs:g}")
         if not 1 <= self.rerank <= MAX_RERANK:
             raise ConfigError(f"--rerank must be 1–{MAX_RERANK} candidates, got {self.rerank}")
         if not 1 <= self.rerank_topk <= self.rerank:
