@@ -368,3 +368,14 @@ def test_main_py_rejects_unknown_flags_and_modes() -> None:
 def test_run_ffmpeg_helper_reports_failures() -> None:
     with pytest.raises(AssertionError, match="failed"):
         run_ffmpeg("-i", "/nonexistent/file.mp4", "-f", "null", "-")
+
+
+@pytest.mark.parametrize("mode", ["tts", "mix", "vidmuse", "wavjourney", "autopipeline"])
+def test_main_py_without_an_output_names_its_own_flag(
+    mode: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The original command line's error speaks of --output_path, the flag its user types."""
+    with pytest.raises(SystemExit) as ended:
+        compat.main(["--mode", mode, "--text", "Hi"])
+    said = capsys.readouterr().err
+    assert ended.value.code == 2 and "--output_path" in said and "-o/--output" not in said

@@ -140,6 +140,10 @@ def test_bad_input(
         (["--manifest", str(clips["manifest"]), "--metrics", "loudness"], 2, "--metrics takes"),
         (["--manifest", str(clips["manifest"]), "--metrics", "dist"], 2,
          "needs --reference-audio-dir"),
+        (["--manifest", str(clips["manifest"]), "--target-lufs", "nan"], 2,
+         "target lufs must be a finite"),
+        (["--manifest", str(clips["manifest"]), "--true-peak", "inf"], 2,
+         "true peak must be a finite"),
     ]  # fmt: skip
     for args, code, said in cases:
         out = tmp_path / f"out{code}{len(args)}"

@@ -96,7 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python main.py`; returns the exit code."""
     from audio_creator import cli
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.output_path is None:  # every mode writes something: say so in the user's own flags
+        parser.error(f"--mode {args.mode} needs --output_path (the file to write)")
     return cli.main(translate(args))
 
 

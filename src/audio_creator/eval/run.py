@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from audio_creator.errors import ConfigError, MediaError
+from audio_creator.errors import ConfigError, MediaError, require_finite
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class EvalOptions:
     fad_backend: str = "auto"  # dist: also FAD by `frechet_audio_distance` (auto: if here)
 
     def __post_init__(self) -> None:
+        require_finite(target_lufs=self.target_lufs, true_peak=self.true_peak_dbtp)
         if (self.manifest is None) == (self.single is None):
             raise ConfigError("give --manifest (pairs to judge) or --video (music made here)")
         if self.single is not None:
