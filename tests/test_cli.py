@@ -117,8 +117,8 @@ def _bad_inputs(
         "missing": (tmp_path / "nope.mp4", "not found"),
         "directory": (folder, "is a directory"),
         "zero bytes": (empty, "empty (0 bytes)"),
-        "truncated": (truncated, "cannot read"),
-        "text file": (text, "cannot read"),
+        "truncated": (truncated, "it is truncated or not a video"),
+        "text file": (text, "it is truncated or not a video"),
         "audio only": (audio_only, "no video stream"),
         "no frames": (no_frames, "no video"),
     }
@@ -148,7 +148,8 @@ def test_bad_video_input_exits_2_with_a_message_and_writes_nothing(
     if command == "extract-audio" and case == "audio only":
         message = "no video stream"
     assert run_cli(*args) == 2
-    assert message in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert message in said and "Errno" not in said  # what is wrong, not FFmpeg's error number
     assert not out_dir.exists()
 
 
@@ -181,7 +182,7 @@ def test_unwritable_output_folder_is_refused(
         folder = tmp_path / "locked"
         folder.mkdir(mode=0o500)
     assert run_cli("mux", sample_videos["mp4"], tone_wav, "-o", folder / "out.mp4") == 2
-    assert "cannot write to output folder" in capsys.readouterr().err
+    assert "cannot write there: the folder" in capsys.readouterr().err
     assert not (folder / "out.mp4").exists()
 
 
@@ -192,7 +193,9 @@ def test_output_under_a_file_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert run_cli("extract-audio", sample_videos["mp4"], "-o", tone_wav / "x.wav") == 2
-    assert "cannot create output folder" in capsys.readouterr().err
+    assert f"cannot write there: {tone_wav} is a file, not a folder" in capsys.readouterr().err
+    assert run_cli("extract-audio", sample_videos["mp4"], "-o", tone_wav / "a" / "x.wav") == 2
+    assert f"{tone_wav} is a file, not a folder" in capsys.readouterr().err
 
 
 def test_bad_audio_input_to_mux(

@@ -52,13 +52,25 @@ def check_output_path(
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise MediaError(f"cannot create output folder {folder}: {exc.strerror or exc}") from exc
+        raise MediaError(f"cannot write there: {_why_not_a_folder(folder, exc)}") from exc
     try:  # os.access is not enough: it says yes to root on read-only mounts and /proc
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".audio-creator-probe-"):
             pass
     except OSError as exc:
-        raise MediaError(f"cannot write to output folder {folder}: {exc.strerror or exc}") from exc
+        raise MediaError(
+            f"cannot write there: the folder {folder} takes no new files ({exc.strerror or exc})"
+        ) from exc
     return out
+
+
+def _why_not_a_folder(folder: Path, exc: OSError) -> str:
+    """Why `folder` could not be made: a file in the way, or a place that takes no folders."""
+    for above in (folder, *folder.parents):
+        if above.exists():
+            if not above.is_dir():
+                return f"{above} is a file, not a folder"
+            return f"{folder} cannot be made in {above} ({exc.strerror or exc})"
+    return f"{folder} cannot be made ({exc.strerror or exc})"
 
 
 @contextlib.contextmanager

@@ -81,8 +81,12 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
                 audio_sample_rate=audio.rate if audio else None,
                 audio_channels=audio.channels if audio else None,
             )
+    except av.InvalidDataError as exc:
+        raise MediaError(
+            f"cannot read {p}: it is truncated or not a video ({exc.strerror or 'invalid data'})"
+        ) from exc
     except av.FFmpegError as exc:
-        raise MediaError(f"cannot read {p} as a video: {exc}") from exc
+        raise MediaError(f"cannot read {p} as a video: {exc.strerror or exc}") from exc
     if info.duration_s <= 0 or info.fps <= 0:
         raise MediaError(f"{p} contains no video frames")
     return info
