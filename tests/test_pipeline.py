@@ -177,7 +177,8 @@ def test_the_users_own_narration_is_spoken(demo: Path, tmp_path: Path) -> None:
     ("extra", "message"),
     [
         (["--caption-backend", "none"], "needs --narration"),
-        (["--narration", "   "], "needs --narration"),
+        (["--narration", "   "], "the narration given is empty"),
+        (["--narration", ""], "the narration given is empty"),
         (["--caption-max-len", "2"], "--caption-max-len must be"),
         (["--caption-backend", "magic"], "--caption-backend must be one of"),
         (["--speed", "3"], "--speed must be within"),

@@ -90,6 +90,11 @@ class PipelineOptions:
                 f"--caption-backend must be one of {', '.join(CAPTION_BACKENDS)}, "
                 f"got {self.caption_backend!r}"
             )
+        if self.narration is not None and not self.narration.strip():
+            raise ConfigError(
+                "the narration given is empty: give the words to speak, or leave --narration out "
+                "to have the video described"
+            )
         if self.caption_backend == "none" and not (self.narration or "").strip():
             raise ConfigError("--caption-backend none needs --narration TEXT or --narration-file")
         if not 5 <= self.caption_max_len <= 1000:
