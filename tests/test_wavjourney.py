@@ -445,6 +445,7 @@ def test_unknown_characters_get_the_default_voice(tmp_path: Path) -> None:
         (["--instruction", "x", "--planner", "magic"], "--planner must be one of"),
         (["--instruction", "x", "--merge-video"], "needs the video"),
         (["--script", "{tmp}/cut.json"], "give --video"),
+        (["--script", "{tmp}/nan.json"], "vol: Input should be a finite number"),
     ],
 )
 def test_bad_input_is_refused(
@@ -456,6 +457,9 @@ def test_bad_input_is_refused(
                                        '"id": 1, "action": "end"}]')  # fmt: skip
     (tmp_path / "neg.json").write_text('[{"audio_type": "sound_effect", "len": -1, "desc": "x"}]')
     (tmp_path / "cut.json").write_text('[{"audio_type": "sound_effect", "len": 1, "at_cut": 0}]')
+    (tmp_path / "nan.json").write_text(  # JSON as Python writes it (and an LLM may answer)
+        '[{"audio_type": "speech", "character": "A", "text": "Hi.", "vol": NaN}]'
+    )
     out = tmp_path / "o" / "a.wav"
     argv = ["wavjourney", "-o", str(out), *(a.replace("{tmp}", str(tmp_path)) for a in args)]
     assert cli.main(argv) == 2

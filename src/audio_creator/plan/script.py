@@ -25,7 +25,7 @@ Layout = Literal["foreground", "background"]
 class Character(BaseModel):
     """A voice for one character."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # NaN: said as such
 
     engine: str = "auto"
     voice: str | None = None  # a voice name or path for the engine
@@ -37,7 +37,7 @@ class Character(BaseModel):
 class ScriptItem(BaseModel):
     """One line of the script."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # NaN: said as such
 
     audio_type: AudioType
     layout: Layout = "foreground"
@@ -88,7 +88,7 @@ class ScriptItem(BaseModel):
 class AudioScript(BaseModel):
     """A whole script: its items in order, and the voices of its characters."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # NaN: said as such
 
     items: list[ScriptItem] = Field(min_length=1)
     characters: dict[str, Character] = Field(default_factory=dict)
