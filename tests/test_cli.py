@@ -382,3 +382,55 @@ def test_main_py_without_an_output_names_its_own_flag(
         compat.main(["--mode", mode, "--text", "Hi"])
     said = capsys.readouterr().err
     assert ended.value.code == 2 and "--output_path" in said and "-o/--output" not in said
+
+
+def _stopped_midway(argv: list[str], folder: Path, appears: str, signum: int) -> int:
+    """Run `audio-creator ARGV` in a process of its own, send it `signum` once a file matching
+    `appears` is in `folder` (its work under way), and return its exit code."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    command = [sys.executable, "-m", "audio_creator.cli", *argv]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(folder.glob(appears)):
+            assert process.poll() is None, "it ended before it could be stopped"
+            assert time.monotonic() < deadline, "its work never showed"
+            time.sleep(0.02)
+        process.send_signal(signum)
+        return process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+
+
+@pytest.mark.parametrize(("name", "code"), [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_a_stopped_tts_leaves_its_folder_as_it_was(tmp_path: Path, name: str, code: int) -> None:
+    """`kill` and `timeout` end a run as Ctrl-C does: no hidden half-written file stays."""
+    import signal
+
+    text = tmp_path / "long.txt"
+    text.write_text("This sentence takes a moment to say. " * 400)
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = ["tts", "--text-file", str(text), "-o", str(out / "s.wav")]
+    assert _stopped_midway(argv, out, ".s.*", getattr(signal, name)) == code
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_stopped_autopipeline_leaves_its_folder_as_it_was(tmp_path: Path) -> None:
+    import signal
+
+    from audio_creator.media.demo import make_demo_video
+
+    video = make_demo_video(tmp_path / "clip.mp4", width=160, height=90)
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = ["autopipeline", "--video", str(video), "-o", str(out / "a.wav"), "--merge-video"]
+    assert _stopped_midway(argv, out, ".a_*", signal.SIGTERM) == 143
+    assert list(out.iterdir()) == []

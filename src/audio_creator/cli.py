@@ -8,9 +8,10 @@ command imports what it needs when it runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,48 @@ logger = logging.getLogger("audio_creator.cli")
 Command = Callable[[argparse.Namespace], int]
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the command is, so that it stops as on Ctrl-C: every
+    staged or temporary file is removed on the way out."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stopping_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP as `Terminated` while a command runs (main thread only: the only one
+    Python delivers signals to), the previous handlers back afterwards."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    before = {signum: signal.signal(signum, stop) for signum in wanted}
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (also the console script's entry point)."""
     parser = _build_parser()
     args = parser.parse_args(argv)
     _configure_logging(args.log_level)
+    with _stopping_signals():
+        return _run(parser, args)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         from audio_creator.config import load_dotenv
 
@@ -41,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AudioCreatorError as exc:
         logger.error("%s", exc)
         return exc.exit_code
+    except Terminated as exc:
+        logger.error("stopped by signal %d; nothing half-written is left", exc.signum)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         logger.error("interrupted")
         return 130
