@@ -256,6 +256,15 @@ def test_bad_input_is_refused_before_any_training(
             str(data["model"]), "--device", "cpu"]  # fmt: skip
     assert cli.main(args) == 2 and (keep / "precious.mp4").read_bytes() == b"mine"
     assert "holds other files than an adapter" in capsys.readouterr().err
+    import torch
+
+    if not torch.cuda.is_available():  # a device that is not here: refused before any folder
+        args = ["train-lora", "--manifest", str(data["manifest"]), "-o",
+                str(tmp_path / "new" / "adapter"), "--music-model", str(data["model"]),
+                "--device", "cuda"]  # fmt: skip
+        assert cli.main(args) == 3
+        assert "no CUDA device" in capsys.readouterr().err
+        assert not (tmp_path / "new").exists()
     (tmp_path / "bad_resume.pt").write_bytes(b"\x80\x04 not a pickle")
     args = ["train-lora", "--manifest", str(data["manifest"]), "-o", str(tmp_path / "bad.pt"),
             "--music-model", str(data["model"]), "--device", "cpu", "--resume"]  # fmt: skip

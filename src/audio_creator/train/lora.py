@@ -140,12 +140,12 @@ def train(options: TrainOptions, on_epoch: Callable[[int], None] | None = None) 
         raise ConfigError(f"training needs torch and transformers: {lack}")
     rows = read_manifest(options.manifest, options.mismatch_limit_s)
     inputs = [options.manifest, *(p for row in rows for p in (row.video, row.audio))]
+    device = pick_device(options.device)  # before the output checks make any folder
     for tail in ("loss.csv", "loss.json", "loss.png", "resume.pt"):
         check_output_path(options.beside(tail), inputs=inputs)
     if options.output.suffix:
         check_output_path(options.output, inputs=inputs)
     lora.check_replaceable(options.output, tuple(inputs))
-    device = pick_device(options.device)
     amp = _autocast_dtype(options.precision, device)
     checkpoint = _read_checkpoint(options, amp) if options.resume else None
     if checkpoint is not None and checkpoint["epoch"] >= options.epochs:
