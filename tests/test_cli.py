@@ -434,3 +434,16 @@ def test_a_stopped_autopipeline_leaves_its_folder_as_it_was(tmp_path: Path) -> N
     argv = ["autopipeline", "--video", str(video), "-o", str(out / "a.wav"), "--merge-video"]
     assert _stopped_midway(argv, out, ".a_*", signal.SIGTERM) == 143
     assert list(out.iterdir()) == []
+
+
+def test_a_missing_api_key_exits_3_as_the_readme_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exit 3 is "a backend is unavailable (package, weights or API key missing)"."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout's
+    out = tmp_path / "o" / "a.wav"
+    argv = ["wavjourney", "--instruction", "A calm intro.", "--planner", "llm", "-o", str(out)]
+    assert cli.main(argv) == 3
+    assert "no API key" in capsys.readouterr().err
+    assert not out.exists()

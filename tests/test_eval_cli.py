@@ -134,6 +134,8 @@ def test_bad_input(
           str(empty)], 2, "holds 0 audio file(s)"),
         (["--manifest", str(clips["manifest"]), "--metrics", "dist", "--reference-audio-dir",
           str(clips["same"]), "--audio-backend", "muq_mulan"], 3, "needs the muq package"),
+        (["--manifest", str(clips["manifest"]), "--metrics", "dist", "--reference-audio-dir",
+          str(clips["same"]), "--audio-backend", "vggsound"], 3, "VGGSound-trained model"),
         (["--manifest", str(clips["manifest"]), "--metrics", "sim"], 3, "through CLIP and CLAP"),
         (["--manifest", str(clips["manifest"]), "--metrics", "dist", "--reference-audio-dir",
           str(clips["same"]), "--fad-backend", "frechet_audio_distance"], 3, "not installed"),

@@ -257,9 +257,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("--target-lufs", type=float, default=-16.0, help="mix: loudness target")
     p.add_argument("--true-peak", type=float, default=-1.0, help="mix: true-peak ceiling, dBTP")
-    p.add_argument("--audio-backend", default="auto",
-                   help="embeddings for dist: auto (clap if here, else dsp), dsp, clap, "
-                   "muq_mulan, vggish")  # fmt: skip
+    p.add_argument(
+        "--audio-backend",
+        default="auto",
+        help="embeddings for dist: auto (clap if here, else dsp), dsp, clap, "
+        "muq_mulan, vggish, vggsound (these three need packages of their own)",
+    )
     p.add_argument("--reference-audio-dir", type=Path, default=None,
                    help="reference music for the distribution distance")  # fmt: skip
     p.add_argument("--compute-map-ndcg", action="store_true", help="also mAP and nDCG")

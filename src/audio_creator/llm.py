@@ -62,7 +62,8 @@ def chat(settings: LLMSettings, messages: list[Any], **request: Any) -> Answer:
     env = Settings.from_env()
     key = settings.api_key or os.environ.get("OPENAI_API_KEY")
     if not key:
-        raise ConfigError("no API key: set OPENAI_API_KEY (or give --api-key)")
+        # exit 3, as for any backend whose key, package or weights are not here
+        raise BackendUnavailable("no API key: set OPENAI_API_KEY (or give --api-key)")
     model = settings.model or env.openai_model
     base = api_root(settings.base_url or env.openai_base_url)
     where = base or "the OpenAI API"

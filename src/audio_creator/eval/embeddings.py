@@ -30,7 +30,7 @@ from audio_creator.errors import BackendUnavailable, ConfigError
 logger = logging.getLogger(__name__)
 
 Vector = npt.NDArray[np.float64]
-BACKENDS = ("auto", "dsp", "clap", "muq_mulan", "vggish")
+BACKENDS = ("auto", "dsp", "clap", "muq_mulan", "vggish", "vggsound")
 
 
 class AudioEmbedder(Protocol):
@@ -99,9 +99,10 @@ def create(name: str, device: str = "auto") -> AudioEmbedder:
         return Dsp()
     if name == "clap":
         return Clap(device=device)
-    package = {"muq_mulan": "muq", "vggish": "torchvggish"}[name]
+    package = {"muq_mulan": "the muq package", "vggish": "the torchvggish package",
+               "vggsound": "a VGGSound-trained model's package"}[name]  # fmt: skip
     raise BackendUnavailable(
-        f"the {name} audio backend needs the {package} package and its weights, which are not "
+        f"the {name} audio backend needs {package} and its weights, which are not "
         "installed here; use --audio-backend clap or dsp"
     )
 
