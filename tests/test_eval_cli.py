@@ -155,7 +155,7 @@ def test_bad_input(
 
 
 def test_single_mode_makes_and_judges_base_and_adapter_music(
-    clips: dict[str, Path], tmp_path: Path
+    clips: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("peft")
     from audio_creator.train.lora import TrainOptions, train
@@ -182,3 +182,24 @@ def test_single_mode_makes_and_judges_base_and_adapter_music(
     assert all("motion_onset_r" in c and "integrated_lufs" in c for c in results["clips"])
     assert cli.main([*args[:-2], "--output-dir", str(tmp_path / "x"), "--skip-base",
                      "--metrics", "retrieval"]) == 2  # one video: no retrieval  # fmt: skip
+    # as the original README wrote it: what applies to one video runs, the rest is said
+    mixed = tmp_path / "mixed"
+    assert (
+        cli.main(
+            [
+                *args[:-2],
+                "--output-dir",
+                str(mixed),
+                "--skip-base",
+                "--metrics",
+                "retrieval,dist,rhythm",
+                "--audio-cache-dir",
+                str(tmp_path / "c"),
+            ]
+        )
+        == 0
+    )
+    said = capsys.readouterr().err
+    assert "retrieval, dist compare many clips: left out" in said
+    clips_out = json.loads((mixed / "results.json").read_text())["clips"]
+    assert [c["variant"] for c in clips_out] == ["lora"] and "motion_onset_r" in clips_out[0]

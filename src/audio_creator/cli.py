@@ -276,6 +276,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-video-frames", type=int, default=8, help="frames CLIP sees (8)")
     p.add_argument("--save-embeddings", type=Path, default=None, help="write the cache (.npz)")
     p.add_argument("--load-embeddings", type=Path, default=None, help="read the cache (.npz)")
+    p.add_argument(
+        "--audio-cache-dir", type=Path, default=None,
+        help="a folder for the embedding cache (its embeddings.npz), as the original script "
+        "named it; the same as --save-embeddings FOLDER/embeddings.npz",
+    )  # fmt: skip
     p.add_argument("--output-dir", type=Path, default=Path("output/eval"),
                    help="where results.json and results.csv go (default output/eval)")  # fmt: skip
 

@@ -481,6 +481,10 @@ def evaluate(args: argparse.Namespace) -> int:
         metrics = ("rhythm", "mix") + (("dist",) if args.reference_audio_dir else ())
         bridged = args.fit_projection or semantic.missing() is None
         metrics += (("sim",) if single else ("sim", "retrieval")) if bridged else ()
+    if single is not None:
+        metrics = _one_video_metrics(metrics)
+    if args.audio_cache_dir is not None and args.save_embeddings is None:
+        args.save_embeddings = args.audio_cache_dir / "embeddings.npz"  # the original's flag
     save = args.save_embeddings
     load = args.load_embeddings or save  # saving also reuses what the file already holds
     options = EvalOptions(
@@ -496,6 +500,23 @@ def evaluate(args: argparse.Namespace) -> int:
     for path in result.outputs:
         print(f"wrote {path}")
     return 0
+
+
+def _one_video_metrics(metrics: tuple[str, ...]) -> tuple[str, ...]:
+    """The metrics that mean something for one video: retrieval and dist compare many clips, so
+    they are left out, saying so; none left is an error."""
+    from audio_creator.errors import ConfigError
+
+    many = [m for m in metrics if m in ("retrieval", "dist")]
+    kept = tuple(m for m in metrics if m not in many)
+    if many and not kept:
+        raise ConfigError(f"{', '.join(many)} compare many clips: give a --manifest")
+    if many:
+        logger.warning(
+            "%s compare many clips: left out for one video (give a --manifest to run them); "
+            "measuring %s", ", ".join(many), ", ".join(kept),
+        )  # fmt: skip
+    return kept
 
 
 def models(args: argparse.Namespace) -> int:
