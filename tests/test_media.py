@@ -224,6 +224,36 @@ def test_mux_keeps_rotation_and_metadata(tmp_path: Path, rotated_video: Path) ->
         assert container.streams.video[0].metadata.get("language") == "fra"
 
 
+def _sample_entry(path: Path) -> str:
+    """The video's codec tag as FFmpeg reports it (`… (hvc1 / 0x31637668)`): an independent
+    reading of the MP4 sample entry."""
+    import re
+    import subprocess
+
+    from helpers import ffmpeg
+
+    command = [ffmpeg(), "-hide_banner", "-i", str(path)]
+    said = subprocess.run(command, capture_output=True, check=False)  # it exits 1: no output
+    found = re.search(r"Video: \w+[^,]*?\((\w{4}) / 0x[0-9a-fA-F]+\)", said.stderr.decode())
+    assert found, said.stderr.decode()
+    return found.group(1)
+
+
+@pytest.mark.parametrize(
+    ("codec", "tag"),
+    [("libx264", "avc1"), ("libx265", "hvc1"), ("libx265", "hev1")],
+)
+def test_mux_keeps_the_sources_sample_entry(tmp_path: Path, codec: str, tag: str) -> None:
+    """iPhone footage is HEVC tagged hvc1; Apple players refuse hev1, the muxer's default."""
+    source = make_video(tmp_path / f"{tag}.mp4", video_codec=codec, audio_codec=None,
+                        duration_s=1.0, size="160x96", extra=("-tag:v", tag))  # fmt: skip
+    assert _sample_entry(source) == tag
+    for suffix in (".mp4", ".mov"):
+        out = tmp_path / f"out{suffix}"
+        mux(source, _soundtrack(1.0), out)
+        assert _sample_entry(out) == tag, suffix
+
+
 def test_mux_re_encodes_what_the_container_cannot_hold(
     tmp_path: Path, sample_videos: dict[str, Path], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -30,6 +30,9 @@ from audio_creator.media.audio_encoder import EncoderSettings, encode_audio
 from audio_creator.media.probe import VideoInfo, probe, video_stream
 
 logger = logging.getLogger(__name__)
+# Sample-entry tags a copied MP4/MOV video keeps as the source has them: Apple's players play
+# HEVC tagged hvc1 (parameter sets in the sample entry) and refuse hev1, the muxer's default.
+KEPT_TAGS = frozenset(("hvc1", "hev1", "avc1", "avc3"))
 
 Progress = Callable[[float, str], None]
 
@@ -143,6 +146,9 @@ def _write(
             copy = _can_copy(src_video, container.muxer)
             if copy:
                 dst_video = dst.add_stream_from_template(src_video)
+                tag = src_video.codec_context.codec_tag
+                if container.muxer in ("mp4", "mov") and tag in KEPT_TAGS:
+                    dst_video.codec_context.codec_tag = tag  # else hvc1 becomes hev1
                 if container.muxer == "avi" and src_video.average_rate:
                     # AVI counts frames: one tick per frame, as a constant-rate source has.
                     dst_video.time_base = 1 / src_video.average_rate
