@@ -411,6 +411,7 @@ def test_wavjourney_end_to_end_offline(tmp_path: Path) -> None:
     assert ffmpeg_loudness(out)["I"] == pytest.approx(-16.0, abs=0.1)
     report = json.loads((tmp_path / "intro_report.json").read_text())
     assert report["planner"] == "rules" and report["duration_s"] == pytest.approx(15.0)
+    assert report["planner_why"] == "auto: no API key is configured"
     for item in report["items"]:
         assert abs(item["measured_lufs"] - item["vol"]) <= 1.0
     # The script written beside it renders again, without any planning.
@@ -485,3 +486,23 @@ def test_a_script_for_a_video_follows_its_cuts_and_goes_into_it(tmp_path: Path) 
     merged = tmp_path / "out" / "sound.mp4"
     assert packet_hashes(merged) == packet_hashes(video)
     assert ffmpeg_loudness(out)["I"] == pytest.approx(-16.0, abs=0.1)
+
+
+def test_a_model_named_without_a_key_is_said_not_silently_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from audio_creator import cli
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout's
+    out = tmp_path / "w.wav"
+    argv = ["wavjourney", "--instruction", "Rain for 3 seconds.", "--llm-model", "some-model",
+            "-o", str(out)]  # fmt: skip
+    assert cli.main(argv) == 0
+    assert "--llm-model some-model was given, but no API key is configured" in (
+        capsys.readouterr().err
+    )
+    report = json.loads((tmp_path / "w_report.json").read_text())
+    assert report["planner"] == "rules" and "--llm-model some-model" in report["planner_why"]

@@ -89,9 +89,9 @@ def run_wavjourney(options: WavJourneyOptions, progress: Progress | None = None)
         from audio_creator.analysis.video import analyse_video
 
         analysis = analyse_video(info.path, progress)
-    planner = "script"
+    planner, planner_why = "script", "a script was given"
     if script is None:
-        script, planner = _plan(options, analysis)
+        script, planner, planner_why = _plan(options, analysis)
     if analysis is None and any(item.at_cut is not None for item in script.items):
         raise ConfigError("the script places items on the video's cuts (at_cut): give --video")
     with StagedOutputs() as staging:  # all the outputs appear at the end, or none
@@ -114,6 +114,7 @@ def run_wavjourney(options: WavJourneyOptions, progress: Progress | None = None)
             mux(info.path, load(at["mix"]), at["video"])
         report = {
             "planner": planner,
+            "planner_why": planner_why,
             "duration_s": round(duration, 3),
             "items": [asdict(item) for item in rendering.items],
             "warnings": rendering.warnings,
@@ -146,21 +147,27 @@ def load_script(path: Path) -> AudioScript:
         raise ConfigError(f"{source} is not a valid audio script: {problems}") from None
 
 
-def _plan(options: WavJourneyOptions, analysis: Any) -> tuple[AudioScript, str]:
+def _plan(options: WavJourneyOptions, analysis: Any) -> tuple[AudioScript, str, str]:
+    """The script, the planner that wrote it and why that one (for the report)."""
     from audio_creator.llm import LLMSettings, key_configured
     from audio_creator.plan.llm_planner import plan_with_llm
     from audio_creator.plan.rules import plan_with_rules
 
     instruction = options.instruction or ""
     settings = LLMSettings(model=options.llm_model, api_key=options.api_key)
+    why = "asked for" if options.planner == "rules" else "auto: no API key is configured"
     if options.planner == "llm" or (options.planner == "auto" and key_configured(settings)):
         try:
-            return plan_with_llm(instruction, analysis, settings), "llm"
+            return plan_with_llm(instruction, analysis, settings), "llm", "an API key is set"
         except AudioCreatorError as exc:
             if options.planner == "llm":
                 raise
+            why = f"auto: the LLM planner failed ({exc})"
             logger.warning("the LLM planner failed (%s); planning offline", exc)
-    return plan_with_rules(instruction, analysis), "rules"
+    elif options.llm_model and options.planner == "auto":  # a model asked for, not reachable
+        why = f"auto: --llm-model {options.llm_model} was given, but no API key is configured"
+        logger.warning("%s; the offline rules plan it (set OPENAI_API_KEY for the LLM)", why[6:])
+    return plan_with_rules(instruction, analysis), "rules", why
 
 
 def _write_json(path: Path, data: object) -> Path:
