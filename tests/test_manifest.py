@@ -27,12 +27,13 @@ def tone(path: Path, seconds: float) -> Path:
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("clips")
     for name, seconds in (("a.mp4", 2.0), ("b.mp4", 2.0), ("c.MOV", 2.0), ("d.mp4", 2.0),
-                          ("e.mp4", 2.0), ("f.mp4", 2.0)):  # fmt: skip
+                          ("e.mp4", 2.0), ("f.mp4", 2.0), ("g.mp4", 2.0)):  # fmt: skip
         make_video(folder / name, audio_codec=None, duration_s=seconds)
     tone(folder / "a.wav", 2.0)
     tone(folder / "b.WAV", 2.0)  # any case
     tone(folder / "C.flac", 2.0)  # another format, another case
     tone(folder / "e.wav", 3.2)  # 1.2 s longer than its video: reported, trimmed
+    tone(folder / "g.wav", 12.0)  # 10 s longer: left out, as training would refuse it
     (folder / "f.wav").write_bytes(b"RIFF....WAVEfmt not really")  # does not decode
     tone(folder / "orphan.wav", 1.0)  # no video
     return folder
@@ -52,6 +53,7 @@ def test_pairs_are_found_checked_and_written(
     assert "d.mp4: no audio file named d.<wav" in said
     assert "e.mp4 + e.wav: durations differ by 1.20 s" in said
     assert "f.mp4 + f.wav: left out" in said
+    assert "g.mp4 + g.wav: left out, durations differ by 10.00 s" in said
     assert "orphan.wav: no video" in said
 
 

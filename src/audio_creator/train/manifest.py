@@ -2,8 +2,9 @@
 
 `N.mp4` pairs with the audio file of the same stem beside it, whatever the case of either
 extension (`N.WAV`, `n.Flac` for `N.MOV`…). Both must decode; their durations should agree (a
-difference beyond 0.5 s is reported: the pair is kept, trimmed to the shorter). Pairs that do not
-decode, videos without a soundtrack and soundtracks without a video are reported and left out.
+difference beyond 0.5 s is reported: the pair is kept, trimmed to the shorter; beyond 2 s, what
+training refuses, it is left out). Pairs that do not decode, videos without a soundtrack and
+soundtracks without a video are reported and left out.
 The CSV has the columns `video_path,audio_path,duration` (absolute paths, seconds).
 
 Training reads a manifest back with `read_manifest`, which checks every row before anything is
@@ -72,7 +73,14 @@ def find_pairs(folder: str | os.PathLike[str]) -> tuple[list[Pair], list[str]]:
         except MediaError as exc:
             problems.append(f"{video.name} + {audio.name}: left out, {exc}")
             continue
-        if abs(pair.video_s - pair.audio_s) > TOLERANCE_S:
+        apart = abs(pair.video_s - pair.audio_s)
+        if apart > MISMATCH_LIMIT_S:  # one rule with training: what it would refuse stays out
+            problems.append(
+                f"{video.name} + {audio.name}: left out, durations differ by {apart:.2f} s "
+                f"(training takes pairs at most {MISMATCH_LIMIT_S:g} s apart)"
+            )
+            continue
+        if apart > TOLERANCE_S:
             problems.append(
                 f"{video.name} + {audio.name}: durations differ by "
                 f"{abs(pair.video_s - pair.audio_s):.2f} s (kept, trimmed to the shorter)"
