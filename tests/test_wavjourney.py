@@ -506,3 +506,23 @@ def test_a_model_named_without_a_key_is_said_not_silently_dropped(
     )
     report = json.loads((tmp_path / "w_report.json").read_text())
     assert report["planner"] == "rules" and "--llm-model some-model" in report["planner_why"]
+
+
+def test_a_merged_video_shorter_than_the_speech_is_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from audio_creator import cli
+    from helpers import run_ffmpeg
+
+    video = tmp_path / "one.mp4"  # one frame: 0.04 s
+    run_ffmpeg("-f", "lavfi", "-i", "color=black:s=64x36:r=25", "-frames:v", "1", str(video))
+    out = tmp_path / "w.wav"
+    argv = ["wavjourney", "--instruction", "A narrator saying 'Welcome back, everyone'",
+            "--video", str(video), "--merge-video", "-o", str(out)]  # fmt: skip
+    assert cli.main(argv) == 0
+    said = "the merged video leaves out its last"
+    assert said in capsys.readouterr().err
+    report = json.loads((tmp_path / "w_report.json").read_text())
+    assert any(said in w and "speech included" in w for w in report["warnings"])

@@ -107,7 +107,18 @@ def run_wavjourney(options: WavJourneyOptions, progress: Progress | None = None)
             duration_s=duration,
         )  # fmt: skip
         _write_json(at["script"], script.model_dump(exclude_none=True))
+        warnings = list(rendering.warnings)
         if options.merged_video is not None and info is not None:
+            cut_s = duration - info.duration_s
+            if cut_s > 0.05:  # the video holds the picture; its soundtrack ends with it
+                speech_end = max(
+                    (i.end_s for i in rendering.items if i.audio_type == "speech"), default=0.0
+                )
+                heard = " (speech included)" if speech_end > info.duration_s else ""
+                warnings.append(
+                    f"the video is {info.duration_s:.2f} s and the mix {duration:.2f} s: the "
+                    f"merged video leaves out its last {cut_s:.2f} s{heard}"
+                )
             from audio_creator.audio import load
             from audio_creator.media.mux import mux
 
@@ -117,11 +128,11 @@ def run_wavjourney(options: WavJourneyOptions, progress: Progress | None = None)
             "planner_why": planner_why,
             "duration_s": round(duration, 3),
             "items": [asdict(item) for item in rendering.items],
-            "warnings": rendering.warnings,
+            "warnings": warnings,
             "mix": mix,
         }
         _write_json(at["report"], report)
-    for warning in rendering.warnings:
+    for warning in warnings:
         logger.warning("%s", warning)
     return report | {"outputs": {k: str(v) for k, v in outputs.items()}}
 
