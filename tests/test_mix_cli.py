@@ -206,3 +206,25 @@ def test_a_streamed_input_with_nan_fails_cleanly(
     assert cli.main(["mix", "--music", str(tmp_path / "bad.wav"), "-o", str(out)]) == 2
     assert "NaN or infinite" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.wav"]
+
+
+@pytest.mark.parametrize(("option", "frames", "message"), [
+    ("--music", 1, "too short to loop as music (at least 1 s)"),
+    ("--music", 24000, "too short to loop as music"),
+    ("--speech", 1, "too short to mix (at least 0.05 s)"),
+])  # fmt: skip
+def test_a_track_of_a_few_samples_is_refused_with_what_is_wrong(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, frames: int, message: str
+) -> None:
+    """A 1-sample music file looped for a minute of programme, or a 1-sample narration mixed
+    into a 1-sample "silent programme": say what is wrong, at once."""
+    import numpy as np
+    import soundfile as sf
+
+    tiny = tmp_path / "tiny.wav"
+    sf.write(tiny, np.full((frames, 2), 0.5, dtype=np.float32), 48000)
+    out = tmp_path / "o" / "mix.wav"
+    argv = ["mix", option, str(tiny), "--duration", "60", "-o", str(out)]
+    assert cli.main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()

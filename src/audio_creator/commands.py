@@ -107,6 +107,10 @@ def mux(args: argparse.Namespace) -> int:
     return 0
 
 
+MIN_MUSIC_S = 1.0  # music to loop under a longer programme is at least this long…
+MIN_TRACK_S = 0.05  # …and any track of the mix command at least this
+
+
 def mix(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
@@ -152,6 +156,18 @@ def mix(args: argparse.Namespace) -> int:
     rate = options.sample_rate
     music = [Track(open_audio(path, rate), offset) for path, offset in music_specs]
     speech = [Track(open_audio(path, rate), offset) for path, offset in speech_specs]
+    music_least = (MIN_MUSIC_S, "to loop as music") if options.music_fit == "loop" else (
+        MIN_TRACK_S, "to mix"
+    )  # fmt: skip
+    for specs, tracks, (least, what) in (
+        (music_specs, music, music_least), (speech_specs, speech, (MIN_TRACK_S, "to mix")),
+    ):  # fmt: skip
+        for (path, _), track in zip(specs, tracks, strict=True):
+            seconds = track.audio.duration_s
+            if seconds < least:  # a few samples: nothing to hear; a loop of them takes ages
+                raise ConfigError(
+                    f"{path.name} is {seconds:.4g} s long: too short {what} (at least {least:g} s)"
+                )
     progress = make_progress()
     progress(0.0, "measuring")  # pass 1: the stems' loudness and where the speech is
     plan = plan_mix(music, speech, options)
