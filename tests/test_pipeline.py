@@ -294,3 +294,31 @@ def test_the_kept_music_candidates_are_written_and_reported(demo: Path, tmp_path
         sf.info(tmp_path / "a_music.wav").duration
     )
     assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # nothing staged is left
+
+
+def test_a_narration_far_longer_than_the_video_is_cut_before_it_is_spoken(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """10,000 characters for 20 s of video: only what can fit is spoken (not 101 s of speech
+    to be dropped), and the log says how much was left out of how much."""
+    out = tmp_path / "a.wav"
+    story = "This is a rather long sentence that keeps on going for a while. " * 160
+    assert len(story) > 10_000
+    argv = ["autopipeline", "--video", str(demo), "-o", str(out), "--narration", story]
+    assert cli.main(argv) == 0
+    said = capsys.readouterr().err
+    assert "of its 160 sentences cannot fit and are left out before speaking" in said
+    spoken = json.loads((tmp_path / "a_report.json").read_text())["speech"]["sentences"]
+    assert 0 < len(spoken) < 20 and (tmp_path / "a_narr.srt").stat().st_size > 0
+
+
+def test_a_narration_that_cannot_fit_at_all_is_refused_up_front(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    video = make_video(tmp_path / "short.mp4", duration_s=1.2, size="64x48")
+    out = tmp_path / "o" / "a.wav"
+    words = "Welcome to this beautiful and rather long presentation about many things."
+    argv = ["autopipeline", "--video", str(video), "-o", str(out), "--narration", words]
+    assert cli.main(argv) == 2
+    assert "the narration cannot fit the 1.2 s video" in capsys.readouterr().err
+    assert not out.parent.exists() or not any(out.parent.iterdir())

@@ -341,6 +341,7 @@ def _speech(
     )
     speed = options.speed
     changes = shot_starts(analysis)
+    text = _what_can_fit(text, analysis.duration_s, min(2.0, speed * placement.MAX_SPEEDUP))
     with _scratch(scratch_path) as scratch:
         for attempt in range(2):  # once as asked; once faster if it does not fit
             speech_options = SpeechOptions(
@@ -356,6 +357,11 @@ def _speech(
             logger.info("narration too long for the video: speaking at %.2f× instead", faster)
             speed = faster
         plan = placement.place(lengths, changes, analysis.duration_s)
+        if lengths and not plan.starts_s:
+            raise ConfigError(
+                f"not one sentence of the narration fits the {analysis.duration_s:.1f} s video, "
+                f"even at {speed:.2f}× speed: shorten it, or leave --narration out"
+            )
         voice = load(scratch)
     pieces: list[tuple[float, Audio]] = []
     subtitles: list[SpokenSentence] = []
@@ -376,6 +382,42 @@ def _speech(
         "warnings": list(plan.warnings),
     }
     return pieces, subtitles
+
+
+# No voice here speaks faster than this (Piper's en_US voices: 13–16 characters a second at 1×):
+# a narration estimated at it is never cut short of what would really fit.
+FASTEST_CHARS_PER_S = 20.0
+
+
+def _what_can_fit(text: str, duration_s: float, fastest: float) -> str:
+    """The sentences of `text` that could be spoken within `duration_s` at `fastest` speed, by
+    their length in characters, before any is spoken: a narration far longer than its video is
+    cut (saying how much) or refused, not spoken in full to be dropped.
+
+    Raises:
+        ConfigError: not even its first sentence could fit.
+    """
+    from audio_creator.speech.text import sentences
+
+    pieces = sentences(text)
+    kept, spent = [], 0.0
+    for piece in pieces:
+        spent += len(piece.text) / (FASTEST_CHARS_PER_S * fastest)
+        if spent > duration_s:
+            break
+        kept.append(piece)
+    if not kept:
+        raise ConfigError(
+            f"the narration cannot fit the {duration_s:.1f} s video: its first sentence alone "
+            f"takes about {spent:.1f} s even at {fastest:.2f}× speed; shorten it, or leave "
+            "--narration out"
+        )
+    if len(kept) < len(pieces):
+        logger.warning(
+            "the narration is longer than the %.1f s video: %d of its %d sentences cannot fit "
+            "and are left out before speaking", duration_s, len(pieces) - len(kept), len(pieces),
+        )  # fmt: skip
+    return "".join(p.text + ("\n\n" if p.paragraph_end else " ") for p in kept).strip()
 
 
 def _on_timeline(pieces: list[tuple[float, Audio]], duration_s: float) -> Audio:

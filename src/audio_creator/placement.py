@@ -73,8 +73,8 @@ def place(lengths: Sequence[float], shot_starts: Sequence[float], duration_s: fl
         if start + length > last + 1e-9:
             dropped = len(lengths) - index
             note = (
-                f"the narration is longer than the video: its last {dropped} sentence(s) "
-                "were left out"
+                f"the narration is longer than the video: its last {dropped} of "
+                f"{len(lengths)} sentence(s) were left out"
             )
             return Placement(tuple(starts), dropped, (note,))
         starts.append(start)
