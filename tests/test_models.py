@@ -43,6 +43,10 @@ def test_offline_a_download_fails_fast_and_says_where_to_run_it(
     assert "audio-creator models download musicgen-small" in said
     assert "machine with the internet" in said and str(models_dir) in said
     assert not models.is_present("musicgen-small")
+    assert not models_dir.exists()  # no empty musicgen/small left behind
+    (models_dir / "musicgen").mkdir(parents=True)  # a folder that was there stays
+    assert cli.main(["models", "download", "musicgen-small"]) == 3
+    assert [p.name for p in models_dir.rglob("*")] == ["musicgen"]
 
 
 def test_the_original_download_script_runs_the_same_command(models_dir: Path) -> None:

@@ -166,6 +166,7 @@ def download(name: str, force: bool = False) -> Path:
     folder = folder_of(name)
     if is_present(name) and not force:
         return folder
+    made = [p for p in (folder, *folder.parents) if not p.exists()]  # ours to remove on failure
     folder.mkdir(parents=True, exist_ok=True)
     try:
         snapshot_download(
@@ -173,6 +174,7 @@ def download(name: str, force: bool = False) -> Path:
             force_download=force,
         )  # fmt: skip
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:
+        _remove_made(made)
         raise BackendUnavailable(
             f"cannot fetch {name} from the Hugging Face hub ({model.repo}): "
             f"{str(exc).splitlines()[0]}. Run `audio-creator models download {name}` on a "
@@ -186,6 +188,20 @@ def download(name: str, force: bool = False) -> Path:
     if not is_present(name):
         raise BackendUnavailable(f"the download of {name} did not bring {entry(name).needs}")
     return folder
+
+
+def _remove_made(made: list[Path]) -> None:
+    """Remove the folders a failed download made (the innermost with what it left in it; the
+    ones above only while empty), so a failure leaves the models folder as it was."""
+    import shutil
+
+    if made:
+        shutil.rmtree(made[0], ignore_errors=True)
+    for above in made[1:]:
+        try:
+            above.rmdir()
+        except OSError:
+            break
 
 
 def verify(name: str) -> list[str]:
