@@ -203,3 +203,16 @@ def test_single_mode_makes_and_judges_base_and_adapter_music(
     assert "retrieval, dist compare many clips: left out" in said
     clips_out = json.loads((mixed / "results.json").read_text())["clips"]
     assert [c["variant"] for c in clips_out] == ["lora"] and "motion_onset_r" in clips_out[0]
+
+
+def test_one_video_asks_for_what_is_missing_before_making_any_music(
+    clips: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setenv("AUDIO_CREATOR_MODELS", str(tmp_path / "no-models"))  # no CLIP, no CLAP
+    out = tmp_path / "single"
+    argv = ["eval", "--video", str(clips["root"] / "a.mp4"), "--metrics", "sim,rhythm",
+            "--output-dir", str(out)]  # fmt: skip
+    assert cli.main(argv) == 3
+    assert "through CLIP and CLAP" in capsys.readouterr().err
+    assert not (out / "base.wav").exists() and not (out / "results.json").exists()

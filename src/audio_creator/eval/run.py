@@ -116,6 +116,8 @@ def evaluate(options: EvalOptions) -> EvalResult:
         outputs.append(options.save_embeddings)  # checked with the rest, before any work
     from audio_creator.files import check_output_path
 
+    if {"sim", "retrieval"} & set(options.metrics) and not options.fit_projection:
+        _need_semantic()  # before any music is made or file written
     if options.single is not None:
         from audio_creator.eval.single import make_music
 
@@ -242,10 +244,8 @@ def _mix(
             overall[f"mean_{key}"] = float(np.mean(values))
 
 
-def _semantic(options: EvalOptions, rows: list[Any], clips: list[dict[str, Any]]) -> Any:
-    """CLIP's words for each video, CLAP's score of every soundtrack against them: the score
-    matrix [videos, soundtracks]."""
-    from audio_creator.audio import load
+def _need_semantic() -> None:
+    """CLIP and CLAP are here, or BackendUnavailable saying what is missing."""
     from audio_creator.errors import BackendUnavailable
     from audio_creator.music import semantic
 
@@ -255,6 +255,15 @@ def _semantic(options: EvalOptions, rows: list[Any], clips: list[dict[str, Any]]
             f"sim and retrieval compare picture and sound through CLIP and CLAP: {lack} "
             "(or fit a projection on your pairs: --fit-projection)"
         )
+
+
+def _semantic(options: EvalOptions, rows: list[Any], clips: list[dict[str, Any]]) -> Any:
+    """CLIP's words for each video, CLAP's score of every soundtrack against them: the score
+    matrix [videos, soundtracks]."""
+    from audio_creator.audio import load
+    from audio_creator.music import semantic
+
+    _need_semantic()
     judge = semantic.SemanticJudge(device=options.device)
     descriptions = [judge.describe(r.video, options.num_video_frames) for r in rows]
     heard = [judge.hear(load(r.audio)) for r in rows]
