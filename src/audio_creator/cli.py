@@ -8,51 +8,19 @@ command imports what it needs when it runs.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from audio_creator import commands
 from audio_creator.errors import AudioCreatorError
+from audio_creator.interrupts import Terminated, stopping_signals
 
 logger = logging.getLogger("audio_creator.cli")
 
 Command = Callable[[argparse.Namespace], int]
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, raised where the command is, so that it stops as on Ctrl-C: every
-    staged or temporary file is removed on the way out."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-@contextlib.contextmanager
-def _stopping_signals() -> Iterator[None]:
-    """SIGTERM and SIGHUP as `Terminated` while a command runs (main thread only: the only one
-    Python delivers signals to), the previous handlers back afterwards."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum: int, _frame: object) -> None:
-        raise Terminated(signum)
-
-    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
-    before = {signum: signal.signal(signum, stop) for signum in wanted}
-    try:
-        yield
-    finally:
-        for signum, handler in before.items():
-            signal.signal(signum, handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     _configure_logging(args.log_level)
-    with _stopping_signals():
+    with stopping_signals():
         return _run(parser, args)
 
 
