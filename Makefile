@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/tts.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/wavjourney.py
+	$(BIN)/python bench/wavjourney_items.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/web_upload.py
 

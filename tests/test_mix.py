@@ -178,6 +178,29 @@ def test_loop_fills_the_programme_with_a_seamless_crossfade() -> None:
     assert fit_to_length(clip, 2 * rate, "loop").shape == (2, 2 * rate)
 
 
+def test_many_short_padded_tracks_sum_to_their_placed_clips() -> None:
+    """The programme skips a padded track once only its silence is left (so a mix of many
+    short items is linear in them): what it renders is still exactly the clips, placed."""
+    from audio_creator.mix.programme import Programme, render_blocks
+
+    rate = 8000
+    rng = np.random.default_rng(5)
+    options = MixOptions(sample_rate=rate, channels=2, music_fit="pad", fade_in_s=0.0,
+                         fade_out_s=0.0, duration_s=30.0)  # fmt: skip
+    tracks, expected = [], np.zeros((2, 30 * rate), np.float32)
+    for k in range(60):
+        clip = (0.1 * rng.standard_normal((2, rate // 4 + 37 * k))).astype(np.float32)
+        start = round(k * 0.45 * rate)
+        tracks.append(Track(Audio(clip, rate), start / rate))
+        expected[:, start : start + clip.shape[1]] += clip
+    programme = Programme.build(tracks, [], options)
+    rendered = np.concatenate([programme.music(a, b) for a, b in render_blocks(programme.frames)],
+                              axis=1)  # fmt: skip
+    np.testing.assert_allclose(rendered, expected, atol=1e-6)
+    odd = programme.music(12_345, 54_321)  # a stretch across several tracks' ends
+    np.testing.assert_allclose(odd, expected[:, 12_345:54_321], atol=1e-6)
+
+
 def test_trim_ends_the_programme_with_the_music(caplog: pytest.LogCaptureFixture) -> None:
     rate = 48000
     with caplog.at_level(logging.WARNING):

@@ -37,6 +37,14 @@ class FittedMusic:
             raise ConfigError(f"music fit must be one of {', '.join(FIT_MODES)}, got {self.mode!r}")
 
     @property
+    def audible_frames(self) -> int:
+        """How far from its start the fitted music can sound: all of it when looped, else the
+        music itself (the padding after it is silence, which a mix need not add)."""
+        if self.mode == "loop" and 0 < self.audio.frames < self.frames:
+            return self.frames
+        return min(self.audio.frames, self.frames)
+
+    @property
     def overlap(self) -> int:
         return min(round(self.crossfade_s * self.audio.sample_rate), self.audio.frames // 4)
 

@@ -77,8 +77,8 @@ class Programme:
         """Fitted, faded music, before balance and ducking."""
         out = np.zeros((self.channels, stop - start), np.float32)
         for fit, first, gain in self.music_tracks:
-            lo, hi = max(start, first), stop
-            if lo >= hi:
+            lo, hi = max(start, first), min(stop, first + fit.audible_frames)
+            if lo >= hi:  # not started yet, or only its padding (silence) is left
                 continue
             piece = fit.segment(lo - first, hi - first)
             if gain != 1.0:
@@ -93,7 +93,7 @@ class Programme:
             )
             if fades is not None:
                 piece *= fades
-            if lo == start and len(self.music_tracks) == 1:
+            if (lo, hi) == (start, stop) and len(self.music_tracks) == 1:
                 return piece  # the only track, covering the stretch: it is the music
             out[:, lo - start : hi - start] += piece
         return out
