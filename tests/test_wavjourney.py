@@ -447,6 +447,7 @@ def test_unknown_characters_get_the_default_voice(tmp_path: Path) -> None:
         (["--instruction", "x", "--merge-video"], "needs the video"),
         (["--script", "{tmp}/cut.json"], "give --video"),
         (["--script", "{tmp}/nan.json"], "vol: Input should be a finite number"),
+        (["--script", "{tmp}/many.json"], "should have at most 20000 items"),
     ],
 )
 def test_bad_input_is_refused(
@@ -458,6 +459,11 @@ def test_bad_input_is_refused(
                                        '"id": 1, "action": "end"}]')  # fmt: skip
     (tmp_path / "neg.json").write_text('[{"audio_type": "sound_effect", "len": -1, "desc": "x"}]')
     (tmp_path / "cut.json").write_text('[{"audio_type": "sound_effect", "len": 1, "at_cut": 0}]')
+    import json
+
+    many = [{"audio_type": "sound_effect", "desc": "tick", "len": 0.1, "start": k * 0.2}
+            for k in range(20_001)]  # fmt: skip
+    (tmp_path / "many.json").write_text(json.dumps(many))
     (tmp_path / "nan.json").write_text(  # JSON as Python writes it (and an LLM may answer)
         '[{"audio_type": "speech", "character": "A", "text": "Hi.", "vol": NaN}]'
     )

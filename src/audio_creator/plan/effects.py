@@ -200,7 +200,7 @@ def render_effect(desc: str, length_s: float, rate: int = 48000, seed: int = 0) 
     _edges(out, rate, 0.005 if sudden else 0.15, min(0.3, length_s / 4))
     peak = float(np.abs(out).max())
     scaled = out * (0.5 / peak) if peak > 0 else out
-    logger.info("sound effect %r: %s, %.1f s", desc, effect, length_s)
+    logger.debug("sound effect %r: %s, %.1f s", desc, effect, length_s)  # one per item: quiet
     return np.ascontiguousarray(scaled[:, :frames], dtype=np.float32)
 
 

@@ -34,6 +34,9 @@ class Character(BaseModel):
     speed: float = Field(default=1.0, ge=0.5, le=2.0)
 
 
+MAX_ITEMS = 20_000  # an hour of a sound every 0.2 s: more is surely a mistake (or an LLM's loop)
+
+
 class ScriptItem(BaseModel):
     """One line of the script."""
 
@@ -90,7 +93,7 @@ class AudioScript(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # NaN: said as such
 
-    items: list[ScriptItem] = Field(min_length=1)
+    items: list[ScriptItem] = Field(min_length=1, max_length=MAX_ITEMS)
     characters: dict[str, Character] = Field(default_factory=dict)
 
     @model_validator(mode="after")
