@@ -13,12 +13,16 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from audio_creator.errors import ConfigError, MediaError
 from audio_creator.files import atomic_output, check_input_file
+
+if TYPE_CHECKING:
+    from audio_creator.audio_source import AudioSource
 
 logger = logging.getLogger(__name__)
 
@@ -227,11 +231,12 @@ def _read_with_ffmpeg(path: Path) -> Audio:
     return Audio(np.concatenate(chunks, axis=1), rate)
 
 
-def save(audio: Audio, path: str | os.PathLike[str], *, bit_depth: int = 24) -> Path:
+def save(audio: Audio | AudioSource, path: str | os.PathLike[str], *, bit_depth: int = 24) -> Path:
     """Write `audio` as a WAV file, atomically (a temporary file renamed into place).
 
     Args:
-        audio: what to write; NaN or infinite samples are refused.
+        audio: what to write, in memory or any source read a stretch at a time (a long file is
+            copied block by block); NaN or infinite samples are refused.
         path: destination; its folder must exist.
         bit_depth: 16 or 24 for integer PCM (samples outside [-1, 1) are clipped, with a warning),
             32 for 32-bit float (kept as they are).
@@ -241,14 +246,15 @@ def save(audio: Audio, path: str | os.PathLike[str], *, bit_depth: int = 24) -> 
     """
     if bit_depth not in BIT_DEPTHS:
         raise ConfigError(f"bit depth must be one of {BIT_DEPTHS}, got {bit_depth}")
-    validate_audio(audio, name="audio to save")
+    if isinstance(audio, Audio):
+        validate_audio(audio, name="audio to save")  # a source checks each block it reads
     out = Path(path)
     with (
         atomic_output(out) as tmp,
         open_wav_writer(tmp, audio.sample_rate, audio.channels, bit_depth) as write,
     ):
         for start in range(0, audio.frames, _WRITE_BLOCK):  # block by block: flat memory
-            write(audio.samples[:, start : start + _WRITE_BLOCK])
+            write(audio.read(start, min(start + _WRITE_BLOCK, audio.frames)))
     return out
 
 

@@ -79,6 +79,18 @@ class Conformed:
         return Audio(block, self.sample_rate).to_channels(self.channels).samples
 
 
+def file_source(path: str | os.PathLike[str]) -> AudioFile:
+    """A WAV, FLAC or OGG file as a source read on demand, whatever its length."""
+    import soundfile as sf
+
+    p = check_input_file(path)
+    try:
+        info = sf.info(str(p))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise MediaError(f"{p} is not a WAV, FLAC or OGG file that can be read in pieces") from exc
+    return AudioFile(p, info.samplerate, info.channels, info.frames)
+
+
 IN_MEMORY_BYTES = 512 * 2**20  # inputs smaller than this (decoded) are simply loaded
 
 

@@ -8,6 +8,7 @@ of the video.
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 
 from audio_creator.analysis.video import Progress, VideoAnalysis, analyse_video
 from audio_creator.audio import save
+from audio_creator.audio_source import AudioFile
 from audio_creator.errors import ConfigError, require_finite
 from audio_creator.files import check_output_path
 from audio_creator.media.probe import probe
@@ -139,31 +141,34 @@ def run_vidmuse(
         len(analysis.transitions),
     )
 
-    def request(variation: int) -> MusicRequest:
-        return MusicRequest(
-            duration, analysis, style=options.style, prompt=options.prompt, seed=options.seed,
-            variation=variation, target_lufs=options.target_lufs, sampling=options.sampling,
-            video=info.path,
-        )  # fmt: skip
+    # A long piece is rendered on disk, in a hidden folder beside the output (gone at the end).
+    with tempfile.TemporaryDirectory(dir=options.output.parent, prefix=".vidmuse.") as spill:
 
-    pieces: list[GeneratedMusic] = []
-    batched = getattr(backend, "generate_many", None)
-    if batched is not None and options.rerank > 1:  # neural: every candidate in one batch
-        pieces = batched(request(0), options.rerank, progress)
+        def request(variation: int) -> MusicRequest:
+            return MusicRequest(
+                duration, analysis, style=options.style, prompt=options.prompt, seed=options.seed,
+                variation=variation, target_lufs=options.target_lufs, sampling=options.sampling,
+                video=info.path, spill_dir=Path(spill),
+            )  # fmt: skip
 
-    def make(variation: int) -> GeneratedMusic:
-        return pieces[variation] if pieces else backend.generate(request(variation))
+        pieces: list[GeneratedMusic] = []
+        batched = getattr(backend, "generate_many", None)
+        if batched is not None and options.rerank > 1:  # neural: every candidate in one batch
+            pieces = batched(request(0), options.rerank, progress)
 
-    kept = _best_candidates(
-        make,
-        analysis,
-        options.rerank,
-        options.rerank_topk,
-        progress,
-        _rerank_terms(options) if options.rerank > 1 else None,
-    )
-    best = kept[0][1]
-    merged = _write_all(options, outputs, [music for _, music in kept])
+        def make(variation: int) -> GeneratedMusic:
+            return pieces[variation] if pieces else backend.generate(request(variation))
+
+        kept = _best_candidates(
+            make,
+            analysis,
+            options.rerank,
+            options.rerank_topk,
+            progress,
+            _rerank_terms(options) if options.rerank > 1 else None,
+        )
+        best = kept[0][1]
+        merged = _write_all(options, outputs, [music for _, music in kept])
     scores = tuple(
         {
             "candidate": r.index,
@@ -230,6 +235,9 @@ def _best_candidates(
         place = score(music.audio, analysis, variation, terms) if count > 1 else Ranked(0, 0.0, {})
         kept.append((place, music))
         kept.sort(key=lambda item: (-item[0].score, item[0].index))
+        for _, dropped in kept[keep:]:
+            if isinstance(dropped.audio, AudioFile):  # a long piece on disk: its space back now
+                dropped.audio.path.unlink(missing_ok=True)
         del kept[keep:]
         if progress is not None:
             progress((variation + 1) / count, "composing")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -94,11 +95,15 @@ def run_wavjourney(options: WavJourneyOptions, progress: Progress | None = None)
         script, planner, planner_why = _plan(options, analysis)
     if analysis is None and any(item.at_cut is not None for item in script.items):
         raise ConfigError("the script places items on the video's cuts (at_cut): give --video")
-    with StagedOutputs() as staging:  # all the outputs appear at the end, or none
+    with (
+        StagedOutputs() as staging,  # all the outputs appear at the end, or none
+        # long items (a bed under a long video) wait on disk until mixed, in a hidden folder
+        tempfile.TemporaryDirectory(dir=options.output.parent, prefix=".wavjourney.") as spill,
+    ):
         at = {name: staging.stage(path) for name, path in outputs.items()}
         rendering = render_items(
             script, staging.scratch(outputs["mix"], ".speech.wav"), analysis=analysis,
-            seed=options.seed, progress=progress,
+            seed=options.seed, progress=progress, spill=Path(spill),
         )  # fmt: skip
         duration = max(rendering.timeline.duration_s, analysis.duration_s if analysis else 0.0)
         mix = mix_rendering(

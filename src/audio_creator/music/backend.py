@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from audio_creator.analysis.video import VideoAnalysis
 from audio_creator.audio import Audio
+from audio_creator.audio_source import AudioFile
 from audio_creator.errors import ConfigError, require_finite
 from audio_creator.registry import Registry
 
@@ -63,6 +64,7 @@ class MusicRequest:
     true_peak_dbtp: float = -1.0
     sampling: Sampling = field(default_factory=Sampling)  # the neural backends' token sampling
     video: Path | None = None  # the video itself, for backends that look at its frames
+    spill_dir: Path | None = None  # where a long piece may be rendered to disk (the caller's)
 
     def __post_init__(self) -> None:
         require_finite(duration=self.duration_s, target_lufs=self.target_lufs)
@@ -80,7 +82,7 @@ class MusicRequest:
 class GeneratedMusic:
     """A backend's answer: the audio and a summary of what it decided (for logs and reports)."""
 
-    audio: Audio
+    audio: Audio | AudioFile  # a long piece may be a file in the request's `spill_dir`
     backend: str
     beats_s: tuple[float, ...] = ()  # where the backend put the beats, when it knows
     summary: dict[str, Any] = field(default_factory=dict)

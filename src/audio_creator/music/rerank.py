@@ -17,20 +17,29 @@ import numpy as np
 from audio_creator.analysis.onsets import ONSET_RATE_HZ, onset_strength
 from audio_creator.analysis.video import CURVE_RATE_HZ, VideoAnalysis
 from audio_creator.audio import Audio
+from audio_creator.audio_source import AudioFile
 
 CUT_WINDOW_S = 0.07  # an onset this close to a cut counts for it
+HEARD_MOST_S = 600.0  # a model that listens to a piece in memory hears at most this much
 
 
 @dataclass(frozen=True)
 class Candidate:
     """A piece under evaluation, with what is measured on it computed once for every term."""
 
-    audio: Audio
+    audio: Audio | AudioFile  # a long piece may wait on disk
 
     @cached_property
     def onsets(self) -> np.ndarray:
         """Onset strength at ONSET_RATE_HZ."""
         return onset_strength(self.audio)
+
+    def heard(self, most_s: float = HEARD_MOST_S) -> Audio:
+        """The piece in memory, or, for a long one on disk, its first `most_s` seconds."""
+        if isinstance(self.audio, Audio):
+            return self.audio
+        frames = min(self.audio.frames, round(most_s * self.audio.sample_rate))
+        return Audio(self.audio.read(0, frames), self.audio.sample_rate)
 
 
 Term = Callable[[Candidate, VideoAnalysis], float]
@@ -87,7 +96,7 @@ RHYTHMIC_TERMS: dict[str, tuple[float, Term]] = {
 
 
 def score(
-    audio: Audio,
+    audio: Audio | AudioFile,
     analysis: VideoAnalysis,
     index: int = 0,
     terms: dict[str, tuple[float, Term]] | None = None,

@@ -74,7 +74,7 @@ def semantic_term(
         if not described:
             described.append(judge.describe(video))
             logger.info("the picture, in words: %s", described[0].text())
-        return judge.score(candidate.audio, described[0])
+        return judge.score(candidate.heard(), described[0])
 
     return term
 

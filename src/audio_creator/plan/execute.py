@@ -9,17 +9,21 @@ it) ducked while speech plays → the programme's loudness target and true-peak 
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from audio_creator.analysis.video import VideoAnalysis
-from audio_creator.audio import Audio, load
+from audio_creator.audio import Audio, load, open_wav_writer
+from audio_creator.audio_source import AudioFile, file_source
 from audio_creator.errors import AudioCreatorError
-from audio_creator.plan.effects import render_effect
+from audio_creator.plan.effects import effect_blocks, render_effect
 from audio_creator.plan.script import AudioScript, Character, ScriptItem
 from audio_creator.plan.timeline import Placed, Timeline, place
 
@@ -29,6 +33,7 @@ Progress = Callable[[float, str], None]
 RATE = 48000
 ITEM_CEILING_DBTP = -1.0
 SHORTEST_MEASURABLE_S = 0.4  # one gating block of BS.1770
+LONG_ITEM_S = 120.0  # longer items are rendered on disk when the caller gives a folder
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,7 @@ class Rendering:
     """The rendered items on their timeline, ready to mix."""
 
     timeline: Timeline
-    audio: dict[int, Audio]  # by script index; silent items are absent
+    audio: dict[int, Audio | AudioFile]  # by script index; silent items are absent
     items: list[RenderedItem]
     warnings: list[str] = field(default_factory=list)
 
@@ -61,10 +66,16 @@ def render_items(
     analysis: VideoAnalysis | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    spill: Path | None = None,
 ) -> Rendering:
-    """Render every item of `script` (speech WAVs pass through `scratch`, removed after)."""
+    """Render every item of `script` (speech WAVs pass through `scratch`, removed after).
+
+    Items longer than LONG_ITEM_S (a bed under a long video, its music) are rendered and set to
+    their loudness on disk, in the caller's folder `spill`, when it names one: memory then stays
+    a few blocks whatever their length. The files must outlive the mix.
+    """
     warnings: list[str] = []
-    audio: dict[int, Audio] = {}
+    audio: dict[int, Audio | AudioFile] = {}
     voices = _Voices(script.characters, warnings)
     for index, item in enumerate(script.items):
         if item.audio_type == "speech":
@@ -80,14 +91,14 @@ def render_items(
     for count, placed in enumerate(timeline.placed, start=1):
         item = placed.item
         if item.audio_type != "speech":
-            made = _music_or_effect(placed, analysis, seed + placed.index)
+            made = _music_or_effect(placed, analysis, seed + placed.index, spill)
             if made is None:
                 warnings.append(f"item {placed.index + 1}: no sound for {item.desc!r}; silent")
             else:
                 audio[placed.index] = made
         measured = None
         if placed.index in audio:
-            audio[placed.index], measured, note = _to_loudness(audio[placed.index], item.vol)
+            audio[placed.index], measured, note = _to_loudness(audio[placed.index], item.vol, spill)
             if note:
                 warnings.append(f"item {placed.index + 1} ({item.desc or item.audio_type}): {note}")
         items.append(
@@ -180,9 +191,20 @@ class _Voices:
         return spoken
 
 
-def _music_or_effect(placed: Placed, analysis: VideoAnalysis | None, seed: int) -> Audio | None:
+def _music_or_effect(
+    placed: Placed, analysis: VideoAnalysis | None, seed: int, spill: Path | None
+) -> Audio | AudioFile | None:
     item = placed.item
     if item.audio_type == "sound_effect":
+        if spill is not None and placed.length_s > LONG_ITEM_S:
+            blocks = effect_blocks(item.desc, placed.length_s, RATE, seed)
+            if blocks is None:
+                return None
+            path = _spill_file(spill, ".effect.wav")
+            with open_wav_writer(path, RATE, 2, 32) as write:
+                for block in blocks:
+                    write(block)
+            return file_source(path)
         samples = render_effect(item.desc, placed.length_s, RATE, seed)
         return None if samples is None else Audio(samples, RATE)
     from audio_creator.music import MusicRequest, create_backend
@@ -190,9 +212,16 @@ def _music_or_effect(placed: Placed, analysis: VideoAnalysis | None, seed: int) 
     backend = create_backend("auto")
     # Made at the backend's own level; `_to_loudness` then brings it to the item's `vol`.
     request = MusicRequest(
-        placed.length_s, _slice(analysis, placed), prompt=item.desc or None, seed=seed
-    )
+        placed.length_s, _slice(analysis, placed), prompt=item.desc or None, seed=seed,
+        spill_dir=spill,
+    )  # fmt: skip
     return backend.generate(request).audio
+
+
+def _spill_file(folder: Path, suffix: str) -> Path:
+    fd, name = tempfile.mkstemp(dir=folder, prefix="item.", suffix=suffix)
+    os.close(fd)
+    return Path(name)
 
 
 def _slice(analysis: VideoAnalysis | None, placed: Placed) -> VideoAnalysis | None:
@@ -203,13 +232,18 @@ def _slice(analysis: VideoAnalysis | None, placed: Placed) -> VideoAnalysis | No
     return analysis
 
 
-def _to_loudness(clip: Audio, vol: float) -> tuple[Audio, float | None, str | None]:
+def _to_loudness(
+    clip: Audio | AudioFile, vol: float, spill: Path | None = None
+) -> tuple[Audio | AudioFile, float | None, str | None]:
     """`clip` at integrated loudness `vol` with its true peak ≤ ITEM_CEILING_DBTP; the loudness
     it reached (None for silence); and a note when `vol` could not be reached.
 
     A clip shorter than one 400 ms gating block is measured (and set) as a meter measures it:
-    padded with silence to one block.
+    padded with silence to one block. A clip on disk is set on disk, into a new file in `spill`
+    (the old one is removed).
     """
+    if isinstance(clip, AudioFile):
+        return _file_to_loudness(clip, vol, spill or clip.path.parent)
     from audio_creator.mix.loudness import integrated_lufs
     from audio_creator.mix.master import master_in_place
     from audio_creator.mix.true_peak import true_peak_dbtp
@@ -224,22 +258,59 @@ def _to_loudness(clip: Audio, vol: float) -> tuple[Audio, float | None, str | No
     original = samples.copy()
     # Too dense or too sparse a sound may not reach `vol` under the ceiling (the limiter takes
     # off only so much): then as loud as it goes, in 1 LU steps down.
-    for target in np.arange(vol, vol - 25.0, -1.0):
+    for target in _targets(vol):
         try:
-            master_in_place(
+            reached = master_in_place(
                 samples, clip.sample_rate, target_lufs=float(target),
                 true_peak_dbtp=ITEM_CEILING_DBTP,
-            )  # fmt: skip
+            ).integrated_lufs  # fmt: skip
             break
         except AudioCreatorError:
             samples[...] = original
     else:  # not even 25 LU under: just its peaks at the ceiling
         peak = true_peak_dbtp(Audio(samples, clip.sample_rate))
         samples *= np.float32(10 ** ((ITEM_CEILING_DBTP - 0.05 - peak) / 20))
-    reached = integrated_lufs(Audio(samples, clip.sample_rate))
+        reached = integrated_lufs(Audio(samples, clip.sample_rate))
+    if reached is None:  # cannot be: the clip was not silent
+        return clip, None, None
     if abs(reached - vol) > 1.0:
         note = f"reached {reached:.1f} LUFS of the {vol:g} asked (its peaks allow no more)"
     return Audio(samples[:, :frames], clip.sample_rate), reached, note
+
+
+def _file_to_loudness(
+    clip: AudioFile, vol: float, spill: Path
+) -> tuple[AudioFile, float | None, str | None]:
+    """`_to_loudness` for a long clip on disk, streamed (see `master_to_file`)."""
+    from audio_creator.mix.master import master_to_file
+
+    out = _spill_file(spill, ".wav")
+    try:
+        for target in _targets(vol):
+            try:
+                report = master_to_file(
+                    clip, out, target_lufs=float(target), true_peak_dbtp=ITEM_CEILING_DBTP,
+                    bit_depth=32,
+                )  # fmt: skip
+                break
+            except AudioCreatorError:
+                continue
+        else:  # a long clip that cannot be mastered at all: as it was (the mix limits it)
+            out.unlink(missing_ok=True)
+            return clip, None, "its loudness could not be set; it is mixed as it was made"
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    clip.path.unlink(missing_ok=True)
+    reached = report.integrated_lufs
+    note = None
+    if reached is not None and abs(reached - vol) > 1.0:
+        note = f"reached {reached:.1f} LUFS of the {vol:g} asked (its peaks allow no more)"
+    return file_source(out), reached, note
+
+
+def _targets(vol: float) -> npt.NDArray[np.float64]:
+    return np.arange(vol, vol - 25.0, -1.0)
 
 
 __all__: Sequence[str] = ["RenderedItem", "Rendering", "mix_rendering", "render_items"]

@@ -7,15 +7,17 @@ import importlib.util
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from audio_creator.audio import Audio
+from audio_creator.audio_source import AudioFile
 from audio_creator.errors import ConfigError, MediaError
 from audio_creator.files import check_input_file
 from audio_creator.music.backend import GeneratedMusic, MusicRequest, Progress
 from audio_creator.music.procedural.arrange import arrange
 from audio_creator.music.procedural.harmony import NOTE_NAMES
 from audio_creator.music.procedural.plan import plan_music
-from audio_creator.music.procedural.render import default_soundfont, render
+from audio_creator.music.procedural.render import default_soundfont, render, render_blocks
 from audio_creator.music.procedural.score import Score, write_midi
 from audio_creator.music.procedural.styles import (
     STYLES,
@@ -25,7 +27,12 @@ from audio_creator.music.procedural.styles import (
     style_named,
 )
 
+if TYPE_CHECKING:
+    from audio_creator.mix.master import MasterReport
+
 logger = logging.getLogger(__name__)
+
+SPILL_AFTER_S = 300.0  # longer pieces are rendered on disk when the request gives a folder
 
 __all__ = ["STYLES", "ProceduralBackend", "Score", "choose_style", "missing_requirements"]
 
@@ -97,24 +104,30 @@ class ProceduralBackend:
         return arrange(plan, seed), style, reason
 
     def generate(self, request: MusicRequest, progress: Progress | None = None) -> GeneratedMusic:
-        """Compose, render and bring the piece to the requested loudness and peak ceiling."""
-        from audio_creator.mix.master import master_in_place
+        """Compose, render and bring the piece to the requested loudness and peak ceiling.
 
+        A piece longer than SPILL_AFTER_S is rendered and mastered on disk, in the request's
+        `spill_dir`, when it names one: an hour of music then needs a few tens of MB.
+        """
         score, style, reason = self.compose(request)
         if progress is not None:
             progress(0.1, f"rendering {style.name} music")
-        samples = render(
-            score,
-            sample_rate=request.sample_rate,
-            soundfont=self.soundfont or default_soundfont(),
-            reverb=style.reverb,
-        )
-        mastered = master_in_place(
-            samples,
-            request.sample_rate,
-            target_lufs=request.target_lufs,
-            true_peak_dbtp=request.true_peak_dbtp,
-        )
+        font = self.soundfont or default_soundfont()
+        audio: Audio | AudioFile
+        if request.spill_dir is not None and request.duration_s > SPILL_AFTER_S:
+            audio, mastered = _render_to_disk(score, style, font, request)
+        else:
+            from audio_creator.mix.master import master_in_place
+
+            samples = render(score, sample_rate=request.sample_rate, soundfont=font,
+                             reverb=style.reverb)  # fmt: skip
+            mastered = master_in_place(
+                samples,
+                request.sample_rate,
+                target_lufs=request.target_lufs,
+                true_peak_dbtp=request.true_peak_dbtp,
+            )
+            audio = Audio(samples, request.sample_rate)
         if progress is not None:
             progress(1.0, "music ready")
         grid = score.grid
@@ -130,12 +143,52 @@ class ProceduralBackend:
         }
         logger.info("procedural music: %s", summary)
         return GeneratedMusic(
-            Audio(samples, request.sample_rate),
+            audio,
             self.name,
             tuple(float(b) for b in grid.beats_s),
             summary,
             score,
         )
+
+
+def _render_to_disk(
+    score: Score, style: Style, font: Path, request: MusicRequest
+) -> tuple[AudioFile, MasterReport]:
+    """Render the score block by block into a float WAV in `request.spill_dir`, then master it
+    into a 24-bit one there (the float one is removed): memory stays a few blocks."""
+    from audio_creator.audio import open_wav_writer
+    from audio_creator.audio_source import file_source
+    from audio_creator.mix.master import master_to_file
+
+    assert request.spill_dir is not None
+    rate = request.sample_rate
+    raw = _fresh_file(request.spill_dir, ".raw.wav")
+    out = _fresh_file(request.spill_dir, ".wav")
+    try:
+        with open_wav_writer(raw, rate, 2, 32) as write:
+            for block in render_blocks(
+                score.parts, score.duration_s, sample_rate=rate, soundfont=font, reverb=style.reverb
+            ):
+                write(block)
+        mastered = master_to_file(
+            file_source(raw), out, target_lufs=request.target_lufs,
+            true_peak_dbtp=request.true_peak_dbtp,
+        )  # fmt: skip
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    finally:
+        raw.unlink(missing_ok=True)
+    return file_source(out), mastered
+
+
+def _fresh_file(folder: Path, suffix: str) -> Path:
+    """A new, empty file's name in `folder` (the file itself is left to its writer)."""
+    import tempfile
+
+    fd, name = tempfile.mkstemp(dir=folder, prefix="procedural.", suffix=suffix)
+    os.close(fd)
+    return Path(name)
 
 
 def save_midi(music: GeneratedMusic, path: str | os.PathLike[str]) -> None:

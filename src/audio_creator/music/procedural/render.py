@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 REVERB_S = 1.6  # length of the room's impulse response
 TAIL_FADE_S = 0.25  # a last safety fade: the piece always ends in silence
+RENDER_BLOCK = 1 << 18  # samples rendered at a time (about 5.5 s at 48 kHz)
 
 
 def default_soundfont() -> Path:
@@ -62,6 +63,31 @@ def render_parts(
     reverb: float = 0.2,
 ) -> npt.NDArray[np.float32]:
     """`parts` played by the SoundFont, as float32 stereo `[2, frames]`, `duration_s` long."""
+    frames = max(1, round(duration_s * sample_rate))
+    stereo = np.empty((2, frames), np.float32)
+    now = 0
+    for block in render_blocks(
+        parts, duration_s, sample_rate=sample_rate, soundfont=soundfont, reverb=reverb
+    ):
+        stereo[:, now : now + block.shape[1]] = block
+        now += block.shape[1]
+    return stereo
+
+
+def render_blocks(
+    parts: Sequence[Part],
+    duration_s: float,
+    *,
+    sample_rate: int = 48000,
+    soundfont: str | os.PathLike[str] | None = None,
+    reverb: float = 0.2,
+) -> Iterator[npt.NDArray[np.float32]]:
+    """`parts` played by the SoundFont, `duration_s` long, as consecutive float32 stereo blocks
+    `[2, n]` (of RENDER_BLOCK samples but the last): memory stays a few blocks at any length.
+
+    The synthesiser plays the events block by block; the room's reverb is added by overlap-add,
+    its tail carried into the blocks that follow; the last TAIL_FADE_S fade to silence.
+    """
     try:
         import tinysoundfont
     except ImportError as exc:
@@ -90,26 +116,43 @@ def render_parts(
             events.append((round(note.start_s * sample_rate), 1, chan, note.pitch, note.velocity))
             events.append((round(note.end_s * sample_rate), 0, chan, note.pitch, 0))
     events.sort()
+    return _played(synth, events, max(1, round(duration_s * sample_rate)), sample_rate, reverb)
 
-    frames = max(1, round(duration_s * sample_rate))
-    stereo = np.zeros((2, frames), np.float32)
-    now = 0
-    for when, is_on, chan, key, velocity in events:
-        frame = min(when, frames)
-        if frame > now:
-            stereo[:, now:frame] = _generate(synth, frame - now).T
-            now = frame
-        if is_on:
-            synth.noteon(chan, key, velocity)
-        else:
-            synth.noteoff(chan, key)
-    if now < frames:
-        stereo[:, now:] = _generate(synth, frames - now).T
-    if reverb > 0:
-        _add_reverb_in_place(stereo, sample_rate, reverb)
-    fade = min(frames, round(TAIL_FADE_S * sample_rate))
-    stereo[:, frames - fade :] *= np.cos(np.linspace(0, np.pi / 2, fade, dtype=np.float32)) ** 2
-    return stereo
+
+def _played(
+    synth: Any,
+    events: list[tuple[int, int, int, int, int]],
+    frames: int,
+    sample_rate: int,
+    reverb: float,
+) -> Iterator[npt.NDArray[np.float32]]:
+    room = Reverb(sample_rate, reverb) if reverb > 0 else None
+    fade_from = frames - min(frames, round(TAIL_FADE_S * sample_rate))
+    pending = iter(events)
+    event = next(pending, None)
+    for start in range(0, frames, RENDER_BLOCK):
+        stop = min(start + RENDER_BLOCK, frames)
+        block = np.empty((2, stop - start), np.float32)
+        now = start
+        while event is not None and event[0] < stop:
+            when, is_on, chan, key, velocity = event
+            if when > now:
+                block[:, now - start : when - start] = _generate(synth, when - now).T
+                now = when
+            if is_on:
+                synth.noteon(chan, key, velocity)
+            else:
+                synth.noteoff(chan, key)
+            event = next(pending, None)
+        if now < stop:
+            block[:, now - start :] = _generate(synth, stop - now).T
+        if room is not None:
+            room.add_in_place(block)
+        if stop > fade_from:  # the closing fade: cos² from 1 at `fade_from` to 0 at the end
+            first = max(start, fade_from)
+            angle = np.linspace(0, np.pi / 2, frames - fade_from, dtype=np.float32)
+            block[:, first - start :] *= np.cos(angle[first - fade_from : stop - fade_from]) ** 2
+        yield block
 
 
 def _select(
@@ -147,30 +190,32 @@ def room_response(sample_rate: int) -> npt.NDArray[np.float32]:
     return tails.astype(np.float32)
 
 
-def _add_reverb_in_place(stereo: npt.NDArray[np.float32], sample_rate: int, wet: float) -> None:
-    """Add `wet` × the room's response to `stereo`, block by block (overlap-add with FFTs on
-    both cores): memory stays a few blocks whatever the length. Each block's dry signal is
-    read before any reverb lands on it; the part of a block's reverb that reaches past it waits
-    in `pending` until its turn."""
-    import scipy.fft
+class Reverb:
+    """The room added to a signal that arrives block by block (overlap-add with FFTs on both
+    cores): each block's dry signal is read before any reverb lands on it, and the part of its
+    reverb that reaches past it waits in `_tail` for the blocks that follow."""
 
-    response = room_response(sample_rate)
-    taps = response.shape[1]
-    block = max(1 << 18, 1 << (taps - 1).bit_length())
-    size = scipy.fft.next_fast_len(block + taps - 1, real=True)
-    spectrum = scipy.fft.rfft(response, size, axis=1, workers=2)
-    frames = stereo.shape[1]
-    pending = np.zeros((2, size), np.float32)
-    for start in range(0, frames, block):
-        stop = min(start + block, frames)
-        wet_block = scipy.fft.irfft(
-            scipy.fft.rfft(stereo[:, start:stop], size, axis=1, workers=2) * spectrum,
-            size,
-            axis=1,
-            workers=2,
-        )
-        pending += wet_block
-        stereo[:, start:stop] += np.float32(wet) * pending[:, : stop - start]
-        pending = np.concatenate(
-            [pending[:, stop - start :], np.zeros((2, stop - start), np.float32)], axis=1
-        )
+    def __init__(self, sample_rate: int, wet: float) -> None:
+        import scipy.fft
+
+        response = room_response(sample_rate)
+        self._taps = response.shape[1]
+        self._block = max(1 << 18, 1 << (self._taps - 1).bit_length())
+        self._size = scipy.fft.next_fast_len(self._block + self._taps - 1, real=True)
+        self._spectrum = scipy.fft.rfft(response, self._size, axis=1, workers=2)
+        self._wet = np.float32(wet)
+        self._tail = np.zeros((2, self._taps - 1), np.float32)
+
+    def add_in_place(self, stereo: npt.NDArray[np.float32]) -> None:
+        """Add the reverb to the next stretch of the signal, `stereo` `[2, n]`, in place."""
+        import scipy.fft
+
+        for start in range(0, stereo.shape[1], self._block):
+            piece = stereo[:, start : start + self._block]
+            length = piece.shape[1]
+            spectrum = scipy.fft.rfft(piece, self._size, axis=1, workers=2) * self._spectrum
+            wet = scipy.fft.irfft(spectrum, self._size, axis=1, workers=2)
+            wet = wet[:, : length + self._taps - 1].astype(np.float32, copy=False)
+            wet[:, : self._taps - 1] += self._tail
+            piece += self._wet * wet[:, :length]
+            self._tail = wet[:, length:].copy()
