@@ -224,8 +224,13 @@ def _read_with_ffmpeg(path: Path) -> Audio:
             chunks += [converted.to_ndarray() for converted in resampler.resample(None)]
             rate = stream.rate
             channel_count = stream.channels
+    except av.InvalidDataError as exc:
+        raise MediaError(
+            f"cannot decode {path} as audio: it is truncated or not audio "
+            f"({exc.strerror or 'invalid data'})"
+        ) from exc
     except av.FFmpegError as exc:
-        raise MediaError(f"cannot decode {path} as audio: {exc}") from exc
+        raise MediaError(f"cannot decode {path} as audio: {exc.strerror or exc}") from exc
     if not chunks:
         return Audio(np.zeros((channel_count, 0), np.float32), rate)
     return Audio(np.concatenate(chunks, axis=1), rate)

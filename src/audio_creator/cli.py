@@ -32,7 +32,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(parser, args)
 
 
-def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run the command; a run that fails or is stopped removes the folders it made for its
+    outputs (a refused run leaves the file system as it found it)."""
+    from audio_creator.files import remove_made_folders
+
     try:
         from audio_creator.config import load_dotenv
 
@@ -43,7 +47,19 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             parser.print_help(sys.stderr)
             return 2
         handler: Command = args.handler
-        return handler(args)
+        code = handler(args)
+        if code != 0:
+            remove_made_folders()
+        return code
+    except BaseException:
+        remove_made_folders()  # a refused or stopped run leaves no new empty folder
+        raise
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """`_dispatch`, with each way of failing said in one line and given its exit code."""
+    try:
+        return _dispatch(parser, args)
     except AudioCreatorError as exc:
         logger.error("%s", exc)
         return exc.exit_code

@@ -30,6 +30,9 @@ def check_input_file(path: str | os.PathLike[str], *, what: str = "input") -> Pa
     return p
 
 
+_made_folders: list[Path] = []  # made for outputs by this process (see `remove_made_folders`)
+
+
 def check_output_path(
     path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]] = ()
 ) -> Path:
@@ -49,8 +52,10 @@ def check_output_path(
         ):
             raise MediaError(f"output {out} is also an input; choose another output path")
     folder = out.parent
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        _made_folders.extend(missing)
     except OSError as exc:
         raise MediaError(f"cannot write there: {_why_not_a_folder(folder, exc)}") from exc
     try:  # os.access is not enough: it says yes to root on read-only mounts and /proc
@@ -61,6 +66,15 @@ def check_output_path(
             f"cannot write there: the folder {folder} takes no new files ({exc.strerror or exc})"
         ) from exc
     return out
+
+
+def remove_made_folders() -> None:
+    """Remove the folders `check_output_path` made that are still empty, deepest first: what a
+    failed or stopped command calls, so that it leaves no empty folder behind."""
+    for folder in sorted(set(_made_folders), key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):  # not empty (or gone): it stays as it is
+            folder.rmdir()
+    _made_folders.clear()
 
 
 def _why_not_a_folder(folder: Path, exc: OSError) -> str:

@@ -20,7 +20,7 @@ from audio_creator.audio import save
 from audio_creator.audio_source import AudioFile
 from audio_creator.errors import ConfigError, require_finite
 from audio_creator.files import check_output_path
-from audio_creator.media.probe import probe
+from audio_creator.media.probe import SHORTEST_VIDEO_S, probe
 from audio_creator.music.backend import GeneratedMusic, Sampling
 from audio_creator.music.rerank import Ranked, Term
 
@@ -111,6 +111,11 @@ def run_vidmuse(
     from audio_creator.music import MusicRequest, create_backend
 
     info = probe(options.video)  # inputs first: a bad input leaves nothing behind
+    if options.duration_s is None and info.duration_s < SHORTEST_VIDEO_S:
+        raise ConfigError(
+            f"the video is {info.duration_s:.2f} s long; music for it needs at least "
+            f"{SHORTEST_VIDEO_S:g} s (or give --duration)"
+        )
     outputs = options.outputs()
     _check_outputs(options, outputs)
     backend_options: dict[str, Any] = {}

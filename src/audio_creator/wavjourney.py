@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -53,14 +54,29 @@ class WavJourneyOptions:
         require_finite(target_lufs=self.target_lufs, true_peak=self.true_peak_dbtp)
         if (self.instruction is None) == (self.script is None):
             raise ConfigError("give an --instruction or a --script (one of the two)")
-        if self.instruction is not None and not self.instruction.strip():
-            raise ConfigError("the instruction is empty: say what the audio should be")
+        if self.instruction is not None and not _has_words(self.instruction):
+            raise ConfigError(
+                "the instruction has no words (it is empty, or only symbols and control "
+                "characters): say what the audio should be"
+            )
         if self.planner not in PLANNERS:
             raise ConfigError(f"--planner must be one of {', '.join(PLANNERS)}")
         if self.output.suffix.lower() != ".wav":
             raise ConfigError(f"the mix is written as WAV; give a .wav, not {self.output.name}")
         if self.merged_video is not None and self.video is None:
             raise ConfigError("--merge-video needs the video (--video)")
+        from audio_creator.mix.ducking import DuckingOptions
+        from audio_creator.mix.mixer import MixOptions
+
+        # The mix's own checks, now rather than after every item is rendered.
+        MixOptions(target_lufs=self.target_lufs, true_peak_dbtp=self.true_peak_dbtp)
+        DuckingOptions(depth_db=self.ducking_db)
+
+
+def _has_words(text: str) -> bool:
+    from audio_creator.speech.text import strip_terminal_codes
+
+    return re.search(r"\w", strip_terminal_codes(text)) is not None
 
 
 def run_wavjourney(options: WavJourneyOptions, progress: Progress | None = None) -> dict[str, Any]:
@@ -80,9 +96,14 @@ def run_wavjourney(options: WavJourneyOptions, progress: Progress | None = None)
     script = load_script(options.script) if options.script is not None else None
     info = None
     if options.video is not None:
-        from audio_creator.media.probe import probe
+        from audio_creator.media.probe import SHORTEST_VIDEO_S, probe
 
         info = probe(options.video)
+        if info.duration_s < SHORTEST_VIDEO_S:
+            raise ConfigError(
+                f"the video is {info.duration_s:.2f} s long; it needs at least "
+                f"{SHORTEST_VIDEO_S:g} s"
+            )
     for path in outputs.values():
         check_output_path(path, inputs=inputs)
     analysis = None
@@ -124,10 +145,9 @@ def run_wavjourney(options: WavJourneyOptions, progress: Progress | None = None)
                     f"the video is {info.duration_s:.2f} s and the mix {duration:.2f} s: the "
                     f"merged video leaves out its last {cut_s:.2f} s{heard}"
                 )
-            from audio_creator.audio import load
-            from audio_creator.media.mux import mux
+            from audio_creator.media.mux import mux, soundtrack_source
 
-            mux(info.path, load(at["mix"]), at["video"])
+            mux(info.path, soundtrack_source(at["mix"]), at["video"])  # read from disk, in blocks
         report = {
             "planner": planner,
             "planner_why": planner_why,

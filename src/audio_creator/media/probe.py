@@ -15,6 +15,7 @@ from audio_creator.errors import MediaError
 from audio_creator.files import check_input_file
 
 SUPPORTED_VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
+SHORTEST_VIDEO_S = 1.0  # the jobs that follow a video make nothing useful for less
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,13 @@ class _Solved:
     plan: GainPlan
     loudness: float  # what the plan gives, before the trim
     trim_db: float  # the last few hundredths of an LU, upwards only
+    source_peak: float | None  # the source's true peak (linear), when solving proved it
+
+    def plain_peak(self) -> float | None:
+        """The result's true peak, known without measuring when the plan is one gain."""
+        if self.plan.max_reduction_db != 0.0 or self.source_peak is None:
+            return None
+        return self.source_peak * 10 ** ((self.plan.gain_db + self.trim_db) / 20)
 
 
 def master_in_place(
@@ -70,7 +77,9 @@ def master_in_place(
     apply_plan(samples, solved.plan)
     if solved.trim_db != 0.0:
         samples *= np.float32(10 ** (solved.trim_db / 20))
-    top = float(block_true_peaks(samples, sample_rate, limiter.BLOCK, None).max(initial=0.0))
+    top = solved.plain_peak()
+    if top is None:  # limited: measure what the limiter left
+        top = float(block_true_peaks(samples, sample_rate, limiter.BLOCK, None).max(initial=0.0))
     return _report(solved, top)
 
 
@@ -131,7 +140,8 @@ def _solve(
             if replanned is None:  # cannot happen for a signal that was not silent just now
                 break
             plan = replanned
-    return _Solved(plan, loudness, min(target_lufs - loudness, _TRIM_LIMIT_DB))
+    trim_db = min(target_lufs - loudness, _TRIM_LIMIT_DB)
+    return _Solved(plan, loudness, trim_db, peaks.exact_max())
 
 
 def _limited_loudness(read: Reader, channels: int, frames: int, rate: int, plan: GainPlan) -> float:

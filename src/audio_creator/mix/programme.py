@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -73,13 +74,25 @@ class Programme:
             options.fade_out_s,
         )
 
+    @cached_property
+    def _music_spans(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Where each music track is audible: first sample, and the end of its audio (its
+        padding, silence, is never rendered)."""
+        firsts = np.array([first for _, first, _ in self.music_tracks], np.int64)
+        ends = firsts + np.array([fit.audible_frames for fit, _, _ in self.music_tracks], np.int64)
+        return firsts, ends
+
+    @cached_property
+    def _speech_spans(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        firsts = np.array([first for _, first, _ in self.speech], np.int64)
+        return firsts, firsts + np.array([s.frames for s, _, _ in self.speech], np.int64)
+
     def music(self, start: int, stop: int) -> npt.NDArray[np.float32]:
         """Fitted, faded music, before balance and ducking."""
         out = np.zeros((self.channels, stop - start), np.float32)
-        for fit, first, gain in self.music_tracks:
+        for index in _overlapping(self._music_spans, start, stop):  # of thousands, a few
+            fit, first, gain = self.music_tracks[index]
             lo, hi = max(start, first), min(stop, first + fit.audible_frames)
-            if lo >= hi:  # not started yet, or only its padding (silence) is left
-                continue
             piece = fit.segment(lo - first, hi - first)
             if gain != 1.0:
                 piece *= np.float32(gain)
@@ -106,7 +119,8 @@ class Programme:
 
     def speech_block(self, start: int, stop: int) -> npt.NDArray[np.float32]:
         out = np.zeros((self.speech_channels, stop - start), np.float32)
-        for source, first, gain in self.speech:
+        for index in _overlapping(self._speech_spans, start, stop):
+            source, first, gain = self.speech[index]
             lo, hi = max(start, first), min(stop, first + source.frames)
             if lo < hi:
                 voice = source.read(lo - first, hi - first)
@@ -120,6 +134,14 @@ class Programme:
         if self.speech:
             out += self.speech_block(start, stop)  # mono speech spreads over every channel
         return out
+
+
+def _overlapping(
+    spans: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]], start: int, stop: int
+) -> list[int]:
+    """The indices of the spans (firsts, ends) that overlap [start, stop), in order."""
+    firsts, ends = spans
+    return [int(i) for i in np.flatnonzero((firsts < stop) & (ends > start))]
 
 
 def at_rate(audio: Audio | AudioFile, rate: int) -> AudioSource:

@@ -55,12 +55,16 @@ class _Filter:
 
 
 def _band(low: float, high: float, rate: int) -> _Filter:
-    high = min(high, 0.45 * rate)
-    return _Filter(signal.butter(2, [low, high], btype="bandpass", fs=rate, output="sos"))
+    return _Filter(_butter((low, min(high, 0.45 * rate)), "bandpass", rate))
 
 
 def _lowpass(cutoff: float, rate: int) -> _Filter:
-    return _Filter(signal.butter(2, cutoff, btype="lowpass", fs=rate, output="sos"))
+    return _Filter(_butter(cutoff, "lowpass", rate))
+
+
+@functools.cache  # a script of thousands of effects designs each filter once
+def _butter(edges: float | tuple[float, float], kind: str, rate: int) -> Floats:
+    return np.asarray(signal.butter(2, edges, btype=kind, fs=rate, output="sos"))  # shared
 
 
 def _ringing(decay: float, freq: float, rate: int) -> _Filter:
@@ -246,6 +250,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
 }
 
 
+@functools.lru_cache(maxsize=1024)  # a script's items repeat their descriptions
 def choose(desc: str) -> str | None:
     """The effect whose keywords appear earliest in `desc`, or None when none do."""
     words = desc.lower()

@@ -38,6 +38,11 @@ class Sentence:
     paragraph_end: bool
 
 
+def strip_terminal_codes(text: str) -> str:
+    """`text` without the escape sequences of a terminal (colours, cursor moves)."""
+    return _TERMINAL_CODES.sub("", text)
+
+
 def clean(text: str) -> str:
     """Text a voice can read: terminal escape sequences, control characters and emoji dropped,
     spaces tidied.
@@ -50,7 +55,7 @@ def clean(text: str) -> str:
             f"text of {len(text):,} characters is too long (at most {MAX_CHARACTERS:,}); "
             "split it into several files"
         )
-    text = _TERMINAL_CODES.sub("", text)  # colours and cursor moves pasted from a terminal
+    text = strip_terminal_codes(text)  # colours and cursor moves pasted from a terminal
     text = _TEMPERATURE.sub(
         lambda m: f"{m.group(1)} degrees {'Celsius' if m.group(2) == 'C' else 'Fahrenheit'}", text
     )
