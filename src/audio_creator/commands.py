@@ -94,12 +94,12 @@ def extract_audio(args: argparse.Namespace) -> int:
 
 
 def mux(args: argparse.Namespace) -> int:
-    from audio_creator.audio import load
     from audio_creator.files import check_output_path
     from audio_creator.media import mux, probe
+    from audio_creator.media.mux import soundtrack_source
 
     probe(args.video)  # inputs first: a bad input must not leave even an empty output folder
-    soundtrack = load(args.audio)
+    soundtrack = soundtrack_source(args.audio)  # a WAV is read in blocks as it is encoded
     check_output_path(args.output, inputs=[args.video, args.audio])
     result = mux(args.video, soundtrack, args.output, audio_bitrate=args.audio_bitrate * 1000)
     how = "copied" if result.video_copied else f"re-encoded to {result.video_codec}"
@@ -239,9 +239,9 @@ def vidmuse(args: argparse.Namespace) -> int:
 def tts(args: argparse.Namespace) -> int:
     from audio_creator.errors import ConfigError
     from audio_creator.files import check_input_file, check_output_path
-    from audio_creator.speech import SpeechOptions, create_engine, write_srt
+    from audio_creator.speech import SpeechOptions, write_srt
     from audio_creator.speech.engine import known_engine
-    from audio_creator.speech.narrate import check_engine, write_narration
+    from audio_creator.speech.narrate import choose_voice, write_narration
     from audio_creator.speech.text import sentences
 
     # Everything that can be refused is refused before any folder is made or voice loaded.
@@ -274,10 +274,10 @@ def tts(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise MediaError(f"cannot read {source}: {exc}") from exc
     pieces = sentences(text)
-    engine = create_engine(
-        args.engine, language=args.language, **({"voice": args.voice} if args.voice else {})
+    # A voice for the language asked, else for the text's script: refused before any file is made.
+    engine, options = choose_voice(
+        text, args.engine, options, **({"voice": args.voice} if args.voice else {})
     )
-    check_engine(engine, options)  # language, speaker, speed: refused before any file is made
     outputs = [args.output] + ([args.subtitles] if args.subtitles else [])
     if len({p.expanduser().resolve() for p in outputs}) != len(outputs):
         raise ConfigError("the subtitles and the speech need different file names")
@@ -294,6 +294,8 @@ def tts(args: argparse.Namespace) -> int:
             args.output.unlink(missing_ok=True)
             raise
     print(f"voice            {narration.voice}")
+    if narration.language:
+        print(f"language         {narration.language}")
     print(f"sentences        {len(narration.sentences)}")
     print(f"duration_s       {narration.duration_s:.2f}")
     print(f"wrote {narration.path}")

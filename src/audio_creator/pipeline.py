@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +27,7 @@ import numpy.typing as npt
 
 from audio_creator import placement
 from audio_creator.analysis.video import VideoAnalysis, analyse_video
-from audio_creator.audio import Audio, load, save
+from audio_creator.audio import Audio, load
 from audio_creator.caption import Caption, describe_video
 from audio_creator.caption.offline import shot_starts
 from audio_creator.errors import AudioCreatorError, ConfigError, require_finite
@@ -161,6 +163,9 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
         _check_container(options.merged_video)
     for path in outputs.values():
         check_output_path(path, inputs=[info.path])
+    # The user's own narration finds its voice now: one in a script no voice here reads is
+    # refused before minutes of work, not read out as letter names (or dropped) at the end.
+    own_voice = _voice(options, options.narration) if options.narration else None
     report: dict[str, Any] = {"schema": REPORT_SCHEMA, "video": _video_facts(info)}
     timer = _StageTimer(progress)
     staging = StagedOutputs()
@@ -188,8 +193,8 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
             )  # fmt: skip
         with timer("speech"):
             scratch = staging.scratch(outputs["narration"], ".raw.wav")
-            speech, subtitles = _speech(options, caption.text, analysis, report, scratch)
-            save(_on_timeline(speech, analysis.duration_s), at["narration"])
+            speech, subtitles = _speech(options, caption.text, analysis, report, scratch, own_voice)
+            _write_on_timeline(speech, analysis.duration_s, at["narration"])
             from audio_creator.speech import write_srt
 
             write_srt(subtitles, at["subtitles"])
@@ -329,25 +334,22 @@ def _speech(
     analysis: VideoAnalysis,
     report: dict[str, Any],
     scratch_path: Path,
+    chosen_voice: tuple[Any, Any] | None = None,
 ) -> tuple[list[tuple[float, Audio]], list[Any]]:
-    """The narration as (start on the timeline, sentence audio) pairs, and its subtitles."""
-    from audio_creator.speech import SpeechOptions, SpokenSentence, create_engine
-    from audio_creator.speech.narrate import check_engine, narrate_to_file
+    """The narration as (start on the timeline, sentence audio) pairs, and its subtitles;
+    `chosen_voice` is the (engine, options) chosen for the text already, if it was."""
+    from dataclasses import replace
 
-    engine = create_engine(
-        options.tts_engine,
-        language=options.language,
-        **({"voice": options.voice} if options.voice else {}),
-    )
+    from audio_creator.speech import SpokenSentence
+    from audio_creator.speech.narrate import narrate_to_file
+
+    engine, chosen = chosen_voice or _voice(options, text)
     speed = options.speed
     changes = shot_starts(analysis)
     text = _what_can_fit(text, analysis.duration_s, min(2.0, speed * placement.MAX_SPEEDUP))
     with _scratch(scratch_path) as scratch:
         for attempt in range(2):  # once as asked; once faster if it does not fit
-            speech_options = SpeechOptions(
-                speed=speed, language=options.language, speaker=options.speaker
-            )
-            check_engine(engine, speech_options)
+            speech_options = replace(chosen, speed=speed)
             narration = narrate_to_file(text, engine, scratch, speech_options)
             lengths = [s.end_s - s.start_s for s in narration.sentences]
             needed = placement.speedup_needed(lengths, analysis.duration_s)
@@ -376,12 +378,25 @@ def _speech(
         "engine": engine.name,
         "asked": options.tts_engine,
         "voice": narration.voice,
+        "language": narration.language,
         "speed": round(speed, 3),
         "sentences": [asdict(s) for s in subtitles],
         "dropped_sentences": plan.dropped,
         "warnings": list(plan.warnings),
     }
     return pieces, subtitles
+
+
+def _voice(options: PipelineOptions, text: str) -> tuple[Any, Any]:
+    """The speech engine for `text` and the options to speak it with (the language found from
+    its script when none is given), checked: see `speech.narrate.choose_voice`."""
+    from audio_creator.speech import SpeechOptions
+    from audio_creator.speech.narrate import choose_voice
+
+    asked = SpeechOptions(speed=options.speed, language=options.language, speaker=options.speaker)
+    return choose_voice(
+        text, options.tts_engine, asked, **({"voice": options.voice} if options.voice else {})
+    )
 
 
 # No voice here speaks faster than this (Piper's en_US voices: 13–16 characters a second at 1×):
@@ -420,15 +435,24 @@ def _what_can_fit(text: str, duration_s: float, fastest: float) -> str:
     return "".join(p.text + ("\n\n" if p.paragraph_end else " ") for p in kept).strip()
 
 
-def _on_timeline(pieces: list[tuple[float, Audio]], duration_s: float) -> Audio:
-    """The placed sentences as one mono track as long as the video."""
+def _write_on_timeline(pieces: list[tuple[float, Audio]], duration_s: float, path: Path) -> None:
+    """Write the placed sentences as one mono WAV track as long as the video, a block at a
+    time: silence between the sentences costs no memory, however long the video."""
+    from audio_creator.audio import open_wav_writer
+
     rate = pieces[0][1].sample_rate if pieces else 48000
-    track = np.zeros((1, round(duration_s * rate)), np.float32)
-    for start, clip in pieces:
-        first = round(start * rate)
-        part = clip.samples[0, : max(0, track.shape[1] - first)]
-        track[0, first : first + part.size] += part
-    return Audio(track, rate)
+    frames = round(duration_s * rate)
+    block = 1 << 20
+    with atomic_output(path) as tmp, open_wav_writer(tmp, rate, 1, 24) as write:
+        for lo in range(0, frames, block):
+            hi = min(lo + block, frames)
+            out = np.zeros((1, hi - lo), np.float32)
+            for start, clip in pieces:
+                first = round(start * rate)
+                a, b = max(lo, first), min(hi, first + clip.frames)
+                if a < b:
+                    out[0, a - lo : b - lo] += clip.samples[0, a - first : b - first]
+            write(out)
 
 
 def _mix(
@@ -465,29 +489,35 @@ def _mux_within_ceiling(
 ) -> dict[str, Any]:
     """Put the mix into the video; if the lossy encoder's overshoot still lifts the encoded
     audio's true peak over the ceiling, master the mix to a ceiling that much lower and mux
-    again (at most twice)."""
-    from audio_creator.media.mux import mux
-    from audio_creator.mix.master import master_in_place
-    from audio_creator.mix.true_peak import true_peak_dbtp
+    again (at most twice). The mix is read from disk, and the muxed audio measured, a block at a
+    time: a two-hour soundtrack costs no more memory than a minute's."""
+    from audio_creator.media.mux import encoded_true_peak_dbtp, mux, soundtrack_source
+    from audio_creator.mix.master import master_to_file
 
-    mixed = audio = load(mix)
+    source = soundtrack_source(mix)
     ceiling = options.true_peak_dbtp - ENCODER_HEADROOM_DB  # what the mix was made with
-    for _attempt in range(3):
-        muxed = mux(video, audio, merged)
-        encoded = true_peak_dbtp(load(muxed.path))
-        if encoded <= options.true_peak_dbtp + 0.005:
-            break
-        ceiling -= encoded - options.true_peak_dbtp + 0.1
-        logger.info("encoded true peak %.2f dBTP; mastering its audio to %.2f", encoded, ceiling)
-        samples = mixed.samples.copy()  # Audio is read-only; mastering works in place
-        master_in_place(
-            samples, audio.sample_rate, target_lufs=options.target_lufs, true_peak_dbtp=ceiling
-        )
-        audio = Audio(samples, audio.sample_rate)
+    fd, name = tempfile.mkstemp(dir=mix.parent, prefix=f".{mix.stem}.", suffix=".remaster.wav")
+    os.close(fd)
+    remastered = Path(name)
+    try:
+        for _attempt in range(3):
+            muxed = mux(video, source, merged)
+            encoded = encoded_true_peak_dbtp(muxed.path)
+            if encoded is None or encoded <= options.true_peak_dbtp + 0.005:
+                break
+            ceiling -= encoded - options.true_peak_dbtp + 0.1
+            logger.info("encoded true peak %.2f dBTP; mastering to %.2f", encoded, ceiling)
+            master_to_file(
+                soundtrack_source(mix), remastered, target_lufs=options.target_lufs,
+                true_peak_dbtp=ceiling, bit_depth=32,
+            )  # fmt: skip
+            source = soundtrack_source(remastered)
+    finally:
+        remastered.unlink(missing_ok=True)
     return {
         "video_copied": muxed.video_copied,
         "audio_codec": muxed.audio_codec,
-        "encoded_true_peak_dbtp": round(encoded, 2),
+        "encoded_true_peak_dbtp": None if encoded is None else round(encoded, 2),
         "pre_encode_ceiling_dbtp": round(ceiling, 2),
     }
 

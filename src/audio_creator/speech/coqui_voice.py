@@ -125,6 +125,14 @@ class CoquiEngine:
             return own.lower().split("-")[0] == wanted.split("-")[0]
         return any(x.lower().split("-")[0] == wanted.split("-")[0] for x in self.languages)
 
+    def reads(self, language: str) -> frozenset[str]:
+        """The scripts read in `language`: XTTS reads its languages' whole writing (kanji and
+        hanja too) with text front-ends of its own; other models phonemise with espeak-ng."""
+        from audio_creator.speech.language import espeak_reads
+        from audio_creator.speech.script import language_scripts
+
+        return language_scripts(language) | {"Latin"} if self._xtts else espeak_reads(language)
+
     def synthesize(self, text: str, options: SpeechOptions) -> npt.NDArray[np.float32]:
         """One sentence at the model's rate."""
         kwargs: dict[str, Any] = {"split_sentences": False}

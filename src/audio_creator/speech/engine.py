@@ -43,7 +43,12 @@ class SpeechOptions:
 
 
 class SpeechEngine(Protocol):
-    """Anything that speaks one sentence at a time."""
+    """Anything that speaks one sentence at a time.
+
+    Optional, looked up with getattr: `spoken_language(options)`, the language the voice will
+    speak as it names it ("cmn" for "zh"); `reads(language)`, the scripts it reads aloud in a
+    language when it is not what espeak-ng reads (see `speech.language`).
+    """
 
     name: str
     sample_rate: int

@@ -28,6 +28,13 @@ _Callback = ctypes.CFUNCTYPE(
 _lock = threading.Lock()
 _state: dict[str, Any] = {}  # the loaded library, its rate, the callback and its buffer
 _owner: list[str] = []  # which engine drives espeak-ng in this process
+# Language codes that espeak-ng's voices are named otherwise: its Mandarin voice is "cmn", its
+# Cantonese one "yue" (`espeak-ng --voices`); "zh" alone names no voice there.
+ALIASES = {
+    "zh": "cmn", "zh-cn": "cmn", "zh-sg": "cmn", "zh-tw": "cmn", "zh-hans": "cmn",
+    "zh-hant": "cmn", "zh-cmn": "cmn", "zh-yue": "yue", "zh-hk": "yue", "zh-mo": "yue",
+    "iw": "he", "in": "id", "no": "nb",
+}  # fmt: skip
 
 
 def claim(engine: str) -> None:
@@ -81,6 +88,16 @@ def _library() -> dict[str, Any]:
     return _state
 
 
+def voice_candidates(language: str) -> list[str]:
+    """The names to try for a language code, most exact first: "zh_CN" → zh-cn, cmn, zh."""
+    parts = language.lower().replace("_", "-").split("-")
+    names = []
+    for length in range(len(parts), 0, -1):
+        code = "-".join(parts[:length])
+        names += [code, ALIASES[code]] if code in ALIASES else [code]
+    return list(dict.fromkeys(names))
+
+
 class EspeakEngine:
     """espeak-ng, in any language it knows."""
 
@@ -98,12 +115,18 @@ class EspeakEngine:
         """True if espeak-ng has a voice for `language` ("de", "en-US", "pt_BR", …)."""
         return self._voice_name(language) is not None
 
+    def spoken_language(self, options: SpeechOptions) -> str:
+        """The espeak-ng voice that `options` choose ("zh" → "cmn"), or what they ask for when
+        espeak-ng has no such voice (synthesize then says so)."""
+        wanted = options.speaker or options.language or "en-us"
+        return self._voice_name(wanted) or wanted
+
     def _voice_name(self, language: str) -> str | None:
-        """espeak-ng's voice for a language code: the code itself, else its main language."""
-        code = language.lower().replace("_", "-")
+        """espeak-ng's voice for a language code: the code itself, its alias ("zh" → "cmn"),
+        else the same for its shorter forms ("zh-Hans-CN" → "zh-hans" → "cmn")."""
         with _lock:
             lib = _library()["lib"]
-            for name in (code, code.split("-")[0]):
+            for name in voice_candidates(language):
                 if lib.espeak_SetVoiceByName(name.encode()) == 0:
                     return name
         return None
@@ -114,11 +137,11 @@ class EspeakEngine:
             state = _library()
             lib, chunks = state["lib"], state["chunks"]
             wanted = options.speaker or options.language or "en-us"
-            voice = wanted.lower().replace("_", "-")
-            if lib.espeak_SetVoiceByName(voice.encode()) != 0:
-                voice = voice.split("-")[0]
-                if lib.espeak_SetVoiceByName(voice.encode()) != 0:
-                    raise ConfigError(f"espeak-ng has no voice or language {wanted!r}")
+            for voice in voice_candidates(wanted):
+                if lib.espeak_SetVoiceByName(voice.encode()) == 0:
+                    break
+            else:
+                raise ConfigError(f"espeak-ng has no voice or language {wanted!r}")
             lib.espeak_SetParameter(_RATE, round(_NORMAL_WPM * options.speed), 0)
             data = text.encode("utf-8")
             chunks.clear()

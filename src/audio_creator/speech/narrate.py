@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,8 +21,10 @@ import numpy.typing as npt
 from audio_creator.audio import open_wav_writer
 from audio_creator.errors import ConfigError
 from audio_creator.files import atomic_output, check_output_path
-from audio_creator.speech.engine import SpeechEngine, SpeechOptions
+from audio_creator.speech.engine import SpeechEngine, SpeechOptions, create_engine
+from audio_creator.speech.language import fit_options, needed_writing, pick_voice, voice_language
 from audio_creator.speech.normalize import normalize_english, speaks_english
+from audio_creator.speech.script import detect
 from audio_creator.speech.text import Sentence, sentences
 
 logger = logging.getLogger(__name__)
@@ -49,6 +52,7 @@ class Narration:
     sample_rate: int
     sentences: tuple[SpokenSentence, ...]
     voice: str
+    language: str | None = None  # as the voice names it ("cmn" for --language zh on espeak-ng)
 
 
 def narrate_to_file(
@@ -63,10 +67,14 @@ def narrate_to_file(
 ) -> Narration:
     """Speak `text` with `engine` into a mono WAV at `path` (atomically).
 
+    With no language in `options`, a text mostly in another script than Latin is spoken in that
+    script's language when the voice speaks it (see `speech.language`).
+
     Raises:
-        ConfigError: no speakable text, a language the voice cannot speak, or a bad option.
+        ConfigError: no speakable text, a language the voice cannot speak, a script it would read
+            as letter names, or a bad option.
     """
-    options = options or SpeechOptions()
+    options = fit_options(detect(text), engine, options or SpeechOptions())
     check_engine(engine, options)
     rate = engine.sample_rate if sample_rate is None else sample_rate
     if not 8000 <= rate <= 192000:
@@ -119,13 +127,42 @@ def write_narration(
         if cursor == 0:
             raise ConfigError("the voice produced no sound for this text")
     logger.info("%s: %d sentences, %.1f s", engine.description, len(spoken), cursor / rate)
-    return Narration(out, cursor / rate, rate, tuple(spoken), engine.description)
+    language = voice_language(engine, options)
+    return Narration(out, cursor / rate, rate, tuple(spoken), engine.description, language)
 
 
 def loud_span(samples: npt.NDArray[np.float32]) -> tuple[int, int] | None:
     """First and last sample louder than SILENCE_DBFS, or None for silence."""
     loud = np.flatnonzero(np.abs(samples) > 10 ** (SILENCE_DBFS / 20))
     return (int(loud[0]), int(loud[-1])) if loud.size else None
+
+
+def choose_voice(
+    text: str,
+    engine_name: str = "auto",
+    options: SpeechOptions | None = None,
+    **engine_options: Any,
+) -> tuple[SpeechEngine, SpeechOptions]:
+    """The engine to speak `text` with, and the options to speak it with, checked: "auto" takes
+    a voice for the language asked, else for the text's script (Arabic text finds a voice that
+    speaks Arabic), and no voice may read much of the text as letter names.
+
+    Raises:
+        ConfigError: an unknown engine, a language or script no voice here speaks (the message
+            names the script and the languages that can be spoken here), or a bad option.
+        BackendUnavailable: the engine asked for cannot run here.
+    """
+    options = options or SpeechOptions()
+    letters = detect(text)
+    writing = None if options.language else needed_writing(letters)
+    wanted = options.language or (writing.language if writing else None)
+    if engine_name == "auto" and wanted is not None and not engine_options:
+        engine = pick_voice(letters, wanted, options, from_text=writing is not None)
+    else:
+        engine = create_engine(engine_name, language=wanted, **engine_options)
+    options = fit_options(letters, engine, options)
+    check_engine(engine, options)
+    return engine, options
 
 
 def check_engine(engine: SpeechEngine, options: SpeechOptions) -> None:
