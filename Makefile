@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/wavjourney_items.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/web_upload.py
+	$(BIN)/python bench/long.py  # 1- and 2-hour videos: about 45 minutes
 
 clean:
 	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache

@@ -57,7 +57,13 @@ def timed(command: list[str]) -> dict[str, float]:
     peak_kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", run.stderr)[1])
     clock = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", run.stderr)
     seconds = int(clock[1] or 0) * 3600 + int(clock[2]) * 60 + float(clock[3])
-    return {"seconds": round(seconds, 1), "peak_rss_gb": round(peak_kib / 2**20, 3)}
+    cpu = sum(float(re.search(rf"{kind} time \(seconds\): ([\d.]+)", run.stderr)[1])
+              for kind in ("User", "System"))  # fmt: skip
+    return {
+        "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu, 1),  # less sensitive than wall time to a busy machine
+        "peak_rss_gb": round(peak_kib / 2**20, 3),
+    }
 
 
 def job(name: str, source: Path, out: Path) -> list[str]:
@@ -93,6 +99,7 @@ def main() -> None:
             short, long_ = (runs[f"{h:g}h"] for h in hours)
             assert isinstance(short, dict) and isinstance(long_, dict)
             runs["time_ratio"] = round(long_["seconds"] / short["seconds"], 2)
+            runs["cpu_ratio"] = round(long_["cpu_seconds"] / short["cpu_seconds"], 2)
             runs["length_ratio"] = round(hours[1] / hours[0], 2)
         runs["before_2h_peak_rss_gb"] = BEFORE_2H_GB[name]
     print(json.dumps(results, indent=2))
