@@ -289,3 +289,23 @@ def test_an_unreadable_narration_is_refused_before_any_work(
     assert cli.main(argv) == 2
     assert "of the text's letters are in Arabic script" in capsys.readouterr().err
     assert not out.parent.exists() or not any(out.parent.iterdir())
+
+
+@needs_espeak
+def test_a_script_line_in_arabic_is_spoken_by_a_voice_that_speaks_it(tmp_path: Path) -> None:
+    """In wavjourney, a character left to "auto" has an Arabic line spoken by espeak-ng's Arabic
+    voice and an English line by its usual voice; a character whose voice is set keeps it, and
+    so is refused the Arabic line rather than reading it as letter names."""
+    from audio_creator.plan.execute import render_items
+    from audio_creator.plan.script import parse_script
+
+    lines = [{"audio_type": "speech", "character": "Host", "text": ARABIC},
+             {"audio_type": "speech", "character": "Host", "text": "Welcome back."}]  # fmt: skip
+    rendering = render_items(parse_script({"items": lines}), tmp_path / "speech.wav")
+    arabic, english = (rendering.audio[i] for i in (0, 1))
+    assert arabic.duration_s > 1.5 and english.duration_s > 0.3  # both spoken, not silent
+    assert [i.measured_lufs is not None for i in rendering.items] == [True, True]
+
+    fixed = {"items": lines[:1], "characters": {"Host": {"engine": "piper"}}}
+    with pytest.raises(ConfigError, match="Arabic"):
+        render_items(parse_script(fixed), tmp_path / "speech.wav")

@@ -12,7 +12,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -154,17 +154,20 @@ def mix_rendering(
 
 
 class _Voices:
-    """One engine per character's voice, made when first needed."""
+    """One engine per character's voice (and per other script its lines are in), made when
+    first needed."""
 
     def __init__(self, characters: dict[str, Character], warnings: list[str]) -> None:
         self._characters = characters
-        self._engines: dict[tuple[str, str | None], Any] = {}
+        self._engines: dict[tuple[str, str | None, str | None], tuple[Any, Any]] = {}
         self._warnings = warnings
         self._unknown: set[str] = set()
 
     def speak(self, item: ScriptItem, scratch: Path) -> Audio:
         from audio_creator.speech import SpeechOptions, create_engine
-        from audio_creator.speech.narrate import narrate_to_file
+        from audio_creator.speech.language import needed_writing
+        from audio_creator.speech.narrate import choose_voice, narrate_to_file
+        from audio_creator.speech.script import detect
 
         character = self._characters.get(item.character or "")
         if character is None:
@@ -174,17 +177,28 @@ class _Voices:
                     f"no voice is set for {item.character!r}: the default voice speaks it"
                 )
             character = Character()
-        key = (character.engine, character.voice)
-        if key not in self._engines:
-            options = {"voice": character.voice} if character.voice else {}
-            self._engines[key] = create_engine(
-                character.engine, language=character.language, **options
-            )
         speech_options = SpeechOptions(
             speed=character.speed, language=character.language, speaker=character.speaker
         )
+        text = item.text or ""
+        # A line in another script than the character's voice reads (Arabic, Chinese…) goes to
+        # a voice that speaks it when the character leaves the choice open (auto, no language).
+        writing = None
+        if character.engine == "auto" and character.language is None and not character.voice:
+            writing = needed_writing(detect(text))
+        key = (character.engine, character.voice, writing.language if writing else None)
+        if key not in self._engines:
+            options = {"voice": character.voice} if character.voice else {}
+            if writing is not None:
+                self._engines[key] = choose_voice(text, "auto", speech_options)
+            else:
+                engine = create_engine(character.engine, language=character.language, **options)
+                self._engines[key] = (engine, speech_options)
+        engine, chosen = self._engines[key]
+        if writing is not None:  # the chosen language, the character's own speed and speaker
+            speech_options = replace(speech_options, language=chosen.language)
         try:
-            narrate_to_file(item.text or "", self._engines[key], scratch, speech_options)
+            narrate_to_file(text, engine, scratch, speech_options)
             spoken = load(scratch)
         finally:
             scratch.unlink(missing_ok=True)
