@@ -270,25 +270,35 @@ def test_an_arabic_narration_is_spoken_by_the_autopipeline(demo: Path, tmp_path:
     assert all(0.5 < length < 6.0 for length in lengths), lengths  # words, not letter names
 
 
-@pytest.mark.parametrize("extra", [["--engine", "piper"], ["--language", "en"], []])
+@pytest.mark.parametrize(
+    ("narration", "extra", "said"),
+    [
+        (ARABIC, ["--engine", "piper"], "of the text's letters are in Arabic script"),
+        (ARABIC, ["--language", "en"], "of the text's letters are in Arabic script"),
+        (ARABIC, [], "of the text's letters are in Arabic script"),
+        ("😀🎉 ✨", [], "there is no text to speak"),
+    ],
+)
 def test_an_unreadable_narration_is_refused_before_any_work(
-    extra: list[str], demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest,
+    narration: str, extra: list[str], said: str, demo: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
 ) -> None:  # fmt: skip
     from audio_creator import pipeline
 
-    if not extra:  # with no voice named, only a machine without espeak-ng refuses
-        request.getfixturevalue("no_espeak")
+    if narration == ARABIC and not extra:  # with no voice named, only a machine without
+        request.getfixturevalue("no_espeak")  # espeak-ng refuses
 
     def no_analysis(*_: object, **__: object) -> None:
         raise AssertionError("the video was analysed before the narration was checked")
 
     monkeypatch.setattr(pipeline, "analyse_video", no_analysis)
     out = tmp_path / "new" / "ar.wav"
-    argv = ["autopipeline", "--video", str(demo), "-o", str(out), "--narration", ARABIC, *extra]
+    argv = ["autopipeline", "--video", str(demo), "-o", str(out), "--narration", narration,
+            *extra]  # fmt: skip
     assert cli.main(argv) == 2
-    assert "of the text's letters are in Arabic script" in capsys.readouterr().err
-    assert not out.parent.exists() or not any(out.parent.iterdir())
+    assert said in capsys.readouterr().err
+    assert not out.parent.exists()  # a refused run leaves no folder of its making
 
 
 @needs_espeak

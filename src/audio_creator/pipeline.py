@@ -165,7 +165,12 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
         check_output_path(path, inputs=[info.path])
     # The user's own narration finds its voice now: one in a script no voice here reads is
     # refused before minutes of work, not read out as letter names (or dropped) at the end.
-    own_voice = _voice(options, options.narration) if options.narration else None
+    own_voice = None
+    if options.narration:
+        from audio_creator.speech.text import clean
+
+        clean(options.narration)  # nothing to speak (emoji, symbols only) is refused now
+        own_voice = _voice(options, options.narration)
     report: dict[str, Any] = {"schema": REPORT_SCHEMA, "video": _video_facts(info)}
     timer = _StageTimer(progress)
     staging = StagedOutputs()
