@@ -424,3 +424,21 @@ def test_a_dropped_condition_is_the_null_video_inference_guides_with(trained: An
         )
     assert torch.allclose(memory[0], expected[0], atol=1e-6)  # whatever the video was
     assert torch.allclose(memory[1], expected[0], atol=1e-6) and bool(mask.all())
+
+
+def test_training_without_its_packages_is_a_missing_backend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No torch or transformers here: exit 3 (a backend unavailable), said in one line, before
+    torch is imported or any folder made."""
+    from audio_creator.music import neural
+
+    monkeypatch.setattr(neural, "missing_packages", lambda: "torch is not installed")
+    manifest = tmp_path / "pairs.csv"
+    manifest.write_text("video_path,audio_path,duration\n")
+    out = tmp_path / "new" / "adapter"
+    assert cli.main(["train-lora", "--manifest", str(manifest), "-o", str(out)]) == 3
+    assert "training needs torch and transformers: torch is not installed" in (
+        capsys.readouterr().err
+    )
+    assert not out.parent.exists()

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audio_creator.errors import ConfigError, require_finite
+from audio_creator.errors import BackendUnavailable, ConfigError, require_finite
 from audio_creator.music.lora import DEFAULT_TARGETS
 from audio_creator.train.manifest import MISMATCH_LIMIT_S
 
@@ -128,16 +128,16 @@ class _Base:
 
 def train(options: TrainOptions, on_epoch: Callable[[int], None] | None = None) -> TrainResult:
     """Train an adapter (see the module docstring); `on_epoch(n)` after epoch n's checkpoint."""
+    from audio_creator.music.neural import missing_packages, pick_device
+
+    lack = missing_packages()
+    if lack is not None:  # a backend that cannot run here: exit 3, as for the music backends
+        raise BackendUnavailable(f"training needs torch and transformers: {lack}")
     import torch
 
     from audio_creator.files import check_output_path
     from audio_creator.music import lora
-    from audio_creator.music.neural import missing_packages, pick_device
     from audio_creator.train.manifest import read_manifest
-
-    lack = missing_packages()
-    if lack is not None:
-        raise ConfigError(f"training needs torch and transformers: {lack}")
     rows = read_manifest(options.manifest, options.mismatch_limit_s)
     inputs = [options.manifest, *(p for row in rows for p in (row.video, row.audio))]
     device = pick_device(options.device)  # before the output checks make any folder
