@@ -236,10 +236,3 @@ def test_ten_minutes_of_bed_stream_in_little_memory(name: str) -> None:
     assert frames == 600 * RATE
     assert energy / frames > 1e-6  # it sounded all along (birds are quiet)
     assert peak < 50e6, f"{peak / 1e6:.0f} MB"  # the whole length in float32 would be 230 MB
-
-
-@pytest.mark.slow
-def test_two_hours_of_rain_stream_in_little_memory() -> None:
-    peak, energy, frames = streamed_peak_memory("rain", 7200.0)
-    assert frames == 7200 * RATE and energy > 0
-    assert peak < 50e6, f"{peak / 1e6:.0f} MB"

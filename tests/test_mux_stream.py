@@ -258,15 +258,16 @@ def _silent_ish_wav(path: Path, duration_s: float, rate: int = 48000) -> Path:
     return path
 
 
-@pytest.mark.slow
-def test_a_twenty_minute_soundtrack_is_muxed_and_measured_in_flat_memory(tmp_path: Path) -> None:
-    minutes_s = 20 * 60.0
+def test_a_long_soundtrack_is_muxed_and_measured_in_flat_memory(tmp_path: Path) -> None:
+    """Four minutes of soundtrack (92 MB as float32; loaded and oversampled, several hundred)
+    pass in what one block of work takes; bench/long.py muxes two hours the same way."""
+    minutes_s = 4 * 60.0
     video = tmp_path / "long.mp4"
     run_ffmpeg(
         "-f", "lavfi", "-i", "color=black:s=64x36:r=1", "-t", str(int(minutes_s)),
         "-c:v", "libx264", "-pix_fmt", "yuv420p", str(video),
     )  # fmt: skip
-    wav = _silent_ish_wav(tmp_path / "long.wav", minutes_s)  # 460 MB as float32 in memory
+    wav = _silent_ish_wav(tmp_path / "long.wav", minutes_s)
     source = soundtrack_source(wav)
     assert isinstance(source, AudioFile)
     out = tmp_path / "scored.mp4"
@@ -274,13 +275,14 @@ def test_a_twenty_minute_soundtrack_is_muxed_and_measured_in_flat_memory(tmp_pat
     tracemalloc.start()
     try:
         mux(video, source, out)
-        mux_peak = tracemalloc.get_traced_memory()[1]
+        held, mux_peak = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
         peak_db = encoded_true_peak_dbtp(out)
-        measure_peak = tracemalloc.get_traced_memory()[1]
+        measure_peak = tracemalloc.get_traced_memory()[1] - held  # what measuring added
     finally:
         tracemalloc.stop()
-    assert mux_peak < 100 * 2**20, f"muxing traced {mux_peak / 2**20:.0f} MB"
-    assert measure_peak < 100 * 2**20, f"measuring traced {measure_peak / 2**20:.0f} MB"
+    assert mux_peak < 80 * 2**20, f"muxing traced {mux_peak / 2**20:.0f} MB"
+    # one chunk's oversampling (about 56 MB of windows and products), whatever the length
+    assert measure_peak < 80 * 2**20, f"measuring traced {measure_peak / 2**20:.0f} MB"
     assert peak_db is not None and -62 < peak_db < -58  # the −60 dBFS tone
     assert probe(out).duration_s == pytest.approx(minutes_s, abs=1.0)
