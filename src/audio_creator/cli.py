@@ -17,6 +17,7 @@ from typing import Any
 from audio_creator import commands
 from audio_creator.errors import AudioCreatorError
 from audio_creator.interrupts import Terminated, stopping_signals
+from audio_creator.log import configure_logging
 
 logger = logging.getLogger("audio_creator.cli")
 
@@ -27,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (also the console script's entry point)."""
     parser = _build_parser()
     args = parser.parse_args(argv)
-    _configure_logging(args.log_level)
+    configure_logging(args.log_level)
     with stopping_signals():
         return _run(parser, args)
 
@@ -588,26 +589,6 @@ def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
         default=value(False),
         help="print the configuration in effect and exit",
     )
-
-
-class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever `sys.stderr` is when a record comes, not what it was when made (an
-    embedding program or a test may swap it, and the old one may be closed)."""
-
-    @property  # type: ignore[override]
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _: Any) -> None:
-        pass
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, format="audio-creator: %(levelname)s: %(message)s", force=True,
-        handlers=[_CurrentStderr()],
-    )  # fmt: skip
 
 
 if __name__ == "__main__":
