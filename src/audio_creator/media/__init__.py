@@ -2,7 +2,7 @@
 
 from audio_creator.media.demo import DEMO_CUTS_S, DEMO_SCENES, DemoScene, make_demo_video
 from audio_creator.media.frames import Frame, iter_every_frame, iter_frames
-from audio_creator.media.mux import CONTAINERS, MuxResult, mux
+from audio_creator.media.mux import CONTAINERS, MuxResult, mux, soundtrack_source
 from audio_creator.media.probe import VideoInfo, probe
 
 __all__ = [
@@ -18,4 +18,5 @@ __all__ = [
     "make_demo_video",
     "mux",
     "probe",
+    "soundtrack_source",
 ]
