@@ -138,6 +138,7 @@ def train(options: TrainOptions, on_epoch: Callable[[int], None] | None = None) 
     from audio_creator.files import check_output_path
     from audio_creator.music import lora
     from audio_creator.train.manifest import read_manifest
+
     rows = read_manifest(options.manifest, options.mismatch_limit_s)
     inputs = [options.manifest, *(p for row in rows for p in (row.video, row.audio))]
     device = pick_device(options.device)  # before the output checks make any folder
