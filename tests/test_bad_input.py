@@ -417,16 +417,14 @@ for name, args in {
     case(f"tts-{name}", *TTS, "--text", TEXTS["valid"], *args)
 
 # eval: one video (its music made and measured) or a manifest of pairs.
+# manifests eval and train-lora both refuse
+BAD_MANIFESTS = {"missing": "<missing.csv>", "empty": "<empty.csv>", "junk": "<junk.csv>",
+                 "png": "<png.csv>"}  # fmt: skip
 EVAL = ("eval", "--output-dir", f"{OUT}/eval")
 for name, video in {**BAD_VIDEOS, "one-frame": "<one-frame.mp4>"}.items():
     case(f"eval-video-{name}", *EVAL, "--video", video)
 case("eval-video-valid", *EVAL, "--video", "<ok.mp4>", "--duration", "1", codes=OK)
-for name, path in {
-    "missing": "<missing.csv>",
-    "empty": "<empty.csv>",
-    "junk": "<junk.csv>",
-    "png": "<png.csv>",
-}.items():
+for name, path in BAD_MANIFESTS.items():
     case(f"eval-manifest-{name}", *EVAL, "--manifest", path)
 for name, args in {
     "duration-negative": ("--duration", "-1"),
@@ -451,12 +449,7 @@ case("manifest-valid", *MANIFEST, "--video-dir", "<pairs-ok>", codes=OK)
 
 # train-lora: its manifest and its numbers (refused before any model is loaded).
 TRAIN = ("train-lora", "-o", f"{OUT}/adapter")
-for name, path in {
-    "missing": "<missing.csv>",
-    "empty": "<empty.csv>",
-    "junk": "<junk.csv>",
-    "png": "<png.csv>",
-}.items():
+for name, path in BAD_MANIFESTS.items():
     case(f"train-lora-manifest-{name}", *TRAIN, "--manifest", path)
 for name, args in {
     "epochs-zero": ("--epochs", "0"),
