@@ -155,6 +155,18 @@ def test_a_gliding_sine_keeps_its_phase_across_chunks() -> None:
     np.testing.assert_allclose(np.concatenate(pieces), whole, atol=1e-9)
 
 
+def test_an_impact_glides_as_its_frequency_integrated() -> None:
+    """The boom's closed-form phase is the running sum of its frequency, 90 Hz falling to 40."""
+    t = np.arange(20_000) / RATE
+    freq = 40 + 50 * np.exp(-t / 0.08)
+    glide = np.sin(2 * np.pi * (np.cumsum(freq) - freq[0]) / RATE) * np.exp(-t / 0.45)
+    boom, burst = effects._impact_shape(0, 20_000, RATE)
+    np.testing.assert_allclose(boom, glide, atol=2e-3)  # a sum against its integral
+    np.testing.assert_allclose(burst, np.exp(-t / 0.05))
+    later, _ = effects._impact_shape(5_000, 3_000, RATE)  # any stretch: a function of time
+    np.testing.assert_array_equal(later, boom[5_000:8_000])
+
+
 def test_drops_and_crackles_ring_as_their_old_kernels() -> None:
     n = np.arange(240)
     impulse = np.zeros((2, 240))
@@ -166,7 +178,7 @@ def test_drops_and_crackles_ring_as_their_old_kernels() -> None:
 
 def test_edges_are_raised_cosine_fades() -> None:
     frames, attack, release = 1000, 100, 40
-    gain = effects._fade(np.arange(frames), frames, attack, release)
+    gain = effects._fade(0, frames, frames, attack, release)
     np.testing.assert_allclose(gain[:attack], 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, attack)))
     np.testing.assert_allclose(gain[-release:], 0.5 + 0.5 * np.cos(np.linspace(0, np.pi, release)))
     assert (gain[attack:-release] == 1).all()

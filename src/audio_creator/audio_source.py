@@ -58,6 +58,59 @@ class AudioFile:
 
 
 @dataclass(frozen=True)
+class StoredClip:
+    """A clip kept in a `ClipStore`'s file: float32, one channel after the other, from byte
+    `offset`; read on demand like an `AudioFile`."""
+
+    path: Path
+    offset: int
+    sample_rate: int
+    channels: int
+    frames: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate
+
+    def read(self, start: int, stop: int) -> npt.NDArray[np.float32]:
+        start, stop = max(0, start), min(stop, self.frames)
+        out = np.zeros((self.channels, max(0, stop - start)), np.float32)
+        if stop <= start:
+            return out
+        with open(self.path, "rb") as f:
+            for channel, row in enumerate(out):
+                f.seek(self.offset + 4 * (channel * self.frames + start))
+                if f.readinto(row.data) != row.nbytes:
+                    raise MediaError(f"{self.path} was cut short while it was being read")
+        return out
+
+
+class ClipStore:
+    """Clips appended to one scratch file in `folder`: thousands of short sounds (a script's
+    effects) that cost no memory until they are mixed. The file is the caller's to remove, with
+    its folder."""
+
+    def __init__(self, folder: Path) -> None:
+        import tempfile
+
+        fd, name = tempfile.mkstemp(dir=folder, prefix="clips.", suffix=".f32")
+        self.path = Path(name)
+        self._file = os.fdopen(fd, "wb")
+        self.bytes = 0
+
+    def add(self, audio: Audio) -> StoredClip:
+        samples = np.ascontiguousarray(audio.samples, dtype=np.float32)
+        clip = StoredClip(self.path, self.bytes, audio.sample_rate, *samples.shape)
+        self._file.write(samples.data)
+        self._file.flush()  # readable at once
+        self.bytes += samples.nbytes
+        return clip
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@dataclass(frozen=True)
 class Conformed:
     """A source seen with another channel count (mono ↔ stereo, ITU downmixes), block by block."""
 

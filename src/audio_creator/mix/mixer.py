@@ -188,7 +188,7 @@ class MixPlan:
     duck_db: npt.NDArray[np.float64]
     balance_db: float
     active: npt.NDArray[np.bool_]
-    music_energy: npt.NDArray[np.float64]
+    music_energy: npt.NDArray[np.float64]  # per 100 ms sub-block; empty without speech
     speech_energy: npt.NDArray[np.float64]
     warnings: tuple[str, ...]
 
@@ -219,11 +219,13 @@ def _prepare(music: Sequence[Track], speech: Sequence[Track], options: MixOption
         mono = voice[0] if voice.shape[0] == 1 else voice.mean(axis=0)
         speech_power.feed(np.square(mono))  # frame means accumulate in float64
 
-    with ThreadPoolExecutor(max_workers=1) as helper:  # the speech alongside the music
-        for fitted, voice in prefetched(stems, render_blocks(programme.frames)):
-            speech_done = helper.submit(analyse_speech, voice) if programme.speech else None
-            music_meter.feed(fitted)
-            if speech_done is not None:
+    # Without speech there is nothing to balance or duck the music against: the mix is the
+    # music, and pass 2 measures it (a pass saved, which counts for an hour of sound effects).
+    if programme.speech:
+        with ThreadPoolExecutor(max_workers=1) as helper:  # the speech alongside the music
+            for fitted, voice in prefetched(stems, render_blocks(programme.frames)):
+                speech_done = helper.submit(analyse_speech, voice)
+                music_meter.feed(fitted)
                 speech_done.result()
     music_energy, speech_energy = music_meter.energies(), speech_meter.energies()
     active = np.zeros(0, bool)
@@ -231,8 +233,8 @@ def _prepare(music: Sequence[Track], speech: Sequence[Track], options: MixOption
         active = ducking.activity_from_power(speech_power.means(), options.ducking.hold_s)
         if not active.any():
             warnings.append("the speech is silent: no ducking")
-    if music and not math.isfinite(gated_integrated_lufs(window_energies(music_energy, 4))):
-        warnings.append("the music is silent")
+        if music and not math.isfinite(gated_integrated_lufs(window_energies(music_energy, 4))):
+            warnings.append("the music is silent")
     balance_db = _balance_db(
         speech_energy, music_energy, active, options.speech_over_music_lu, rate
     )
@@ -266,6 +268,8 @@ def _render(
     target = options.target_lufs
     gain = plan_gain(energies, peaks.at_least, rate, target, limits)
     if gain is None:
+        if not programme.speech:  # pass 1 left the music to this pass
+            warnings.append("the music is silent")
         warnings.append("the programme is silent; nothing to normalise")
     if gain is not None and gain.max_reduction_db == 0.0:
         # Nothing needs limiting: the output is the mix times one gain, so its loudness follows

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from audio_creator.audio import Audio
-from audio_creator.audio_source import AudioFile
+from audio_creator.audio_source import AudioFile, StoredClip
 from audio_creator.errors import ConfigError, require_finite
 from audio_creator.mix import ducking
 
@@ -24,7 +24,7 @@ def check_length(seconds: float, what: str) -> None:
 class Track:
     """One input of the mix, placed on the programme's timeline."""
 
-    audio: Audio | AudioFile
+    audio: Audio | AudioFile | StoredClip
     offset_s: float = 0.0  # where it starts in the programme
     gain: float = 1.0  # linear volume
 

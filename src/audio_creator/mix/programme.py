@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from audio_creator.audio import Audio, load
-from audio_creator.audio_source import AudioFile, AudioSource, Conformed
+from audio_creator.audio_source import AudioFile, AudioSource, Conformed, StoredClip
 from audio_creator.mix import ducking, limiter
 from audio_creator.mix.fit import FittedMusic, fade_gain
 from audio_creator.mix.options import MixOptions, Track, check_length
@@ -144,12 +144,14 @@ def _overlapping(
     return [int(i) for i in np.flatnonzero((firsts < stop) & (ends > start))]
 
 
-def at_rate(audio: Audio | AudioFile, rate: int) -> AudioSource:
+def at_rate(audio: Audio | AudioFile | StoredClip, rate: int) -> AudioSource:
     """The input at the output rate: files at another rate are decoded and resampled."""
     if audio.sample_rate == rate:
         return audio
     if isinstance(audio, AudioFile):
         return load(audio.path, sample_rate=rate)
+    if isinstance(audio, StoredClip):
+        audio = Audio(audio.read(0, audio.frames), audio.sample_rate)
     return audio.resample(rate)
 
 

@@ -8,10 +8,16 @@ it) ducked while speech plays → the programme's loudness target and true-peak 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import multiprocessing
 import os
+import signal
+import sys
 import tempfile
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +27,7 @@ import numpy.typing as npt
 
 from audio_creator.analysis.video import VideoAnalysis
 from audio_creator.audio import Audio, load, open_wav_writer
-from audio_creator.audio_source import AudioFile, file_source
+from audio_creator.audio_source import AudioFile, ClipStore, StoredClip, file_source
 from audio_creator.errors import AudioCreatorError
 from audio_creator.plan.effects import effect_blocks, render_effect
 from audio_creator.plan.script import AudioScript, Character, ScriptItem
@@ -34,6 +40,8 @@ RATE = 48000
 ITEM_CEILING_DBTP = -1.0
 SHORTEST_MEASURABLE_S = 0.4  # one gating block of BS.1770
 LONG_ITEM_S = 120.0  # longer items are rendered on disk when the caller gives a folder
+IN_MEMORY_ITEMS_BYTES = 256 * 2**20  # past this, rendered items wait on disk for the mix
+POOL_FROM_ITEMS = 256  # short effects are rendered on every core from this many on
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ class Rendering:
     """The rendered items on their timeline, ready to mix."""
 
     timeline: Timeline
-    audio: dict[int, Audio | AudioFile]  # by script index; silent items are absent
+    audio: dict[int, Audio | AudioFile | StoredClip]  # by script index; silent ones are absent
     items: list[RenderedItem]
     warnings: list[str] = field(default_factory=list)
 
@@ -72,44 +80,173 @@ def render_items(
 
     Items longer than LONG_ITEM_S (a bed under a long video, its music) are rendered and set to
     their loudness on disk, in the caller's folder `spill`, when it names one: memory then stays
-    a few blocks whatever their length. The files must outlive the mix.
+    a few blocks whatever their length. Likewise, once the items in memory pass
+    IN_MEMORY_ITEMS_BYTES, the rest wait for the mix in one file there: a script of 20,000 items
+    holds a few of them at a time. The files must outlive the mix.
     """
     warnings: list[str] = []
-    audio: dict[int, Audio | AudioFile] = {}
-    voices = _Voices(script.characters, warnings)
-    for index, item in enumerate(script.items):
-        if item.audio_type == "speech":
-            audio[index] = voices.speak(item, scratch)
-    lengths = {i: audio[i].duration_s for i in audio}
-    for index, item in enumerate(script.items):
-        if item.audio_type != "speech" and item.len is not None:
-            lengths[index] = item.len
-    cuts = analysis.cuts_s if analysis is not None else ()
-    timeline = place(script, lengths, cuts)
-    warnings += timeline.warnings
-    items: list[RenderedItem] = []
-    for count, placed in enumerate(timeline.placed, start=1):
-        item = placed.item
-        if item.audio_type != "speech":
-            made = _music_or_effect(placed, analysis, seed + placed.index, spill)
-            if made is None:
-                warnings.append(f"item {placed.index + 1}: no sound for {item.desc!r}; silent")
-            else:
-                audio[placed.index] = made
-        measured = None
-        if placed.index in audio:
-            audio[placed.index], measured, note = _to_loudness(audio[placed.index], item.vol, spill)
-            if note:
-                warnings.append(f"item {placed.index + 1} ({item.desc or item.audio_type}): {note}")
-        items.append(
-            RenderedItem(
-                placed.index, item.audio_type, item.desc or (item.text or ""), placed.start_s,
-                placed.end_s, item.vol, measured,
-            )
-        )  # fmt: skip
-        if progress is not None:
-            progress(count / len(timeline.placed), "rendering")
+    audio: dict[int, Audio | AudioFile | StoredClip] = {}
+    kept = _Keeper(spill)
+    try:
+        voices = _Voices(script.characters, warnings)
+        for index, item in enumerate(script.items):
+            if item.audio_type == "speech":
+                audio[index] = kept(voices.speak(item, scratch))
+        lengths = {i: audio[i].duration_s for i in audio}
+        for index, item in enumerate(script.items):
+            if item.audio_type != "speech" and item.len is not None:
+                lengths[index] = item.len
+        cuts = analysis.cuts_s if analysis is not None else ()
+        timeline = place(script, lengths, cuts)
+        warnings += timeline.warnings
+        items: list[RenderedItem] = []
+        short = [
+            (p.item.desc, p.length_s, seed + p.index, p.item.vol)
+            for p in timeline.placed
+            if _is_short_effect(p)
+        ]
+        with contextlib.closing(_short_effects(short)) as finished:
+            for count, placed in enumerate(timeline.placed, start=1):
+                if _is_short_effect(placed):
+                    set_, measured, note = next(finished)
+                    items.append(_record(placed, set_, measured, note, audio, kept, warnings))
+                else:
+                    made = kept.release(audio.pop(placed.index, None))
+                    if placed.item.audio_type != "speech":
+                        made = _music_or_effect(placed, analysis, seed + placed.index, spill)
+                    items.append(_finish(placed, made, audio, kept, warnings, spill))
+                if progress is not None:
+                    progress(count / len(timeline.placed), "rendering")
+    finally:
+        kept.close()
     return Rendering(timeline, audio, items, warnings)
+
+
+def _is_short_effect(placed: Placed) -> bool:
+    return placed.item.audio_type == "sound_effect" and placed.length_s <= LONG_ITEM_S
+
+
+def _short_effects(
+    jobs: Sequence[tuple[str | None, float, int, float]],
+) -> Generator[tuple[Audio | None, float | None, str | None], None, None]:
+    """`_short_effect` for each job, in order; on every core for a script of many items (each
+    is independent: rendering them is most of a long script's work)."""
+    workers = min(os.cpu_count() or 1, 8)
+    context = _fork_context()
+    if len(jobs) < POOL_FROM_ITEMS or workers < 2 or context is None:
+        yield from map(_short_effect, jobs)
+        return
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_quiet_worker)
+    try:
+        chunk = max(1, min(64, len(jobs) // workers // 8))
+        yield from pool.map(_short_effect, jobs, chunksize=chunk)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _fork_context() -> multiprocessing.context.BaseContext | None:
+    """Workers forked from this process where that is safe: on Linux, from a process that may
+    have children (a web job's may not), with no other thread running (a thread could hold a
+    lock that the children would inherit held). None elsewhere: a spawned worker would run the
+    caller's main module again, which a script without a `__main__` guard does not survive."""
+    if sys.platform != "linux" or threading.active_count() > 1:
+        return None
+    if multiprocessing.current_process().daemon:
+        return None
+    return multiprocessing.get_context("fork")
+
+
+def _quiet_worker() -> None:
+    """A worker leaves Ctrl-C to the command (which stops the pool), dies on SIGTERM, and leaves
+    its notes to the command's warnings."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    logging.getLogger("audio_creator").setLevel(logging.ERROR)
+
+
+def _short_effect(
+    job: tuple[str | None, float, int, float],
+) -> tuple[Audio | None, float | None, str | None]:
+    """A sound effect (`desc`, length, seed, `vol`) made in memory and set to its loudness."""
+    desc, length_s, seed, vol = job
+    samples = render_effect(desc or "", length_s, RATE, seed)
+    if samples is None:
+        return None, None, None
+    made, measured, note = _to_loudness(Audio(samples, RATE), vol)
+    assert isinstance(made, Audio)  # what is in memory stays there
+    return made, measured, note
+
+
+def _finish(
+    placed: Placed,
+    made: Audio | AudioFile | StoredClip | None,
+    audio: dict[int, Audio | AudioFile | StoredClip],
+    kept: _Keeper,
+    warnings: list[str],
+    spill: Path | None,
+) -> RenderedItem:
+    """Item `placed`, as `made`, brought to its loudness and kept in `audio` for the mix."""
+    if made is None:
+        return _record(placed, None, None, None, audio, kept, warnings)
+    if isinstance(made, StoredClip):  # a line spoken earlier, waiting on disk
+        made = Audio(made.read(0, made.frames), made.sample_rate)
+    return _record(placed, *_to_loudness(made, placed.item.vol, spill), audio, kept, warnings)
+
+
+def _record(
+    placed: Placed,
+    made: Audio | AudioFile | None,
+    measured: float | None,
+    note: str | None,
+    audio: dict[int, Audio | AudioFile | StoredClip],
+    kept: _Keeper,
+    warnings: list[str],
+) -> RenderedItem:
+    """Item `placed`, `made` at its loudness (None: no sound), kept in `audio` for the mix."""
+    item = placed.item
+    if made is None and item.audio_type != "speech":
+        warnings.append(f"item {placed.index + 1}: no sound for {item.desc!r}; silent")
+    if note:
+        warnings.append(f"item {placed.index + 1} ({item.desc or item.audio_type}): {note}")
+    if made is not None:
+        audio[placed.index] = kept(made)
+    return RenderedItem(
+        placed.index, item.audio_type, item.desc or (item.text or ""), placed.start_s,
+        placed.end_s, item.vol, measured,
+    )  # fmt: skip
+
+
+class _Keeper:
+    """Keeps rendered items in memory up to IN_MEMORY_ITEMS_BYTES, the rest in a `ClipStore`
+    in `spill` (in memory, all of them, without one)."""
+
+    def __init__(self, spill: Path | None) -> None:
+        self._spill, self._held = spill, 0
+        self._store: ClipStore | None = None
+
+    def __call__(self, clip: Audio | AudioFile) -> Audio | AudioFile | StoredClip:
+        if not isinstance(clip, Audio) or self._spill is None:
+            return clip
+        if self._held + clip.samples.nbytes <= IN_MEMORY_ITEMS_BYTES:
+            self._held += clip.samples.nbytes
+            return clip
+        if self._store is None:
+            self._store = ClipStore(self._spill)
+        return self._store.add(clip)
+
+    def release(
+        self, clip: Audio | AudioFile | StoredClip | None
+    ) -> Audio | AudioFile | StoredClip | None:
+        """`clip`, taken back (its memory no longer counted)."""
+        if isinstance(clip, Audio) and self._spill is not None:
+            self._held -= clip.samples.nbytes
+        return clip
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
 
 
 def mix_rendering(
@@ -208,19 +345,20 @@ class _Voices:
 def _music_or_effect(
     placed: Placed, analysis: VideoAnalysis | None, seed: int, spill: Path | None
 ) -> Audio | AudioFile | None:
+    """A long sound effect (a bed) or a music item, made at its own level."""
     item = placed.item
     if item.audio_type == "sound_effect":
-        if spill is not None and placed.length_s > LONG_ITEM_S:
-            blocks = effect_blocks(item.desc, placed.length_s, RATE, seed)
-            if blocks is None:
-                return None
-            path = _spill_file(spill, ".effect.wav")
-            with open_wav_writer(path, RATE, 2, 32) as write:
-                for block in blocks:
-                    write(block)
-            return file_source(path)
-        samples = render_effect(item.desc, placed.length_s, RATE, seed)
-        return None if samples is None else Audio(samples, RATE)
+        if spill is None:
+            samples = render_effect(item.desc, placed.length_s, RATE, seed)
+            return None if samples is None else Audio(samples, RATE)
+        blocks = effect_blocks(item.desc, placed.length_s, RATE, seed)
+        if blocks is None:
+            return None
+        path = _spill_file(spill, ".effect.wav")
+        with open_wav_writer(path, RATE, 2, 32) as write:
+            for block in blocks:
+                write(block)
+        return file_source(path)
     from audio_creator.music import MusicRequest, create_backend
 
     backend = create_backend("auto")
@@ -268,6 +406,9 @@ def _to_loudness(
     samples[:, :frames] = clip.samples
     if not np.any(samples):
         return clip, None, None
+    quick = _one_gain(samples, clip.sample_rate, vol)
+    if quick is not None:
+        return Audio(quick[0][:, :frames], clip.sample_rate), quick[1], None
     note = None
     original = samples.copy()
     # Too dense or too sparse a sound may not reach `vol` under the ceiling (the limiter takes
@@ -290,6 +431,28 @@ def _to_loudness(
     if abs(reached - vol) > 1.0:
         note = f"reached {reached:.1f} LUFS of the {vol:g} asked (its peaks allow no more)"
     return Audio(samples[:, :frames], clip.sample_rate), reached, note
+
+
+def _one_gain(
+    samples: npt.NDArray[np.float32], rate: int, vol: float
+) -> tuple[npt.NDArray[np.float32], float] | None:
+    """`samples` scaled by one gain to integrated loudness `vol`, and the loudness reached, when
+    that gain provably keeps the true peak under ITEM_CEILING_DBTP; else None (the limiter must
+    decide). Exact and cheap: K-weighting is linear, so one measurement gives the gain, and the
+    oversampler's worst-case gain over the largest sample bounds the true peak without
+    oversampling. What most short effects of a script take (thousands of them)."""
+    from audio_creator.mix.loudness import integrated_lufs
+    from audio_creator.mix.true_peak import interpolator, oversampling_factor
+
+    lufs = integrated_lufs(Audio(samples, rate))
+    if not np.isfinite(lufs):  # under the meter's absolute gate
+        return None
+    gain = 10 ** ((vol - lufs) / 20)
+    factor = oversampling_factor(rate)
+    bound = interpolator(factor)[1] if factor > 1 else 1.0
+    if float(np.abs(samples).max()) * gain * bound > 10 ** (ITEM_CEILING_DBTP / 20):
+        return None
+    return samples * np.float32(gain), vol
 
 
 def _file_to_loudness(
