@@ -165,7 +165,15 @@ def test_a_stopped_script_of_many_items_leaves_no_file_and_no_worker(tmp_path: P
     path.write_text(json.dumps({"items": items}))
     out = tmp_path / "out"
     out.mkdir()
-    argv = ["-m", "audio_creator.cli", "wavjourney", "--script", str(path), "-o", str(out / "w.wav")]
+    argv = [
+        "-m",
+        "audio_creator.cli",
+        "wavjourney",
+        "--script",
+        str(path),
+        "-o",
+        str(out / "w.wav"),
+    ]
     process = subprocess.Popen([sys.executable, *argv], stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120

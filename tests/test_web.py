@@ -301,7 +301,7 @@ def test_the_web_picks_installed_voices_by_name_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from audio_creator.errors import ConfigError
-    from audio_creator.web.commands import build_argv
+    from audio_creator.web.commands import build_options
 
     models = tmp_path / "models"
     (models / "piper" / "en").mkdir(parents=True)
@@ -312,26 +312,26 @@ def test_the_web_picks_installed_voices_by_name_only(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "secret.onnx").write_bytes(b"")  # a file in the server's working folder
 
-    argv = build_argv("tts", {"text": "Hi.", "voice": "amy"}, {}, tmp_path / "out")
-    assert f"--voice={models / 'piper' / 'en' / 'amy.onnx'}" in argv
-    argv = build_argv("tts", {"text": "Hi.", "voice": "xtts"}, {}, tmp_path / "out")
-    assert f"--voice={models / 'coqui' / 'xtts'}" in argv
+    options = build_options("tts", {"text": "Hi.", "voice": "amy"}, {}, tmp_path / "out")
+    assert options["voice"] == models / "piper" / "en" / "amy.onnx"
+    options = build_options("tts", {"text": "Hi.", "voice": "xtts"}, {}, tmp_path / "out")
+    assert options["voice"] == models / "coqui" / "xtts"
     for made_up in ("secret.onnx", "secret", "../models/piper/en/amy.onnx", "/etc/passwd"):
         with pytest.raises(ConfigError, match="no voice named"):
-            build_argv("tts", {"text": "Hi.", "voice": made_up}, {}, tmp_path / "out")
+            build_options("tts", {"text": "Hi.", "voice": made_up}, {}, tmp_path / "out")
 
 
 def test_the_web_names_music_models_from_the_catalogue_only(tmp_path: Path) -> None:
     from audio_creator.errors import ConfigError
-    from audio_creator.web.commands import build_argv
+    from audio_creator.web.commands import build_options
 
     uploads = {"clip": tmp_path / "clip.mp4"}
-    argv = build_argv("vidmuse", {"video": "clip", "music_model": "musicgen-small"}, uploads,
-                      tmp_path / "out")  # fmt: skip
-    assert "--music-model=musicgen-small" in argv
+    options = build_options("vidmuse", {"video": "clip", "music_model": "musicgen-small"},
+                            uploads, tmp_path / "out")  # fmt: skip
+    assert options["music_model"] == "musicgen-small"
     for path in ("/etc", "../models/vidmuse", str(tmp_path)):
         with pytest.raises(ConfigError, match="music_model must be one of"):
-            build_argv("vidmuse", {"video": "clip", "music_model": path}, uploads, tmp_path)
+            build_options("vidmuse", {"video": "clip", "music_model": path}, uploads, tmp_path)
 
 
 def test_a_jobs_bar_spans_its_stages_and_only_moves_forward(tmp_path: Path) -> None:

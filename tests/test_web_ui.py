@@ -50,7 +50,7 @@ def test_every_form_field_is_an_option_of_its_command(tmp_path: Path) -> None:
             forms[mode] = form(gr)
     assert set(forms) == set(commands.MODES)
     for mode, tab in forms.items():
-        options = commands._actions(mode)
+        options = commands.defaults(mode)  # every option of the mode, by name
         for field, _ in tab.fields:
             assert (field.start_of or field.dest) in options, (mode, field)
     ui.build(store, JobManager(store))  # and the whole UI builds

@@ -17,6 +17,8 @@ from typing import Any
 from audio_creator import commands
 from audio_creator.errors import AudioCreatorError
 from audio_creator.interrupts import Terminated, stopping_signals
+from audio_creator.jobs.options import AutopipelineJob, MixJob, TtsJob, VidmuseJob, WavjourneyJob
+from audio_creator.jobs.spec import add_arguments
 from audio_creator.log import configure_logging
 
 logger = logging.getLogger("audio_creator.cli")
@@ -149,27 +151,27 @@ def _build_parser() -> argparse.ArgumentParser:
     p = command(
         "mix", commands.mix, "mix music and narration: ducking, loudness target, true-peak ceiling"
     )
-    _add_mix_options(p)
+    add_arguments(p, MixJob)
 
     p = command(
         "vidmuse", commands.vidmuse, "compose music that follows a video: its cuts, motion, mood"
     )
-    _add_vidmuse_options(p)
+    add_arguments(p, VidmuseJob)
 
     p = command("tts", commands.tts, "speak a text: narration as WAV, with subtitles if asked")
-    _add_tts_options(p)
+    add_arguments(p, TtsJob)
 
     p = command(
         "autopipeline", commands.autopipeline,
         "video in; music, narration, mix, subtitles, report (and the video with it) out",
     )  # fmt: skip
-    _add_autopipeline_options(p)
+    add_arguments(p, AutopipelineJob)
 
     p = command(
         "wavjourney", commands.wavjourney,
         "an audio script (from an instruction, or hand-written) rendered into a mix",
     )  # fmt: skip
-    _add_wavjourney_options(p)
+    add_arguments(p, WavjourneyJob)
 
     p = command("serve", commands.serve, "the HTTP API (docs at /docs) on this machine")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
@@ -279,158 +281,9 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_tts_options(p: argparse.ArgumentParser) -> None:
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--text", help="the text to speak")
-    source.add_argument("--text-file", type=Path, help="a UTF-8 text file to speak")
-    p.add_argument("-o", "--output", type=Path, required=True, help="WAV file to write")
-    p.add_argument(
-        "--engine", default="auto", help="auto (default), piper, kokoro, coqui, espeak, pyttsx3"
-    )
-    p.add_argument(
-        "--voice", "--model", dest="voice", type=Path, default=None,
-        help="a voice: its name in the models folder, or a path (Piper or Kokoro .onnx, Coqui "
-        "folder); default: the bundled Piper voice. `audio-creator voices` lists them",
-    )  # fmt: skip
-    p.add_argument("--speaker", default=None, help="speaker name or number (multi-speaker voices)")
-    p.add_argument(
-        "--language", default=None, help="language code, e.g. en; checked against the voice"
-    )
-    p.add_argument("--speed", type=float, default=1.0, help="0.5–2.0 (default 1.0)")
-    p.add_argument("--sample-rate", type=int, default=None, help="Hz (default: the voice's)")
-    p.add_argument(
-        "--sentence-pause", type=float, default=0.35, help="seconds at speed 1 (default 0.35)"
-    )
-    p.add_argument(
-        "--paragraph-pause", type=float, default=0.8, help="seconds at speed 1 (default 0.8)"
-    )
-    p.add_argument(
-        "--subtitles", type=Path, default=None, help="also write sentence timings (.srt)"
-    )
-    p.add_argument(
-        "--as-written", action="store_true",
-        help="read English numbers and abbreviations as the voice's own rules do, not as words",
-    )  # fmt: skip
-
-
-def _add_autopipeline_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--video", type=Path, required=True, help="the video to give a soundtrack")
-    p.add_argument(
-        "-o", "--output", type=Path, required=True,
-        help="the mix (.wav); the other outputs are named after it: STEM_caption.txt, "
-        "STEM_music.wav, STEM_narr.wav, STEM_narr.srt, STEM_report.json",
-    )  # fmt: skip
-    p.add_argument(
-        "--caption-backend", default="auto",
-        help="auto (default: openai with a key, else offline), offline, openai, none",
-    )  # fmt: skip
-    p.add_argument("--caption-max-len", type=int, default=60, help="words (default 60)")
-    p.add_argument("--caption-frames", type=int, default=4, help="frames a vision model sees")
-    p.add_argument("--llm-model", default=None, help="vision model (default: $OPENAI_MODEL)")
-    p.add_argument(
-        "--api-key", default=None, help="API key for the endpoint (default: $OPENAI_API_KEY)"
-    )
-    script = p.add_mutually_exclusive_group()
-    script.add_argument(
-        "--narration", "--text", dest="narration", help="your own narration (no caption)"
-    )
-    script.add_argument("--narration-file", type=Path, help="your own narration, from a file")
-    p.add_argument(
-        "--backend", default="auto", help="music backend: auto (default), musicgen, procedural"
-    )
-    p.add_argument("--style", default=None, help=f"music style: {', '.join(STYLE_NAMES)}")
-    p.add_argument("--prompt", default=None, help="a description of the music")
-    p.add_argument("--seed", type=int, default=0, help="music seed (default 0)")
-    p.add_argument("--rerank", type=int, default=1, help="music candidates to rank (default 1)")
-    p.add_argument(
-        "--rerank-topk", type=int, default=1,
-        help="best candidates to keep (STEM_music.2.wav, …; their scores in the report)",
-    )  # fmt: skip
-    p.add_argument(
-        "--lora", "--vidmuse-lora", dest="lora", type=Path, default=None,
-        help="a LoRA adapter for a neural backend",
-    )  # fmt: skip
-    _add_lora_scale(p)
-    _add_neural_music_options(p)
-    p.add_argument("--engine", default="auto", help="speech engine (default auto)")
-    p.add_argument("--voice", "--model", dest="voice", type=Path, default=None, help="a voice")
-    p.add_argument("--speaker", default=None, help="speaker name or number")
-    p.add_argument("--language", default=None, help="narration language, e.g. en")
-    p.add_argument("--speed", type=float, default=1.0, help="speech speed 0.5–2.0 (default 1)")
-    p.add_argument("--ducking-db", type=float, default=8.0, help="music dip under speech (dB)")
-    p.add_argument("--target-lufs", type=float, default=-16.0, help="mix loudness (default −16)")
-    p.add_argument("--true-peak", type=float, default=-1.0, help="ceiling, dBTP (default −1)")
-    p.add_argument(
-        "--merge-video", action="store_true", help="also write the video with the mix (STEM.mp4)"
-    )
-    p.add_argument("--merged-video-path", type=Path, default=None, help="…to this file instead")
-
-
-def _add_wavjourney_options(p: argparse.ArgumentParser) -> None:
-    what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--instruction", help="what the audio should be, in words")
-    what.add_argument("--script", type=Path, help="a hand-written script (JSON) to render")
-    p.add_argument(
-        "-o", "--output", type=Path, required=True,
-        help="the mix (.wav); also STEM_script.json and STEM_report.json beside it",
-    )  # fmt: skip
-    p.add_argument("--video", type=Path, default=None, help="a video to follow (length, cuts)")
-    p.add_argument(
-        "--planner", default="auto",
-        help="auto (default: llm with an API key, else rules), llm, rules",
-    )  # fmt: skip
-    p.add_argument("--llm-model", default=None, help="model (default: $OPENAI_MODEL)")
-    p.add_argument("--api-key", default=None, help="API key (default: $OPENAI_API_KEY)")
-    p.add_argument("--target-lufs", type=float, default=-16.0, help="mix loudness (default −16)")
-    p.add_argument("--true-peak", type=float, default=-1.0, help="ceiling, dBTP (default −1)")
-    p.add_argument("--ducking-db", type=float, default=8.0, help="background dip under speech")
-    p.add_argument("--seed", type=int, default=0, help="music and effects seed (default 0)")
-    p.add_argument(
-        "--merge-video", action="store_true", help="also write the video with the mix (STEM.mp4)"
-    )
-    p.add_argument("--merged-video-path", type=Path, default=None, help="…to this file instead")
-
-
-# The LoRA default targets (music.lora.DEFAULT_TARGETS), named here for the same reason.
+# The LoRA default targets (music.lora.DEFAULT_TARGETS), named here so that `--help` imports no
+# model code (a test keeps it true).
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2")
-# The procedural styles, named here so that `--help` imports no music code (a test keeps it true).
-STYLE_NAMES = ("cinematic", "ambient", "lofi", "pop", "orchestral", "electronic", "piano")
-
-
-def _add_vidmuse_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--video", type=Path, required=True, help="the video to score")
-    p.add_argument("-o", "--output", type=Path, required=True, help="music WAV to write")
-    p.add_argument("--duration", type=float, default=None, help="seconds (default: the video's)")
-    p.add_argument("--backend", default="auto", help="auto (default), musicgen, procedural")
-    p.add_argument("--style", default=None, help=f"one of: {', '.join(STYLE_NAMES)}")
-    p.add_argument("--prompt", default=None, help="a description; its words can pick the style")
-    p.add_argument("--seed", type=int, default=0, help="same seed, same music (default 0)")
-    p.add_argument("--rerank", type=int, default=1, help="candidates to make (default 1)")
-    p.add_argument("--rerank-topk", type=int, default=1, help="best candidates to keep")
-    p.add_argument("--soundfont", type=Path, default=None, help="SF2/SF3 file to render with")
-    p.add_argument("--midi-out", type=Path, default=None, help="also write the score as MIDI")
-    p.add_argument(
-        "--report",
-        type=Path,
-        default=None,
-        help="also write a JSON report: the backend, its summary, each kept candidate's scores",
-    )
-    p.add_argument(
-        "--lora", "--vidmuse-lora", dest="lora", type=Path, default=None,
-        help="a LoRA adapter (from train-lora) for its neural backend; with --backend auto, "
-        "the backend it was made for",
-    )  # fmt: skip
-    _add_lora_scale(p)
-    _add_neural_music_options(p)
-    p.add_argument("--target-lufs", type=float, default=-18.0, help="loudness (default −18)")
-    p.add_argument("--merge-video", action="store_true", help="also write the video with it")
-    p.add_argument(
-        "--merged-video-path",
-        type=Path,
-        default=None,
-        help="where --merge-video writes (default: OUTPUT's name with the video's suffix); "
-        "giving it implies --merge-video",
-    )
 
 
 def _add_training_options(p: argparse.ArgumentParser) -> None:
@@ -487,83 +340,6 @@ def _add_lora_scale(p: argparse.ArgumentParser) -> None:
         "--lora-scale", type=float, default=1.0,
         help="how much of the adapter: 0 the base model, 1 as trained (default 1)",
     )  # fmt: skip
-
-
-def _add_neural_music_options(p: argparse.ArgumentParser) -> None:
-    """How the neural music backends sample (the procedural composer ignores these)."""
-    p.add_argument(
-        "--music-model", default=None,
-        help="weights for a neural backend: a name from `audio-creator models list`, or a folder",
-    )  # fmt: skip
-    p.add_argument("--top-k", type=int, default=250, help="sample among the k likeliest (250)")
-    p.add_argument("--top-p", type=float, default=0.0, help="nucleus sampling, 0 = off (default)")
-    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (1.0)")
-    p.add_argument("--cfg-coef", type=float, default=3.0, help="guidance weight (default 3.0)")
-
-
-def _add_mix_options(p: argparse.ArgumentParser) -> None:
-    track = "FILE[@SECONDS]"
-    p.add_argument(
-        "--music",
-        action="append",
-        default=[],
-        metavar=track,
-        help="a music track, optionally starting at SECONDS; repeatable",
-    )
-    p.add_argument(
-        "--speech",
-        action="append",
-        default=[],
-        metavar=track,
-        help="a narration track, optionally starting at SECONDS; repeatable",
-    )
-    p.add_argument("-o", "--output", type=Path, required=True, help="WAV file to write")
-    p.add_argument("--music-volume", type=float, default=1.0, help="linear gain (default 1.0)")
-    p.add_argument("--speech-volume", type=float, default=1.0, help="linear gain (default 1.0)")
-    p.add_argument("--ducking-db", type=float, default=8.0, help="duck depth (default 8 dB)")
-    p.add_argument("--duck-attack", type=float, default=0.2, help="seconds (default 0.2)")
-    p.add_argument("--duck-release", type=float, default=0.5, help="seconds (default 0.5)")
-    p.add_argument(
-        "--duck-hold",
-        type=float,
-        default=0.6,
-        help="pauses shorter than this stay ducked (default 0.6 s)",
-    )
-    p.add_argument(
-        "--speech-over-music",
-        type=float,
-        default=10.0,
-        metavar="LU",
-        help="music at least this far under the speech, before ducking (default 10)",
-    )
-    p.add_argument("--target-lufs", type=float, default=-16.0, help="default −16")
-    p.add_argument("--true-peak", type=float, default=-1.0, metavar="DBTP", help="default −1")
-    p.add_argument(
-        "--music-fit",
-        choices=("loop", "pad", "trim"),
-        default="loop",
-        help="music shorter than the programme: loop (crossfaded), pad with silence, "
-        "or trim the programme to the music (default loop)",
-    )
-    p.add_argument("--crossfade", type=float, default=2.0, help="loop crossfade (default 2 s)")
-    p.add_argument("--fade-in", type=float, default=1.0, help="music fade-in (default 1 s)")
-    p.add_argument("--fade-out", type=float, default=2.0, help="music fade-out (default 2 s)")
-    p.add_argument(
-        "--duration",
-        type=float,
-        default=None,
-        help="programme length in seconds (default: the speech's, else the music's)",
-    )
-    p.add_argument("--sample-rate", type=int, default=48000, help="default 48000")
-    p.add_argument("--channels", type=int, choices=(1, 2), default=2, help="default 2")
-    p.add_argument(
-        "--bit-depth",
-        type=int,
-        choices=(16, 24, 32),
-        default=24,
-        help="16/24-bit PCM or 32-bit float (default 24)",
-    )
-    p.add_argument("--report", type=Path, default=None, help="also write the report as JSON")
 
 
 def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:

@@ -10,13 +10,12 @@ import json
 import logging
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from audio_creator.errors import MediaError
 
 if TYPE_CHECKING:
-    from audio_creator.music.backend import Sampling
+    from audio_creator.jobs import JobOptions, JobResult
 
 logger = logging.getLogger("audio_creator.cli")
 
@@ -107,230 +106,64 @@ def mux(args: argparse.Namespace) -> int:
     return 0
 
 
-MIN_MUSIC_S = 1.0  # music to loop under a longer programme is at least this long…
-MIN_TRACK_S = 0.05  # …and any track of the mix command at least this
+def _run_job(args: argparse.Namespace, cls: type[JobOptions]) -> JobResult:
+    """Run the mode's job with the options of the command line, a progress bar on stderr."""
+    from audio_creator import jobs
+
+    bar = make_progress()
+    return jobs.run(cls.from_namespace(args), progress=lambda stage, done: bar(done, stage))
 
 
 def mix(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
+    from audio_creator.jobs import MixJob
 
-    from audio_creator.audio_source import open_audio
-    from audio_creator.errors import ConfigError
-    from audio_creator.files import atomic_output, check_output_path
-    from audio_creator.mix.ducking import DuckingOptions
-    from audio_creator.mix.mixer import MixOptions, Track, plan_mix, render_to_file
-
-    if args.output.suffix.lower() != ".wav":
-        raise ConfigError(
-            f"the mix is written as WAV; give an output ending in .wav, not {args.output.name}"
-        )
-    options = MixOptions(
-        target_lufs=args.target_lufs,
-        true_peak_dbtp=args.true_peak,
-        sample_rate=args.sample_rate,
-        channels=args.channels,
-        music_volume=args.music_volume,
-        speech_volume=args.speech_volume,
-        ducking=DuckingOptions(
-            depth_db=args.ducking_db,
-            attack_s=args.duck_attack,
-            release_s=args.duck_release,
-            hold_s=args.duck_hold,
-        ),
-        speech_over_music_lu=args.speech_over_music,
-        music_fit=args.music_fit,
-        crossfade_s=args.crossfade,
-        fade_in_s=args.fade_in,
-        fade_out_s=args.fade_out,
-        duration_s=args.duration,
-    )
-    music_specs = [track_spec(text) for text in args.music]
-    speech_specs = [track_spec(text) for text in args.speech]
-    if not music_specs and not speech_specs:
-        raise ConfigError("nothing to mix: give --music and/or --speech")
-    inputs = [path for path, _ in music_specs + speech_specs]
-    outputs = [args.output] + ([args.report] if args.report else [])
-    for out in outputs:
-        check_output_path(out, inputs=inputs)
-    # WAV/FLAC/OGG at the output rate are read from disk as the mix goes; the rest is decoded.
-    rate = options.sample_rate
-    music = [Track(open_audio(path, rate), offset) for path, offset in music_specs]
-    speech = [Track(open_audio(path, rate), offset) for path, offset in speech_specs]
-    music_least = (MIN_MUSIC_S, "to loop as music") if options.music_fit == "loop" else (
-        MIN_TRACK_S, "to mix"
-    )  # fmt: skip
-    for specs, tracks, (least, what) in (
-        (music_specs, music, music_least), (speech_specs, speech, (MIN_TRACK_S, "to mix")),
-    ):  # fmt: skip
-        for (path, _), track in zip(specs, tracks, strict=True):
-            seconds = track.audio.duration_s
-            if seconds < least:  # a few samples: nothing to hear; a loop of them takes ages
-                raise ConfigError(
-                    f"{path.name} is {seconds:.4g} s long: too short {what} (at least {least:g} s)"
-                )
-    progress = make_progress()
-    progress(0.0, "measuring")  # pass 1: the stems' loudness and where the speech is
-    plan = plan_mix(music, speech, options)
-    progress(1.0, "measuring")
-    progress(0.0, "rendering")  # passes 2 and 3: ducked, mixed, levelled, limited
-    result = render_to_file(plan, options, args.output, bit_depth=args.bit_depth)
-    progress(1.0, "rendering")
-    report = asdict(result)
-    if args.report:
-        with atomic_output(args.report) as tmp:
-            tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    for key, value in report.items():
+    result = _run_job(args, MixJob)
+    for key, value in result.report.items():
         if key != "warnings":
             print(f"{key:<28} {value}")
-    logger.info("wrote %s", args.output)
+    logger.info("wrote %s", result.outputs["mix"])
     return 0
 
 
 def vidmuse(args: argparse.Namespace) -> int:
-    from audio_creator.errors import ConfigError
-    from audio_creator.files import atomic_output, check_output_path
-    from audio_creator.vidmuse import VidmuseOptions, run_vidmuse
+    from audio_creator.jobs import VidmuseJob
 
-    merged = merged_video_path(args, args.video.suffix or ".mp4")
-    if args.report is not None:
-        if args.report.suffix.lower() != ".json":
-            raise ConfigError(f"the report is JSON; give a .json file, not {args.report.name}")
-        check_output_path(args.report, inputs=[args.video])
-    options = VidmuseOptions(
-        video=args.video,
-        output=args.output,
-        duration_s=args.duration,
-        backend=args.backend,
-        style=args.style,
-        prompt=args.prompt,
-        seed=args.seed,
-        rerank=args.rerank,
-        rerank_topk=args.rerank_topk,
-        soundfont=args.soundfont,
-        lora=args.lora,
-        lora_scale=args.lora_scale,
-        midi_out=args.midi_out,
-        merged_video=merged,
-        target_lufs=args.target_lufs,
-        device=args.device,
-        music_model=args.music_model,
-        sampling=sampling_of(args),
-    )
-    result = run_vidmuse(options, progress=make_progress())
-    for key, value in result.summary.items():
+    result = _run_job(args, VidmuseJob)
+    for key, value in result.report["summary"].items():
         print(f"{key:<16} {value}")
-    for index, path in enumerate(result.outputs):
-        ranked = f"  (rerank {result.scores[index]})" if index < len(result.scores) else ""
+    scores = result.report["candidates"]
+    music = [path for role, path in result.outputs.items() if role.startswith("music")]
+    for index, path in enumerate(music):
+        ranked = f"  (rerank {_scores(scores[index])})" if index < len(scores) else ""
         print(f"wrote {path}{ranked}")
-    if result.merged_video is not None:
-        print(f"wrote {result.merged_video}")
-    if args.report is not None:
-        report = {
-            "backend": result.backend, "summary": result.summary,
-            "candidates": [{"file": path.name, **scores}
-                           for path, scores in zip(result.outputs, result.scores, strict=False)],
-        }  # fmt: skip
-        with atomic_output(args.report) as tmp:
-            tmp.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
-        print(f"wrote {args.report}")
+    for role in ("video", "report"):
+        if role in result.outputs:
+            print(f"wrote {result.outputs[role]}")
     return 0
 
 
-def tts(args: argparse.Namespace) -> int:
-    from audio_creator.errors import ConfigError
-    from audio_creator.files import check_input_file, check_output_path
-    from audio_creator.speech import SpeechOptions, write_srt
-    from audio_creator.speech.engine import known_engine
-    from audio_creator.speech.narrate import choose_voice, write_narration
-    from audio_creator.speech.text import sentences
+def _scores(candidate: dict[str, object]) -> dict[str, object]:
+    return {key: value for key, value in candidate.items() if key != "file"}
 
-    # Everything that can be refused is refused before any folder is made or voice loaded.
-    if args.output.suffix.lower() != ".wav":
-        raise ConfigError(f"speech is written as WAV; give a .wav output, not {args.output.name}")
-    if args.subtitles is not None and args.subtitles.suffix.lower() != ".srt":
-        raise ConfigError(
-            f"subtitles are written as SubRip; give a .srt file, not {args.subtitles.name}"
-        )
-    if args.sample_rate is not None and not 8000 <= args.sample_rate <= 192000:
-        raise ConfigError(f"--sample-rate must be 8000–192000 Hz, got {args.sample_rate}")
-    options = SpeechOptions(
-        speed=args.speed,
-        language=args.language,
-        speaker=args.speaker,
-        sentence_pause_s=args.sentence_pause,
-        paragraph_pause_s=args.paragraph_pause,
-        normalize=not args.as_written,
-    )
-    known_engine(args.engine)
-    text = args.text
-    inputs = []
-    if args.text_file is not None:
-        source = check_input_file(args.text_file, what="text file")
-        inputs.append(source)
-        try:
-            text = source.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise MediaError(f"{source} is not UTF-8 text: {exc}") from exc
-        except OSError as exc:
-            raise MediaError(f"cannot read {source}: {exc}") from exc
-    pieces = sentences(text)
-    # A voice for the language asked, else for the text's script: refused before any file is made.
-    engine, options = choose_voice(
-        text, args.engine, options, **({"voice": args.voice} if args.voice else {})
-    )
-    outputs = [args.output] + ([args.subtitles] if args.subtitles else [])
-    if len({p.expanduser().resolve() for p in outputs}) != len(outputs):
-        raise ConfigError("the subtitles and the speech need different file names")
-    for path in outputs:
-        check_output_path(path, inputs=inputs)
-    rate = engine.sample_rate if args.sample_rate is None else args.sample_rate
-    narration = write_narration(
-        pieces, engine, args.output, options, rate, progress=make_progress()
-    )
-    if args.subtitles is not None:
-        try:
-            write_srt(narration.sentences, args.subtitles)
-        except BaseException:
-            args.output.unlink(missing_ok=True)
-            raise
-    print(f"voice            {narration.voice}")
-    if narration.language:
-        print(f"language         {narration.language}")
-    print(f"sentences        {len(narration.sentences)}")
-    print(f"duration_s       {narration.duration_s:.2f}")
-    print(f"wrote {narration.path}")
+
+def tts(args: argparse.Namespace) -> int:
+    from audio_creator.jobs import TtsJob
+
+    result = _run_job(args, TtsJob)
+    report = result.report
+    print(f"voice            {report['voice']}")
+    if report["language"]:
+        print(f"language         {report['language']}")
+    print(f"sentences        {report['sentences']}")
+    print(f"duration_s       {report['duration_s']:.2f}")
+    print(f"wrote {result.outputs['speech']}")
     return 0
 
 
 def autopipeline(args: argparse.Namespace) -> int:
-    from audio_creator.files import check_input_file
-    from audio_creator.pipeline import PipelineOptions, run_pipeline
+    from audio_creator.jobs import AutopipelineJob
 
-    narration = args.narration
-    if args.narration_file is not None:
-        source = check_input_file(args.narration_file, what="narration file")
-        try:
-            narration = source.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise MediaError(f"cannot read {source} as UTF-8 text: {exc}") from exc
-    backend = args.caption_backend
-    if narration is not None and backend == "auto":
-        backend = "none"  # a script of one's own is the narration
-    merged = merged_video_path(args)
-    options = PipelineOptions(
-        video=args.video, output=args.output, caption_backend=backend,
-        caption_max_len=args.caption_max_len, caption_frames=args.caption_frames,
-        narration=narration, llm_model=args.llm_model, api_key=args.api_key,
-        music_backend=args.backend, style=args.style, prompt=args.prompt,
-        seed=args.seed, rerank=args.rerank, rerank_topk=args.rerank_topk, lora=args.lora,
-        lora_scale=args.lora_scale,
-        tts_engine=args.engine,
-        voice=args.voice, speaker=args.speaker, language=args.language, speed=args.speed,
-        ducking_db=args.ducking_db, target_lufs=args.target_lufs, true_peak_dbtp=args.true_peak,
-        merged_video=merged, device=args.device, music_model=args.music_model,
-        sampling=sampling_of(args),
-    )  # fmt: skip
-    result = run_pipeline(options, progress=make_progress())
+    result = _run_job(args, AutopipelineJob)
     mix = result.report["mix"]
     print(f"caption ({result.report['caption']['backend']}): {result.report['caption']['text']}")
     print(f"loudness         {mix['integrated_lufs']} LUFS, true peak {mix['true_peak_dbtp']} dBTP")
@@ -340,8 +173,7 @@ def autopipeline(args: argparse.Namespace) -> int:
 
 
 def make_progress() -> Callable[[float, str], None]:
-    """The progress reporter of a long command: a bar on the terminal. A web job's worker
-    replaces this function with one that writes to its job store."""
+    """The progress reporter of a long command: a bar on the terminal."""
     return _StageProgress()
 
 
@@ -363,16 +195,9 @@ class _StageProgress:
 
 
 def wavjourney(args: argparse.Namespace) -> int:
-    from audio_creator.wavjourney import WavJourneyOptions, run_wavjourney
+    from audio_creator.jobs import WavjourneyJob
 
-    merged = merged_video_path(args)
-    options = WavJourneyOptions(
-        output=args.output, instruction=args.instruction, script=args.script, video=args.video,
-        merged_video=merged, planner=args.planner, llm_model=args.llm_model,
-        api_key=args.api_key, target_lufs=args.target_lufs, true_peak_dbtp=args.true_peak,
-        ducking_db=args.ducking_db, seed=args.seed,
-    )  # fmt: skip
-    report = run_wavjourney(options, progress=make_progress())
+    report = _run_job(args, WavjourneyJob).report
     mix = report["mix"]
     print(f"planner          {report['planner']} ({len(report['items'])} items)")
     print(f"duration_s       {report['duration_s']}")
@@ -565,34 +390,3 @@ def models(args: argparse.Namespace) -> int:
     if failed:
         raise MediaError("some model files are not what was downloaded: download them again")
     return 0
-
-
-def sampling_of(args: argparse.Namespace) -> Sampling:
-    """The neural backends' sampling options from the command line."""
-    from audio_creator.music.backend import Sampling
-
-    return Sampling(
-        top_k=args.top_k, top_p=args.top_p, temperature=args.temperature, cfg_coef=args.cfg_coef
-    )
-
-
-def merged_video_path(args: argparse.Namespace, suffix: str = ".mp4") -> Path | None:
-    """Where --merge-video writes: --merged-video-path, else the output's name with `suffix`."""
-    if args.merged_video_path is not None:
-        return Path(args.merged_video_path)
-    return args.output.with_suffix(suffix) if args.merge_video else None
-
-
-def track_spec(text: str) -> tuple[Path, float]:
-    """ "music.wav@12.5" → (music.wav, 12.5); a plain path starts at 0."""
-    from audio_creator.errors import ConfigError
-
-    path, sep, offset = text.rpartition("@")
-    if sep and path:
-        try:
-            return Path(path), float(offset)
-        except ValueError:
-            pass  # an "@" that is part of the file name
-    if sep and not path:
-        raise ConfigError(f"bad track {text!r}: expected FILE or FILE@SECONDS")
-    return Path(text), 0.0

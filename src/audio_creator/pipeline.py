@@ -118,7 +118,7 @@ class PipelineOptions:
             raise ConfigError(f"--target-lufs must be −70 to −5 LUFS, got {self.target_lufs}")
         if not -20.0 <= self.true_peak_dbtp <= 0.0:
             raise ConfigError(f"--true-peak must be −20 to 0 dBTP, got {self.true_peak_dbtp}")
-        from audio_creator.vidmuse import MAX_RERANK
+        from audio_creator.jobs.options import MAX_RERANK
 
         if not 1 <= self.rerank <= MAX_RERANK or self.seed < 0:
             raise ConfigError(f"--rerank must be 1–{MAX_RERANK} and --seed ≥ 0")

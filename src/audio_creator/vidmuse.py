@@ -20,14 +20,12 @@ from audio_creator.audio import save
 from audio_creator.audio_source import AudioFile
 from audio_creator.errors import ConfigError, require_finite
 from audio_creator.files import check_output_path
+from audio_creator.jobs.options import MAX_RERANK
 from audio_creator.media.probe import SHORTEST_VIDEO_S, probe
 from audio_creator.music.backend import GeneratedMusic, Sampling
 from audio_creator.music.rerank import Ranked, Term
 
 logger = logging.getLogger(__name__)
-
-
-MAX_RERANK = 16  # candidates: each is a whole piece of music (and, neural, a batch row)
 
 
 @dataclass(frozen=True)

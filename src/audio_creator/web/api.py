@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from audio_creator.web import guard, service
+from audio_creator.web import commands, guard, service
 from audio_creator.web.jobs import JobManager
 from audio_creator.web.service import SAFE_NAME
 from audio_creator.web.store import FINISHED, Job, JobStore
@@ -108,6 +108,12 @@ def create_app(settings: ServerSettings, *, announce: bool = True) -> Any:
             "workers": settings.workers,
             "queue_limit": settings.queue_limit,
         }
+
+    @app.get("/api/modes")
+    def modes() -> dict[str, Any]:
+        """Each mode's `params` as a JSON schema: every option, its type, default, bounds and
+        choices, as the job's options declare them (the same the command line takes)."""
+        return {mode: commands.params_schema(mode) for mode in commands.MODES}
 
     @app.post("/api/jobs", status_code=201, openapi_extra=SUBMIT_SCHEMA, responses=REFUSALS)
     async def submit(request: Request) -> Any:

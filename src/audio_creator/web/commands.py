@@ -1,20 +1,23 @@
-"""A job's parameters → the `audio-creator` command line it runs, checked against the CLI itself.
+"""A job's parameters → the options of the job it runs (`audio_creator.jobs`), checked.
 
-Parameters are the command's own options by name (`caption_backend`, `merge_video`, …), taken
-from its argparse parser, so the web and the CLI accept exactly the same things. Options that
-name files are filled by the server: inputs must be files uploaded with the job (named by their
-upload name), outputs go into the job's `out/` folder under fixed names. Nothing a client sends
-can name a path on the server.
+Parameters are the job's own options by name (`caption_backend`, `merge_video`, …), as its
+options class declares them, so the web, the CLI and Python accept exactly the same things.
+Options that name files are filled by the server, by the role the option's declaration gives
+it: inputs must be files uploaded with the job (named by their upload name), outputs go into the
+job's `out/` folder under fixed names, voices and models are named from what is installed and
+catalogued, and the server's own files (a SoundFont, an adapter) cannot be named at all. Nothing
+a client sends can name a path on the server.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
 
 from audio_creator.errors import ConfigError, MediaError
+from audio_creator.jobs.options import JOBS
+from audio_creator.jobs.spec import Field
 
 MODES = ("autopipeline", "vidmuse", "tts", "mix", "wavjourney")
 OUTPUT_NAMES = {
@@ -32,57 +35,71 @@ EXTRA_OUTPUTS = {
 MEDIA_INPUTS = frozenset(("video", "music", "speech"))
 TEXT_INPUTS = frozenset(("text_file", "narration_file"))
 JSON_INPUTS = frozenset(("script",))
-NOT_FROM_THE_WEB = frozenset(("lora", "soundfont"))  # files of the server's own
 VOICE_FOLDERS = (("piper", ".onnx"), ("kokoro", ".onnx"), ("coqui", ""))  # where voices are
 
 
-def build_argv(
+def build_options(
     mode: str, params: dict[str, Any], uploads: dict[str, Path], out_dir: Path
-) -> list[str]:
-    """The argument list of `audio-creator` for a job.
+) -> dict[str, Any]:
+    """The options (keyword values) of the job `mode` for `params`, each checked.
 
     Raises:
-        ConfigError: an unknown mode or option, a value of the wrong kind, or an input option
-            that names no uploaded file.
+        ConfigError: an unknown mode or option, a value of the wrong kind or out of bounds, an
+            input option that names no uploaded file, a file of the server's.
     """
     if mode not in MODES:
         raise ConfigError(f"unknown mode {mode!r}; one of: {', '.join(MODES)}")
-    actions = _actions(mode)
-    argv = [mode, "-o", str(out_dir / OUTPUT_NAMES[mode])]
+    fields = {f.name: f for f in JOBS[mode].fields()}
+    values: dict[str, Any] = {"output": out_dir / OUTPUT_NAMES[mode]}
     for key, value in params.items():
-        dest = key.replace("-", "_")
-        action = actions.get(dest)
-        if action is None or dest in ("output", "help"):
+        name = key.replace("-", "_")
+        f = fields.get(name)
+        if f is None or f.spec.role in ("output", "secret"):
             raise ConfigError(f"{mode} has no option {key!r}")
-        if dest in NOT_FROM_THE_WEB:
+        if f.spec.role == "server_file":
             raise ConfigError(f"{key!r} names a file on the server: it cannot be set from the web")
         if value is None or value is False:
             continue
-        flag = next((s for s in action.option_strings if s.startswith("--")), f"--{dest}")
-        if dest in EXTRA_OUTPUTS:
-            name = EXTRA_OUTPUTS[dest]
-            if value is not True or name is None:
-                raise ConfigError(f"{key!r} is an output: give true to have it written")
-            argv += [flag, str(out_dir / name.format(stem=Path(OUTPUT_NAMES[mode]).stem))]
-        elif isinstance(action, argparse._StoreTrueAction):
-            if value is not True:
-                raise ConfigError(f"{key!r} is a switch: give true or false")
-            argv.append(flag)
-        elif isinstance(action, argparse._AppendAction):
-            for item in value if isinstance(value, list) else [value]:
-                argv.append(f"{flag}={_file_spec(str(item), uploads, key)}")
-        elif dest == "voice":
-            argv.append(f"{flag}={installed_voice(str(value))}")
-        elif dest == "music_model":
-            argv.append(f"{flag}={catalogue_model(str(value))}")
-        elif action.type is Path:
-            argv.append(f"{flag}={_upload(str(value), uploads, key)}")
-        else:
-            if isinstance(value, (dict, list)):
-                raise ConfigError(f"{key!r} takes one value, not {type(value).__name__}")
-            argv.append(f"{flag}={value}")
-    _check_required(mode, params)
-    return argv
+        values[name] = _value(f, key, value, uploads, out_dir, mode)
+    from audio_creator.jobs import options_of
+    from audio_creator.jobs.spec import out_of_bounds
+
+    problems = out_of_bounds(options_of(mode, values))  # refused now, not when the job runs
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return values
+
+
+def _value(
+    f: Field, key: str, value: Any, uploads: dict[str, Path], out_dir: Path, mode: str
+) -> Any:
+    """One parameter as its option takes it (see `build_options`)."""
+    if f.spec.role == "extra_output":
+        name = EXTRA_OUTPUTS.get(f.name)
+        if value is not True or name is None:
+            raise ConfigError(f"{key!r} is an output: give true to have it written")
+        return out_dir / name.format(stem=Path(OUTPUT_NAMES[mode]).stem)
+    if f.kind is bool:
+        if value is not True:
+            raise ConfigError(f"{key!r} is a switch: give true or false")
+        return True
+    if f.many:
+        return [_file_spec(str(item), uploads, key) for item in
+                (value if isinstance(value, list) else [value])]  # fmt: skip
+    if isinstance(value, (dict, list)):
+        raise ConfigError(f"{key!r} takes one value, not {type(value).__name__}")
+    if f.spec.role == "voice":
+        return installed_voice(str(value))
+    if f.spec.role == "model":
+        return catalogue_model(str(value))
+    if f.spec.role == "input":
+        return _upload(str(value), uploads, key)
+    if f.kind in (int, float) and isinstance(value, str):  # a form's text
+        try:
+            return f.kind(value)
+        except ValueError:
+            raise ConfigError(f"{key!r} must be a number, not {value!r}") from None
+    return str(value) if f.kind is str else value
 
 
 def catalogue_model(name: str) -> str:
@@ -142,14 +159,19 @@ def check_upload(path: Path, option: str) -> None:
 
 
 def defaults(mode: str) -> dict[str, Any]:
-    """Each option of `mode` with its default, as the command's parser holds it."""
-    return {dest: action.default for dest, action in _actions(mode).items()}
+    """Each option of `mode` with its default."""
+    return {f.name: f.default for f in _fields(mode)}
 
 
 def input_options(mode: str) -> set[str]:
     """The options of `mode` that take an uploaded file."""
-    actions = _actions(mode)
-    return {dest for dest in MEDIA_INPUTS | TEXT_INPUTS | JSON_INPUTS if dest in actions}
+    return {f.name for f in _fields(mode) if f.spec.role == "input"}
+
+
+def _fields(mode: str) -> list[Field]:
+    if mode not in JOBS:
+        raise ConfigError(f"unknown mode {mode!r}")
+    return JOBS[mode].fields()
 
 
 def _probe_audio(path: Path) -> None:
@@ -179,31 +201,36 @@ def _file_spec(spec: str, uploads: dict[str, Path], key: str) -> str:
     return str(_upload(name, uploads, key)) + (f"@{offset}" if sep else "")
 
 
-def _check_required(mode: str, params: dict[str, Any]) -> None:
-    """The options the command cannot run without (its output aside) are given."""
-    parser = _parser(mode)
-    given = {k.replace("-", "_") for k, v in params.items() if v not in (None, False, "")}
-    for action in parser._actions:
-        if action.required and action.dest not in given and action.dest != "output":
-            raise ConfigError(f"{mode} needs {action.dest!r}")
-    for group in parser._mutually_exclusive_groups:
-        names = [a.dest for a in group._group_actions]
-        chosen = [name for name in names if name in given]
-        if len(chosen) > 1:
-            raise ConfigError(f"{mode} takes only one of {', '.join(map(repr, chosen))}")
-        if group.required and not chosen:
-            raise ConfigError(f"{mode} needs one of {', '.join(map(repr, names))}")
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", Path: "string"}
 
 
-def _actions(mode: str) -> dict[str, argparse.Action]:
-    return {a.dest: a for a in _parser(mode)._actions}
-
-
-def _parser(mode: str) -> argparse.ArgumentParser:
-    from audio_creator.cli import _build_parser
-
-    for action in _build_parser()._actions:
-        if isinstance(action, argparse._SubParsersAction) and mode in action.choices:
-            parser: argparse.ArgumentParser = action.choices[mode]
-            return parser
-    raise ConfigError(f"unknown mode {mode!r}")
+def params_schema(mode: str) -> dict[str, Any]:
+    """The JSON schema of `mode`'s `params`, from its options' declarations: every option a
+    client may set (the main output and the server's own files are the server's to choose)."""
+    properties: dict[str, Any] = {}
+    for f in _fields(mode):
+        role = f.spec.role
+        if role in ("output", "server_file"):
+            continue
+        kind = "boolean" if role == "extra_output" else _JSON_TYPES[f.kind]
+        described: dict[str, Any] = {"type": kind, "description": f.spec.help}
+        if role == "input":
+            described["description"] += " (the field name of a file uploaded with the job)"
+        elif role == "extra_output":
+            described["description"] += " (true: written into the job's outputs)"
+        elif role == "voice":
+            described["description"] += " (an installed voice's name: see `voices`)"
+        if f.many:
+            described = {"type": "array", "items": described, "description": f.spec.help}
+        elif role != "extra_output" and f.default is not None:
+            described["default"] = f.default
+        if f.spec.choices is not None:
+            described["enum"] = list(f.spec.choices)
+        if f.spec.low is not None:
+            described["minimum"] = f.spec.low
+        if f.spec.high is not None:
+            described["maximum"] = f.spec.high
+        properties[f.name] = described
+    required = [f.name for f in _fields(mode) if f.required and f.spec.role != "output"]
+    return {"type": "object", "properties": properties, "required": required,
+            "additionalProperties": False}  # fmt: skip

@@ -1,10 +1,11 @@
 """Jobs: a queue with a limit, a bounded set of worker processes, cancel, restart-safety.
 
-Each job runs the same command the CLI runs (`audio-creator MODE …`), in a process of its own,
-so a job that crashes or runs out of memory ends alone: the server goes on. The worker writes
-its progress to the store and its log to the job's `log.txt`; the manager starts queued jobs
-while there is a free slot, notices processes that die, and on start marks the jobs a stopped
-server left behind as `interrupted`.
+Each job runs the job function the CLI runs (`audio_creator.jobs`), in a process of its own, so
+a job that crashes or runs out of memory ends alone: the server goes on. The worker hands the
+job a progress callback that writes to the store, and its log goes to the job's `log.txt`; a
+failure reaches the job's record as the exception's message and kind. The manager starts queued
+jobs while there is a free slot, notices processes that die, and on start marks the jobs a
+stopped server left behind as `interrupted`.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class JobManager:
         self.retention_s = retention_s
         self._running: dict[str, BaseProcess] = {}
         self._secrets: dict[str, dict[str, str]] = {}  # in memory only, never in the store
-        self._argv: dict[str, list[str]] = {}
+        self._options: dict[str, dict[str, Any]] = {}  # the job's options, by job
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -76,7 +77,7 @@ class JobManager:
             self._running.clear()
 
     def submit(
-        self, mode: str, argv: list[str], params: dict[str, Any], inputs: Sequence[str],
+        self, mode: str, options: dict[str, Any], params: dict[str, Any], inputs: Sequence[str],
         secrets: dict[str, str] | None = None, job_id: str | None = None,
     ) -> str:  # fmt: skip
         """Queue a prepared job (see `web.commands`); its id. QueueFull when the queue is."""
@@ -85,11 +86,11 @@ class JobManager:
         if job_id is None:
             job_id = self.store.create(mode, params, list(inputs), status="receiving").id
         with self._lock:
-            self._argv[job_id] = argv
+            self._options[job_id] = options
             self._secrets[job_id] = dict(secrets or {})
         if not self.store.mark_queued(job_id):  # cancelled while it arrived
             with self._lock:
-                self._argv.pop(job_id, None)
+                self._options.pop(job_id, None)
                 self._secrets.pop(job_id, None)
         return job_id
 
@@ -100,7 +101,7 @@ class JobManager:
             return False
         with self._lock:
             process = self._running.pop(job_id, None)
-            self._argv.pop(job_id, None)
+            self._options.pop(job_id, None)
             self._secrets.pop(job_id, None)
         self.store.finish(job_id, "cancelled", "cancelled by request")
         if process is not None:
@@ -135,15 +136,16 @@ class JobManager:
             if job is None:
                 return
             with self._lock:
-                argv = self._argv.pop(job.id, None)
+                options = self._options.pop(job.id, None)
                 secrets = self._secrets.pop(job.id, {})
-            if argv is None:  # queued by a server that has stopped since
+            if options is None:  # queued by a server that has stopped since
                 self.store.finish(job.id, "interrupted", "the server restarted; submit it again")
                 continue
             if not self.store.mark_running(job.id):  # cancelled since it was picked
                 continue
             process = self._context.Process(
-                target=run_job, args=(str(self.store.root), job.id, argv, secrets, os.getpid()),
+                target=run_job,
+                args=(str(self.store.root), job.id, job.mode, options, secrets, os.getpid()),
                 name=f"job-{job.id}", daemon=True,
             )  # fmt: skip
             process.start()
@@ -190,31 +192,46 @@ class _StoreProgress:
 
 
 def run_job(
-    root: str, job_id: str, argv: list[str], secrets: dict[str, str], server_pid: int
+    root: str,
+    job_id: str,
+    mode: str,
+    options: dict[str, Any],
+    secrets: dict[str, str],
+    server_pid: int,
 ) -> None:
-    """The worker process: run `audio-creator argv` with the job's log and progress."""
+    """The worker process: run the job `mode` with `options` (and the secrets it takes), its log
+    in the job's folder, its progress in the store, its end (and how it failed) in the record."""
     _end_with_the_server(server_pid)
     store = JobStore(root)
     log = open(Path(root) / job_id / "log.txt", "a", buffering=1, encoding="utf-8")  # noqa: SIM115
     os.dup2(log.fileno(), 1)  # what native code prints goes there too
     os.dup2(log.fileno(), 2)
     sys.stdout = sys.stderr = log
-    if "api_key" in secrets:
-        os.environ["OPENAI_API_KEY"] = secrets["api_key"]
-    from audio_creator import cli, commands
+    from audio_creator import jobs
+    from audio_creator.errors import AudioCreatorError
+    from audio_creator.interrupts import Terminated, stopping_signals
+    from audio_creator.log import configure_logging
 
-    mode = argv[0]
-    commands.make_progress = lambda: _StoreProgress(store, job_id, mode)
+    configure_logging("INFO")
+    bar = _StoreProgress(store, job_id, mode)
+    taken = {f.name for f in jobs.JOBS[mode].fields()}
     try:
-        code = cli.main(argv)
-    except BaseException as exc:  # a crash inside the command: fail the job, say what it was
-        store.finish(job_id, "failed", f"internal error: {exc}")
+        with stopping_signals():  # a cancel (SIGTERM) cleans up as Ctrl-C does
+            made = jobs.options_of(mode, options | {k: v for k, v in secrets.items() if k in taken})
+            result = jobs.run(made, progress=lambda stage, done: bar(done, stage))
+    except AudioCreatorError as exc:
+        logger.error("%s", exc)
+        store.finish(job_id, "failed", str(exc), kind=exc.kind)
+        return
+    except Terminated:  # cancelled, or the server stopping: its record says so already
+        return
+    except BaseException as exc:  # a crash inside the job: fail it, say what it was
+        store.finish(job_id, "failed", f"internal error: {exc}", kind="internal")
         raise
-    if code == 0:
-        store.report(job_id, 1.0, "done")
-        store.finish(job_id, "done")
-    else:
-        store.finish(job_id, "failed", _last_error(Path(root) / job_id / "log.txt", code))
+    for path in result.outputs.values():
+        print(f"wrote {path}")  # as the command line says it, into the job's log
+    store.report(job_id, 1.0, "done")
+    store.finish(job_id, "done")
 
 
 def _end_with_the_server(server_pid: int) -> None:
@@ -241,15 +258,3 @@ def _end_with_the_server(server_pid: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="server-watch", daemon=True).start()
-
-
-def _last_error(log: Path, code: int) -> str:
-    """The last error line the command logged, or its exit code."""
-    try:
-        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        lines = []
-    errors = [line for line in lines if ": ERROR: " in line]
-    if errors:
-        return errors[-1].split(": ERROR: ", 1)[1]
-    return f"the command ended with exit code {code}"

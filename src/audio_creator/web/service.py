@@ -1,7 +1,7 @@
 """Taking a job in: the one path by which both the HTTP API and the web UI queue work.
 
 A job is opened (its record and folder made), its files are put in its `in/` folder, then it is
-queued: its parameters become the command line it will run (`web.commands`), each file is
+queued: its parameters become the options of the job it will run (`web.commands`), each file is
 probed for what its option takes, and the job manager takes it. A job refused on the way is
 forgotten entirely, record and files, and the refusal says why with an HTTP status.
 """
@@ -94,9 +94,11 @@ def queue_job(store: JobStore, manager: JobManager, intake: Intake) -> Job:
     job = intake.job
     try:
         out = store.folder(job.id) / "out"
-        argv = commands.build_argv(job.mode, intake.params, intake.uploads, out)
+        options = commands.build_options(job.mode, intake.params, intake.uploads, out)
         _check_uploads(intake.params, intake.uploads)
-        manager.submit(job.mode, argv, intake.params, list(intake.uploads), intake.secrets, job.id)
+        manager.submit(
+            job.mode, options, intake.params, list(intake.uploads), intake.secrets, job.id
+        )
     except QueueFull as exc:
         raise Refused(429, str(exc)) from None
     except Refused as exc:

@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     progress REAL NOT NULL DEFAULT 0,
     stage TEXT NOT NULL DEFAULT '',
     error TEXT,
+    error_kind TEXT,
     created REAL NOT NULL,
     started REAL,
     finished REAL,
@@ -57,6 +58,9 @@ class Job:
     started: float | None
     finished: float | None
     rerun: str | None = None  # the job that ran this one again (a job runs again once)
+    # how it failed: "config" or "media" (bad options or input), "backend" (cannot run here),
+    # "internal" (a crash), "cancelled"
+    error_kind: str | None = None
 
 
 class JobStore:
@@ -72,6 +76,8 @@ class JobStore:
             columns = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
             if "rerun" not in columns:  # a jobs file from before re-runs were recorded
                 db.execute("ALTER TABLE jobs ADD COLUMN rerun TEXT")
+            if "error_kind" not in columns:  # …or before failures said their kind
+                db.execute("ALTER TABLE jobs ADD COLUMN error_kind TEXT")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -174,13 +180,15 @@ class JobStore:
             )
             return cursor.rowcount == 1
 
-    def finish(self, job_id: str, status: str, error: str | None = None) -> None:
+    def finish(
+        self, job_id: str, status: str, error: str | None = None, kind: str | None = None
+    ) -> None:
         """End a job unless it has ended already (a cancel wins over the worker's own end)."""
         with self._connect() as db:
             db.execute(
-                "UPDATE jobs SET status = ?, error = ?, finished = ? "
+                "UPDATE jobs SET status = ?, error = ?, error_kind = ?, finished = ? "
                 "WHERE id = ? AND status IN ('receiving', 'queued', 'running')",
-                (status, error, time.time(), job_id),
+                (status, error, kind, time.time(), job_id),
             )
 
     def delete(self, job_id: str) -> None:
@@ -220,5 +228,5 @@ def _job(row: sqlite3.Row) -> Job:
         id=row["id"], mode=row["mode"], params=json.loads(row["params"]),
         inputs=json.loads(row["inputs"]), status=row["status"], progress=row["progress"],
         stage=row["stage"], error=row["error"], created=row["created"], started=row["started"],
-        finished=row["finished"], rerun=row["rerun"] or None,
+        finished=row["finished"], rerun=row["rerun"] or None, error_kind=row["error_kind"],
     )  # fmt: skip

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audio_creator.cli import STYLE_NAMES
+from audio_creator.jobs.options import JOBS, STYLE_NAMES
 from audio_creator.web import commands, service
 from audio_creator.web.jobs import JobManager
 from audio_creator.web.store import FINISHED, Job, JobStore
@@ -121,10 +121,12 @@ def build(store: JobStore, manager: JobManager) -> Any:
     return blocks
 
 
-# The forms. Widgets hold the commands' own defaults, or stay empty to leave them to the command.
+# The forms. Widgets hold the options' declared defaults (`jobs.options`), or stay empty to leave
+# them to the job.
 
 
 def _autopipeline(gr: Any) -> Tab:
+    default = _defaults("autopipeline")
     video = gr.Video(label="Video", sources=["upload"], elem_id="autopipeline-video")
     with gr.Row():
         caption = gr.Dropdown(
@@ -138,22 +140,26 @@ def _autopipeline(gr: Any) -> Tab:
     with gr.Accordion("More settings", open=False):
         with gr.Row():
             prompt = gr.Textbox(label="Music description")
-            seed = gr.Number(0, precision=0, label="Music seed")
+            seed = gr.Number(default("seed"), precision=0, label="Music seed")
             lucky = gr.Checkbox(False, label="Random seed")
             rerank = gr.Slider(1, 8, value=1, step=1, label="Music candidates to rank")
             topk = gr.Slider(1, 8, value=1, step=1, label="Candidates to keep")
         with gr.Row():
-            speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speech speed")
+            speed = gr.Slider(0.5, 2.0, value=default("speed"), step=0.05, label="Speech speed")
             voice = _voice(gr)
             speaker = gr.Textbox(label="Speaker (multi-speaker voices)")
             language = gr.Textbox(label="Language (e.g. en)")
         with gr.Row():
-            target = gr.Number(-16.0, label="Loudness target (LUFS)")
-            peak = gr.Number(-1.0, label="True-peak ceiling (dBTP)")
-            ducking = gr.Number(8.0, label="Music dip under speech (dB)")
+            target = gr.Number(default("target_lufs"), label="Loudness target (LUFS)")
+            peak = gr.Number(default("true_peak"), label="True-peak ceiling (dBTP)")
+            ducking = gr.Number(default("ducking_db"), label="Music dip under speech (dB)")
         with gr.Row():
-            words = gr.Number(60, precision=0, label="Narration length (words)")
-            frames = gr.Number(4, precision=0, label="Frames the vision model sees")
+            words = gr.Number(
+                default("caption_max_len"), precision=0, label="Narration length (words)"
+            )
+            frames = gr.Number(
+                default("caption_frames"), precision=0, label="Frames the vision model sees"
+            )
             model = gr.Textbox(label="Vision model")
             key = gr.Textbox(label="API key (used for this job only)", type="password")
         backend, top_k, temperature, cfg = _neural(gr)
@@ -173,6 +179,7 @@ def _autopipeline(gr: Any) -> Tab:
 
 
 def _vidmuse(gr: Any) -> Tab:
+    default = _defaults("vidmuse")
     video = gr.Video(label="Video", sources=["upload"], elem_id="vidmuse-video")
     with gr.Row():
         style = _style(gr)
@@ -180,12 +187,12 @@ def _vidmuse(gr: Any) -> Tab:
     merge = gr.Checkbox(True, label="Also make the video with the music (MP4)")
     with gr.Accordion("More settings", open=False):
         with gr.Row():
-            seed = gr.Number(0, precision=0, label="Seed (same seed, same music)")
+            seed = gr.Number(default("seed"), precision=0, label="Seed (same seed, same music)")
             lucky = gr.Checkbox(False, label="Random seed")
             rerank = gr.Slider(1, 8, value=1, step=1, label="Candidates to rank")
             topk = gr.Slider(1, 8, value=1, step=1, label="Candidates to keep")
             duration = _optional(gr, "Length (s)", "the video's")
-            target = gr.Number(-18.0, label="Loudness (LUFS)")
+            target = gr.Number(default("target_lufs"), label="Loudness (LUFS)")
             midi = gr.Checkbox(True, label="Also the score as MIDI")
             report = gr.Checkbox(True, label="Report (JSON: each candidate's scores)")
         backend, top_k, temperature, cfg = _neural(gr)
@@ -202,19 +209,20 @@ def _vidmuse(gr: Any) -> Tab:
 
 
 def _tts(gr: Any) -> Tab:
+    default = _defaults("tts")
     text = gr.Textbox(label="Text", lines=5, elem_id="tts-text")
     text_file = gr.File(label="…or a UTF-8 text file", file_types=[".txt"])
     with gr.Row():
         engine = gr.Dropdown(list(ENGINES), value="auto", label="Engine")
         voice = _voice(gr)
-        speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speed")
+        speed = gr.Slider(0.5, 2.0, value=default("speed"), step=0.05, label="Speed")
         subtitles = gr.Checkbox(True, label="Subtitles (.srt)")
     with gr.Accordion("More settings", open=False), gr.Row():
         speaker = gr.Textbox(label="Speaker")
         language = gr.Textbox(label="Language (e.g. en)")
         rate = _optional(gr, "Sample rate (Hz)", "the voice's")
-        sentence = gr.Number(0.35, label="Pause between sentences (s)")
-        paragraph = gr.Number(0.8, label="Pause between paragraphs (s)")
+        sentence = gr.Number(default("sentence_pause"), label="Pause between sentences (s)")
+        paragraph = gr.Number(default("paragraph_pause"), label="Pause between paragraphs (s)")
         as_written = gr.Checkbox(False, label="Numbers and abbreviations as the voice reads them")
     return Tab("tts", [
         (Field("text"), text), (Field("text_file", upload=True), text_file),
@@ -227,33 +235,39 @@ def _tts(gr: Any) -> Tab:
 
 
 def _mix(gr: Any) -> Tab:
+    default = _defaults("mix")
     with gr.Row():
         music = gr.Audio(label="Music", sources=["upload"], type="filepath")
         speech = gr.Audio(label="Narration", sources=["upload"], type="filepath")
     with gr.Row():
         music_at = _optional(gr, "Music starts at (s)", "0")
         speech_at = _optional(gr, "Narration starts at (s)", "0")
-        ducking = gr.Number(8.0, label="Duck depth (dB)")
-        target = gr.Number(-16.0, label="Loudness target (LUFS)")
-        peak = gr.Number(-1.0, label="True-peak ceiling (dBTP)")
+        ducking = gr.Number(default("ducking_db"), label="Duck depth (dB)")
+        target = gr.Number(default("target_lufs"), label="Loudness target (LUFS)")
+        peak = gr.Number(default("true_peak"), label="True-peak ceiling (dBTP)")
     with gr.Accordion("More settings", open=False):
         with gr.Row():
-            music_volume = gr.Number(1.0, label="Music gain")
-            speech_volume = gr.Number(1.0, label="Narration gain")
-            over = gr.Number(10.0, label="Music under speech before ducking (LU)")
-            attack = gr.Number(0.2, label="Duck attack (s)")
-            release = gr.Number(0.5, label="Duck release (s)")
-            hold = gr.Number(0.6, label="Duck hold (s)")
+            music_volume = gr.Number(default("music_volume"), label="Music gain")
+            speech_volume = gr.Number(default("speech_volume"), label="Narration gain")
+            over = gr.Number(
+                default("speech_over_music"), label="Music under speech before ducking (LU)"
+            )
+            attack = gr.Number(default("duck_attack"), label="Duck attack (s)")
+            release = gr.Number(default("duck_release"), label="Duck release (s)")
+            hold = gr.Number(default("duck_hold"), label="Duck hold (s)")
         with gr.Row():
-            fit = gr.Dropdown(["loop", "pad", "trim"], value="loop", label="Music too short")
-            crossfade = gr.Number(2.0, label="Loop crossfade (s)")
-            fade_in = gr.Number(1.0, label="Fade in (s)")
-            fade_out = gr.Number(2.0, label="Fade out (s)")
+            fit = gr.Dropdown(list(_choices("mix", "music_fit")), value=default("music_fit"),
+                              label="Music too short")  # fmt: skip
+            crossfade = gr.Number(default("crossfade"), label="Loop crossfade (s)")
+            fade_in = gr.Number(default("fade_in"), label="Fade in (s)")
+            fade_out = gr.Number(default("fade_out"), label="Fade out (s)")
             duration = _optional(gr, "Length (s)", "the speech's, else the music's")
         with gr.Row():
-            rate = gr.Number(48000, precision=0, label="Sample rate")
-            channels = gr.Radio([1, 2], value=2, label="Channels")
-            depth = gr.Radio([16, 24, 32], value=24, label="Bit depth")
+            rate = gr.Number(default("sample_rate"), precision=0, label="Sample rate")
+            channels = gr.Radio(list(_choices("mix", "channels")), value=default("channels"),
+                                label="Channels")  # fmt: skip
+            depth = gr.Radio(list(_choices("mix", "bit_depth")), value=default("bit_depth"),
+                             label="Bit depth")  # fmt: skip
             report = gr.Checkbox(True, label="Report (JSON)")
     return Tab("mix", [
         (Field("music", upload=True), music), (Field("speech", upload=True), speech),
@@ -271,6 +285,7 @@ def _mix(gr: Any) -> Tab:
 
 
 def _wavjourney(gr: Any) -> Tab:
+    default = _defaults("wavjourney")
     instruction = gr.Textbox(label="What the audio should be", lines=3)
     script = gr.File(label="…or a hand-written script (JSON)", file_types=[".json"])
     video = gr.Video(label="A video to follow (optional)", sources=["upload"])
@@ -281,11 +296,11 @@ def _wavjourney(gr: Any) -> Tab:
         )  # fmt: skip
         merge = gr.Checkbox(False, label="Also make the video with the mix (MP4)")
     with gr.Accordion("More settings", open=False), gr.Row():
-        seed = gr.Number(0, precision=0, label="Seed")
+        seed = gr.Number(default("seed"), precision=0, label="Seed")
         lucky = gr.Checkbox(False, label="Random seed")
-        target = gr.Number(-16.0, label="Loudness target (LUFS)")
-        peak = gr.Number(-1.0, label="True-peak ceiling (dBTP)")
-        ducking = gr.Number(8.0, label="Background dip under speech (dB)")
+        target = gr.Number(default("target_lufs"), label="Loudness target (LUFS)")
+        peak = gr.Number(default("true_peak"), label="True-peak ceiling (dBTP)")
+        ducking = gr.Number(default("ducking_db"), label="Background dip under speech (dB)")
         model = gr.Textbox(label="LLM model")
         key = gr.Textbox(label="API key (used for this job only)", type="password")
     return Tab("wavjourney", [
@@ -300,15 +315,32 @@ def _wavjourney(gr: Any) -> Tab:
 
 def _neural(gr: Any) -> tuple[Any, Any, Any, Any]:
     """The music backend, and how the neural ones sample (with their weights on the server)."""
+    default = _defaults("vidmuse")
     with gr.Row():
         backend = gr.Dropdown(
             [("auto (a neural model when its weights are here)", "auto"), "procedural",
              "musicgen", "vidmuse"], value="auto", label="Music backend",
         )  # fmt: skip
-        top_k = gr.Number(250, precision=0, label="Top-k (neural)")
-        temperature = gr.Number(1.0, label="Temperature (neural)")
-        cfg = gr.Number(3.0, label="Guidance (neural)")
+        top_k = gr.Number(default("top_k"), precision=0, label="Top-k (neural)")
+        temperature = gr.Number(default("temperature"), label="Temperature (neural)")
+        cfg = gr.Number(default("cfg_coef"), label="Guidance (neural)")
     return backend, top_k, temperature, cfg
+
+
+def _defaults(mode: str) -> Callable[[str], Any]:
+    """`default(name)`: an option's default as its declaration gives it (`jobs.options`)."""
+    declared = commands.defaults(mode)
+
+    def default(name: str) -> Any:
+        return declared[name]
+
+    return default
+
+
+def _choices(mode: str, name: str) -> tuple[Any, ...]:
+    choices = next(f.spec.choices for f in JOBS[mode].fields() if f.name == name)
+    assert choices is not None
+    return choices
 
 
 def _optional(gr: Any, label: str, placeholder: str) -> Any:
