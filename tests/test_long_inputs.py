@@ -109,8 +109,8 @@ def test_vidmuse_leaves_nothing_of_its_pieces_on_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Candidates made on disk are ranked, the best written, the rest removed as they drop out."""
+    from audio_creator.jobs.music_for_video import VidmuseOptions, run_vidmuse
     from audio_creator.music import procedural
-    from audio_creator.vidmuse import VidmuseOptions, run_vidmuse
 
     monkeypatch.setattr(procedural, "SPILL_AFTER_S", 1.0)
     video = make_video(tmp_path / "clip.mp4", duration_s=4.0)
@@ -175,7 +175,7 @@ def test_a_long_bed_is_rendered_and_set_to_its_loudness_on_disk(
 def test_the_timelines_loudness_curve_reads_the_mix_in_blocks(tmp_path: Path) -> None:
     """Read a block at a time, the curve is the known answer throughout: a 1 kHz sine peaking
     at −20 dBFS on both channels reads −20 LUFS (BS.1770: −3.01 LUFS per full-scale channel)."""
-    from audio_creator.timeline import short_term_loudness
+    from audio_creator.jobs.timeline_picture import short_term_loudness
 
     seconds = 50.0  # more than two blocks of 2^20 samples
     t = np.arange(round(seconds * RATE)) / RATE

@@ -242,7 +242,7 @@ def test_rerank_candidates_are_made_in_one_batch(
     models_dir: Path, sample_videos: dict[str, Path], tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    from audio_creator.vidmuse import VidmuseOptions, run_vidmuse
+    from audio_creator.jobs.music_for_video import VidmuseOptions, run_vidmuse
 
     save_tiny_musicgen(models_dir / "musicgen" / "small")
     batches: list[int] = []

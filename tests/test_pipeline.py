@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audio_creator import cli, placement
+from audio_creator import cli
 from audio_creator.analysis.video import analyse_video
 from audio_creator.caption import describe_video, fit_words
 from audio_creator.caption.offline import shot_starts
 from audio_creator.errors import ConfigError
+from audio_creator.jobs import placement
 from audio_creator.media.demo import DEMO_CUTS_S, make_demo_video
 from helpers import ffmpeg_loudness, make_video, packet_hashes
 
@@ -103,8 +104,13 @@ def test_the_timeline_picture_is_readable(demo: Path, tmp_path: Path) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.text import Text
 
+    from audio_creator.jobs.timeline_picture import (
+        TimelineData,
+        build_figure,
+        draw_timeline,
+        thumbnail_times,
+    )
     from audio_creator.media.frames import frames_at
-    from audio_creator.timeline import TimelineData, build_figure, draw_timeline, thumbnail_times
 
     analysis = analyse_video(demo)
     thumbnails = frames_at(demo, thumbnail_times(analysis.duration_s), short_side=90)
@@ -237,7 +243,7 @@ def test_a_failed_run_leaves_the_earlier_outputs_as_they_were(
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     assert len(before) == 7  # and no staging file left behind
 
-    from audio_creator import pipeline
+    from audio_creator.jobs import pipeline
 
     def broken(*_: object, **__: object) -> object:
         raise KeyboardInterrupt  # as if the user pressed ctrl-C during the mix

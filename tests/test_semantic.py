@@ -68,7 +68,7 @@ def test_music_that_sounds_like_the_words_scores_higher(
 def test_vidmuse_ranks_with_the_semantic_term_when_clip_and_clap_are_here(
     tmp_path: Path, sample_videos: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from audio_creator.vidmuse import VidmuseOptions, run_vidmuse
+    from audio_creator.jobs.music_for_video import VidmuseOptions, run_vidmuse
 
     models = tmp_path / "models"
     monkeypatch.setenv("AUDIO_CREATOR_MODELS", str(models))

@@ -284,7 +284,7 @@ def test_an_unreadable_narration_is_refused_before_any_work(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
     request: pytest.FixtureRequest,
 ) -> None:  # fmt: skip
-    from audio_creator import pipeline
+    from audio_creator.jobs import pipeline
 
     if narration == ARABIC and not extra:  # with no voice named, only a machine without
         request.getfixturevalue("no_espeak")  # espeak-ng refuses

@@ -14,9 +14,9 @@ def make_music(single: Any, folder: Path, device: str) -> tuple[list[Any], list[
     """(manifest rows of the video with each piece made, the variants' names): `base.wav`
     and/or `lora.wav` in `folder`. With an adapter, both come from the backend it was made
     for, so the comparison is of the adapter alone."""
+    from audio_creator.jobs.music_for_video import VidmuseOptions, run_vidmuse
     from audio_creator.music import lora
     from audio_creator.train.manifest import Row
-    from audio_creator.vidmuse import VidmuseOptions, run_vidmuse
 
     backend = single.backend
     if single.lora is not None and backend == "auto":

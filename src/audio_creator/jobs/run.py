@@ -124,7 +124,7 @@ def _read_text(path: Path, what: str) -> str:
 
 
 def _autopipeline(options: AutopipelineJob, progress: _Inner) -> JobResult:
-    from audio_creator.pipeline import PipelineOptions, run_pipeline
+    from audio_creator.jobs.pipeline import PipelineOptions, run_pipeline
 
     narration = options.narration
     if options.narration_file is not None:
@@ -153,7 +153,7 @@ def _autopipeline(options: AutopipelineJob, progress: _Inner) -> JobResult:
 
 def _vidmuse(options: VidmuseJob, progress: _Inner) -> JobResult:
     from audio_creator.files import atomic_output, check_output_path
-    from audio_creator.vidmuse import VidmuseOptions, run_vidmuse
+    from audio_creator.jobs.music_for_video import VidmuseOptions, run_vidmuse
 
     if options.report is not None:
         if options.report.suffix.lower() != ".json":
@@ -318,7 +318,7 @@ def track_spec(text: str) -> tuple[Path, float]:
 
 
 def _wavjourney(options: WavjourneyJob, progress: _Inner) -> JobResult:
-    from audio_creator.wavjourney import WavJourneyOptions, run_wavjourney
+    from audio_creator.jobs.audio_script import WavJourneyOptions, run_wavjourney
 
     report = run_wavjourney(
         WavJourneyOptions(

@@ -25,24 +25,24 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from audio_creator import placement
 from audio_creator.analysis.video import VideoAnalysis, analyse_video
 from audio_creator.audio import Audio, load
 from audio_creator.caption import Caption, describe_video
 from audio_creator.caption.offline import shot_starts
 from audio_creator.errors import AudioCreatorError, ConfigError, require_finite
 from audio_creator.files import StagedOutputs, atomic_output, check_output_path
-from audio_creator.media.frames import frames_at
-from audio_creator.media.probe import VideoInfo, probe
-from audio_creator.mix.ducking import FRAME_S
-from audio_creator.music.backend import Sampling
-from audio_creator.timeline import (
+from audio_creator.jobs import placement
+from audio_creator.jobs.timeline_picture import (
     THUMBNAIL_SHORT_SIDE,
     TimelineData,
     draw_timeline,
     short_term_loudness,
     thumbnail_times,
 )
+from audio_creator.media.frames import frames_at
+from audio_creator.media.probe import VideoInfo, probe
+from audio_creator.mix.ducking import FRAME_S
+from audio_creator.music.backend import Sampling
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -300,7 +300,7 @@ def _music(
     timer: _StageTimer,
 ) -> tuple[dict[str, Any], tuple[float, ...]]:  # fmt: skip
     """The music: written to `paths` (best first), reported under their final `names`."""
-    from audio_creator.vidmuse import VidmuseOptions, run_vidmuse
+    from audio_creator.jobs.music_for_video import VidmuseOptions, run_vidmuse
 
     music = run_vidmuse(
         VidmuseOptions(
