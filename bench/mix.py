@@ -34,7 +34,7 @@ import numpy as np
 import soundfile as sf
 
 from audio_creator.audio import load
-from audio_creator.mix.loudness import measure
+from audio_creator.dsp.loudness import measure
 from audio_creator.mix.mixer import MixOptions, Track, mix
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()

@@ -12,8 +12,8 @@ import pytest
 
 from audio_creator import cli
 from audio_creator.audio import Audio, load, save
+from audio_creator.dsp.loudness import integrated_lufs
 from audio_creator.eval import mixing
-from audio_creator.mix.loudness import integrated_lufs
 from helpers import make_video
 
 RATE = 22050

@@ -17,9 +17,9 @@ import soundfile as sf
 
 from audio_creator.audio import Audio
 from audio_creator.audio_source import AudioFile, file_source
-from audio_creator.mix.loudness import integrated_lufs
-from audio_creator.mix.master import master_in_place, master_to_file
-from audio_creator.mix.true_peak import true_peak_dbtp
+from audio_creator.dsp.loudness import integrated_lufs
+from audio_creator.dsp.master import master_in_place, master_to_file
+from audio_creator.dsp.true_peak import true_peak_dbtp
 from audio_creator.music import MusicRequest
 from helpers import make_video
 

@@ -9,8 +9,8 @@ import pytest
 import soundfile as sf
 
 from audio_creator.audio import Audio
-from audio_creator.mix.loudness import k_weighting_sos, measure
-from audio_creator.mix.true_peak import block_true_peaks, interpolator
+from audio_creator.dsp.loudness import k_weighting_sos, measure
+from audio_creator.dsp.true_peak import block_true_peaks, interpolator
 from helpers import ffmpeg_loudness
 
 RATES = [48000, 44100]

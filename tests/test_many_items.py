@@ -11,10 +11,10 @@ import pytest
 
 from audio_creator.audio import Audio
 from audio_creator.audio_source import ClipStore, StoredClip
-from audio_creator.mix.loudness import integrated_lufs
-from audio_creator.mix.master import master_in_place
+from audio_creator.dsp.loudness import integrated_lufs
+from audio_creator.dsp.master import master_in_place
+from audio_creator.dsp.true_peak import true_peak_dbtp
 from audio_creator.mix.mixer import MixOptions, Track, mix
-from audio_creator.mix.true_peak import true_peak_dbtp
 from audio_creator.plan import execute
 from audio_creator.plan.effects import render_effect
 from audio_creator.plan.script import AudioScript

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from audio_creator.audio import Audio, save
-from audio_creator.mix.master import master_in_place
+from audio_creator.dsp.master import master_in_place
 from helpers import ffmpeg_loudness, sine
 
 RATE = 48000

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from audio_creator.audio import Audio, save
+from audio_creator.dsp import limiter
+from audio_creator.dsp.loudness import measure
 from audio_creator.errors import ConfigError, MediaError
-from audio_creator.mix import limiter
 from audio_creator.mix.ducking import DuckingOptions
 from audio_creator.mix.fit import fit_to_length
-from audio_creator.mix.loudness import measure
 from audio_creator.mix.mixer import MixOptions, Track, mix
 from helpers import ffmpeg_loudness, speech_like, tone_envelope_db
 

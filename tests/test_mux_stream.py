@@ -14,6 +14,7 @@ import soundfile as sf
 
 from audio_creator.audio import Audio, load, save
 from audio_creator.audio_source import AudioFile
+from audio_creator.dsp.true_peak import true_peak_dbtp
 from audio_creator.errors import ConfigError, MediaError
 from audio_creator.media import probe
 from audio_creator.media.audio_encoder import EncoderSettings, encode_audio
@@ -24,7 +25,6 @@ from audio_creator.media.mux import (
     mux,
     soundtrack_source,
 )
-from audio_creator.mix.true_peak import true_peak_dbtp
 from helpers import decode_audio_with_ffmpeg, make_video, packet_hashes, run_ffmpeg
 
 

@@ -24,7 +24,7 @@ def measure(
     mix: Audio, target_lufs: float, ceiling_dbtp: float, speech: Audio | None = None
 ) -> dict[str, Any]:
     """The mix metric's figures for one mix (and its narration stem, if known)."""
-    from audio_creator.mix.loudness import measure as loudness
+    from audio_creator.dsp.loudness import measure as loudness
 
     found = loudness(mix)
     out: dict[str, Any] = {

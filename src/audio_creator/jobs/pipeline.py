@@ -496,8 +496,8 @@ def _mux_within_ceiling(
     audio's true peak over the ceiling, master the mix to a ceiling that much lower and mux
     again (at most twice). The mix is read from disk, and the muxed audio measured, a block at a
     time: a two-hour soundtrack costs no more memory than a minute's."""
+    from audio_creator.dsp.master import master_to_file
     from audio_creator.media.mux import encoded_true_peak_dbtp, mux, soundtrack_source
-    from audio_creator.mix.master import master_to_file
 
     source = soundtrack_source(mix)
     ceiling = options.true_peak_dbtp - ENCODER_HEADROOM_DB  # what the mix was made with

@@ -167,7 +167,7 @@ def short_term_loudness(path: Path) -> tuple[npt.NDArray[np.float64], npt.NDArra
     """(times, LUFS) of the WAV `path`'s short-term loudness (3 s windows, every 100 ms), read a
     block at a time: an hour's mix costs no more memory than a minute's."""
     from audio_creator.audio_source import file_source
-    from audio_creator.mix.loudness import SubBlockMeter, to_lufs, window_energies
+    from audio_creator.dsp.loudness import SubBlockMeter, to_lufs, window_energies
 
     mix = file_source(path)
     meter = SubBlockMeter(mix.channels, mix.sample_rate)

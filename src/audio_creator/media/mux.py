@@ -35,11 +35,11 @@ import numpy.typing as npt
 
 from audio_creator.audio import Audio, load, validate_audio
 from audio_creator.audio_source import AudioFile, AudioSource, Conformed
+from audio_creator.dsp.true_peak import block_true_peaks
 from audio_creator.errors import ConfigError, MediaError
 from audio_creator.files import atomic_output, check_input_file, check_output_path
 from audio_creator.media.audio_encoder import EncoderSettings, encode_audio
 from audio_creator.media.probe import VideoInfo, probe, video_stream
-from audio_creator.mix.true_peak import block_true_peaks
 
 logger = logging.getLogger(__name__)
 # Sample-entry tags a copied MP4/MOV video keeps as the source has them: Apple's players play

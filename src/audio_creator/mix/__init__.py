@@ -1,1 +1,2 @@
-"""Pure DSP on `Audio`: loudness, true peak, ducking, fades, fitting, limiting, and the mixer."""
+"""The mixer: tracks on a timeline, fitted (looped, padded, faded), ducked under the speech,
+and levelled with `dsp` to a loudness target under a true-peak ceiling."""

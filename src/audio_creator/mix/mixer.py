@@ -27,10 +27,9 @@ import numpy as np
 import numpy.typing as npt
 
 from audio_creator.audio import Audio, open_wav_writer, validate_audio
-from audio_creator.errors import ConfigError
-from audio_creator.files import atomic_output
-from audio_creator.mix import ducking, limiter
-from audio_creator.mix.loudness import (
+from audio_creator.dsp import limiter
+from audio_creator.dsp.gain import TOLERANCE_LU, GainPlan, apply_plan, plan_gain, safe_limiter
+from audio_creator.dsp.loudness import (
     FrameMeans,
     SubBlockMeter,
     gated_integrated_lufs,
@@ -38,9 +37,12 @@ from audio_creator.mix.loudness import (
     to_lufs,
     window_energies,
 )
-from audio_creator.mix.normalize import TOLERANCE_LU, GainPlan, apply_plan, plan_gain, safe_limiter
+from audio_creator.dsp.prefetch import prefetched
+from audio_creator.dsp.true_peak import LazyBlockPeaks, block_sample_peaks, block_true_peaks
+from audio_creator.errors import ConfigError
+from audio_creator.files import atomic_output
+from audio_creator.mix import ducking
 from audio_creator.mix.options import MixOptions, Track
-from audio_creator.mix.prefetch import prefetched
 from audio_creator.mix.programme import (
     RENDER_BLOCK,
     Programme,
@@ -48,7 +50,6 @@ from audio_creator.mix.programme import (
     render_blocks,
     with_context,
 )
-from audio_creator.mix.true_peak import LazyBlockPeaks, block_sample_peaks, block_true_peaks
 
 logger = logging.getLogger(__name__)
 

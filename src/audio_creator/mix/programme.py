@@ -17,10 +17,11 @@ import numpy.typing as npt
 
 from audio_creator.audio import Audio, load
 from audio_creator.audio_source import AudioFile, AudioSource, Conformed, StoredClip
-from audio_creator.mix import ducking, limiter
+from audio_creator.dsp import limiter
+from audio_creator.dsp.prefetch import prefetched
+from audio_creator.mix import ducking
 from audio_creator.mix.fit import FittedMusic, fade_gain
 from audio_creator.mix.options import MixOptions, Track, check_length
-from audio_creator.mix.prefetch import prefetched
 
 logger = logging.getLogger(__name__)
 

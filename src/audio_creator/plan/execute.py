@@ -396,9 +396,9 @@ def _to_loudness(
     """
     if isinstance(clip, AudioFile):
         return _file_to_loudness(clip, vol, spill or clip.path.parent)
-    from audio_creator.mix.loudness import integrated_lufs
-    from audio_creator.mix.master import master_in_place
-    from audio_creator.mix.true_peak import true_peak_dbtp
+    from audio_creator.dsp.loudness import integrated_lufs
+    from audio_creator.dsp.master import master_in_place
+    from audio_creator.dsp.true_peak import true_peak_dbtp
 
     frames = clip.frames
     block = max(frames, round(SHORTEST_MEASURABLE_S * clip.sample_rate))
@@ -441,8 +441,8 @@ def _one_gain(
     decide). Exact and cheap: K-weighting is linear, so one measurement gives the gain, and the
     oversampler's worst-case gain over the largest sample bounds the true peak without
     oversampling. What most short effects of a script take (thousands of them)."""
-    from audio_creator.mix.loudness import integrated_lufs
-    from audio_creator.mix.true_peak import interpolator, oversampling_factor
+    from audio_creator.dsp.loudness import integrated_lufs
+    from audio_creator.dsp.true_peak import interpolator, oversampling_factor
 
     lufs = integrated_lufs(Audio(samples, rate))
     if not np.isfinite(lufs):  # under the meter's absolute gate
@@ -459,7 +459,7 @@ def _file_to_loudness(
     clip: AudioFile, vol: float, spill: Path
 ) -> tuple[AudioFile, float | None, str | None]:
     """`_to_loudness` for a long clip on disk, streamed (see `master_to_file`)."""
-    from audio_creator.mix.master import master_to_file
+    from audio_creator.dsp.master import master_to_file
 
     out = _spill_file(spill, ".wav")
     try:

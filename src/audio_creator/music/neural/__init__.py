@@ -75,7 +75,7 @@ def finish(decoded: Audio, request: MusicRequest) -> Audio:
     can drift off zero), at the request's rate, length and loudness, stereo."""
     from scipy.signal import butter, sosfiltfilt
 
-    from audio_creator.mix.master import master_in_place
+    from audio_creator.dsp.master import master_in_place
 
     sos = butter(2, 20.0, "highpass", fs=decoded.sample_rate, output="sos")
     centred = Audio(

@@ -28,7 +28,7 @@ from audio_creator.music.procedural.styles import (
 )
 
 if TYPE_CHECKING:
-    from audio_creator.mix.master import MasterReport
+    from audio_creator.dsp.master import MasterReport
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class ProceduralBackend:
         if request.spill_dir is not None and request.duration_s > SPILL_AFTER_S:
             audio, mastered = _render_to_disk(score, style, font, request)
         else:
-            from audio_creator.mix.master import master_in_place
+            from audio_creator.dsp.master import master_in_place
 
             samples = render(score, sample_rate=request.sample_rate, soundfont=font,
                              reverb=style.reverb)  # fmt: skip
@@ -158,7 +158,7 @@ def _render_to_disk(
     into a 24-bit one there (the float one is removed): memory stays a few blocks."""
     from audio_creator.audio import open_wav_writer
     from audio_creator.audio_source import file_source
-    from audio_creator.mix.master import master_to_file
+    from audio_creator.dsp.master import master_to_file
 
     assert request.spill_dir is not None
     rate = request.sample_rate

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from audio_creator.audio import Audio
-from audio_creator.mix.prefetch import prefetched
+from audio_creator.dsp.prefetch import prefetched
 
 _TAPS_PER_PHASE = 16  # BS.1770-4's example interpolator has 12
 _BLOCK = 1024  # samples per pruning block

@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from audio_creator.dsp import limiter
+from audio_creator.dsp.loudness import gated_integrated_lufs, window_energies
 from audio_creator.errors import ConfigError
-from audio_creator.mix import limiter
-from audio_creator.mix.loudness import gated_integrated_lufs, window_energies
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from audio_creator.mix.true_peak import block_true_peaks
+from audio_creator.dsp.true_peak import block_true_peaks
 
 BLOCK = 32  # samples per gain-control block (0.67 ms at 48 kHz)
 _APPLY_CHUNK = 1 << 20  # samples per in-place gain multiplication

@@ -22,12 +22,12 @@ import numpy.typing as npt
 
 from audio_creator.audio import open_wav_writer
 from audio_creator.audio_source import AudioSource
+from audio_creator.dsp import limiter
+from audio_creator.dsp.gain import GainPlan, apply_plan, plan_gain, safe_limiter
+from audio_creator.dsp.loudness import SubBlockMeter, measure_energies
+from audio_creator.dsp.true_peak import LazyBlockPeaks, block_sample_peaks, block_true_peaks
 from audio_creator.errors import require_finite
 from audio_creator.files import atomic_output
-from audio_creator.mix import limiter
-from audio_creator.mix.loudness import SubBlockMeter, measure_energies
-from audio_creator.mix.normalize import GainPlan, apply_plan, plan_gain, safe_limiter
-from audio_creator.mix.true_peak import LazyBlockPeaks, block_sample_peaks, block_true_peaks
 
 _TRIM_LIMIT_DB = 0.04  # as in the mixer: within the limiter's ceiling margin
 _CHUNK = limiter.BLOCK * 16384  # samples measured or written at a time (about 11 s at 48 kHz)

@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from audio_creator.audio import Audio
+from audio_creator.dsp.true_peak import sample_peak_dbfs, true_peak_dbtp
 from audio_creator.errors import ConfigError
-from audio_creator.mix.true_peak import sample_peak_dbfs, true_peak_dbtp
 
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0  # for integrated loudness (BS.1770-4)
