@@ -256,3 +256,22 @@ def test_each_declared_bound_is_what_the_job_refuses(mode: str, clip: Path, tmp_
             with pytest.raises(ConfigError):
                 jobs.run(jobs.options_of(mode, base | {f.name: value}))
             assert not out.exists(), (f.name, value)
+
+
+def test_the_original_flags_are_declared_with_the_options_they_set(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from audio_creator import compat
+
+    declared = [s for cls in JOBS.values() for f in cls.fields() for s in f.spec.original]
+    assert set(declared) == set(compat.ORIGINAL_FLAGS)
+    for mode in JOBS:
+        spellings = [s for f in JOBS[mode].fields() for s in f.spec.original]
+        assert len(spellings) == len(set(spellings)), mode  # one option per spelling
+    args = compat.build_parser().parse_args(
+        ["--mode", "tts", "--tts-model", "amy", "--text", "Hi.", "--output_path", "o.wav"]
+    )
+    assert compat.translate(args) == ["tts", "--output=o.wav", "--text=Hi.", "--voice=amy"]
+    with pytest.raises(SystemExit) as ended:  # a flag of another mode is refused by name
+        compat.main(["--mode", "tts", "--text", "Hi.", "--output_path", "o.wav", "--seed", "3"])
+    assert ended.value.code == 2 and "--mode tts takes no --seed" in capsys.readouterr().err

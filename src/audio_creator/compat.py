@@ -1,7 +1,9 @@
 """The original project's command line, `python main.py --mode MODE …`, mapped onto `audio-creator`.
 
 Every flag of the original README is accepted under its old spelling and translated to the
-subcommand's own option, so both interfaces run the same code.
+subcommand's own option, so both interfaces run the same code. Each option declares its original
+spellings where it is declared (`jobs.options`), so the translation cannot drift from the
+options.
 """
 
 from __future__ import annotations
@@ -10,50 +12,29 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from audio_creator.errors import ConfigError
+from audio_creator.jobs.options import JOBS
+from audio_creator.jobs.spec import Field
+
 MODES = ("vidmuse", "tts", "mix", "wavjourney", "autopipeline")
 
-# (original spelling, option of the `audio-creator MODE` subcommand, value type)
-_VALUE_FLAGS: tuple[tuple[str, str, type], ...] = (
-    ("--video_path", "--video", str),
-    ("--output_path", "--output", str),
-    ("--duration", "--duration", float),
-    ("--merged-video-path", "--merged-video-path", str),
-    ("--vidmuse-lora", "--lora", str),
-    ("--lora-scale", "--lora-scale", float),
-    ("--rerank", "--rerank", int),
-    ("--rerank-topk", "--rerank-topk", int),
-    ("--text", "--text", str),
-    ("--tts-engine", "--engine", str),
-    ("--tts-model", "--model", str),
-    ("--speed", "--speed", float),
-    ("--language", "--language", str),
-    ("--speaker", "--speaker", str),
-    ("--music_path", "--music", str),
-    ("--speech_path", "--speech", str),
-    ("--music_volume", "--music-volume", float),
-    ("--speech_volume", "--speech-volume", float),
-    ("--ducking-db", "--ducking-db", float),
-    ("--target-lufs", "--target-lufs", float),
-    ("--duck-attack", "--duck-attack", float),
-    ("--duck-release", "--duck-release", float),
-    ("--instruction", "--instruction", str),
-    ("--llm-model", "--llm-model", str),
-    ("--api-key", "--api-key", str),
-    ("--caption-backend", "--caption-backend", str),
-    ("--caption-max-len", "--caption-max-len", int),
-    ("--caption-frames", "--caption-frames", int),
-    ("--seed", "--seed", int),
-    ("--backend", "--backend", str),
-    ("--style", "--style", str),
-    ("--prompt", "--prompt", str),
-    ("--soundfont", "--soundfont", str),
-    ("--midi-out", "--midi-out", str),
-)
-_SWITCH_FLAGS: tuple[tuple[str, str], ...] = (("--merge-video", "--merge-video"),)
-_GLOBAL_FLAGS: tuple[tuple[str, str], ...] = (
-    ("--device", "--device"),
-    ("--log-level", "--log-level"),
-)
+# The original README's flags, in its order (a translation keeps it). Which option of which mode
+# each one sets, and the type of its value, is declared with the option (`Spec.original`).
+ORIGINAL_FLAGS = (
+    "--video_path", "--output_path", "--duration", "--merged-video-path", "--vidmuse-lora",
+    "--lora-scale", "--rerank", "--rerank-topk", "--text", "--tts-engine", "--tts-model",
+    "--speed", "--language", "--speaker", "--music_path", "--speech_path", "--music_volume",
+    "--speech_volume", "--ducking-db", "--target-lufs", "--duck-attack", "--duck-release",
+    "--instruction", "--llm-model", "--api-key", "--caption-backend", "--caption-max-len",
+    "--caption-frames", "--seed", "--backend", "--style", "--prompt", "--soundfont", "--midi-out",
+    "--merge-video",
+)  # fmt: skip
+_GLOBAL_FLAGS = ("--device", "--log-level")
+
+
+def options_by_flag(mode: str) -> dict[str, Field]:
+    """The options of `mode` by their original spellings."""
+    return {spelling: f for f in JOBS[mode].fields() for spelling in f.spec.original}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,10 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="The original Audio Creator command line. Same work as `audio-creator MODE`.",
     )
     parser.add_argument("--mode", required=True, choices=MODES)
-    for old, _, kind in _VALUE_FLAGS:
-        parser.add_argument(old, type=kind, default=None)
-    for old, _ in _SWITCH_FLAGS:
-        parser.add_argument(old, action="store_true")
+    kinds = {flag: f.kind for mode in MODES for flag, f in options_by_flag(mode).items()}
+    for flag in ORIGINAL_FLAGS:
+        if kinds[flag] is bool:
+            parser.add_argument(flag, action="store_true")
+        else:
+            parser.add_argument(flag, type=kinds[flag] if kinds[flag] in (int, float) else str)
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
     parser.add_argument(
         "--log-level", type=str.upper, default=None, choices=("DEBUG", "INFO", "WARNING", "ERROR")
@@ -75,21 +58,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def translate(args: argparse.Namespace) -> list[str]:
-    """The `audio-creator` argument list equivalent to parsed original-style `args`."""
+    """The `audio-creator` argument list equivalent to parsed original-style `args`.
+
+    Raises:
+        ConfigError: a flag given that the mode does not take.
+    """
     argv: list[str] = []
-    for old, new in _GLOBAL_FLAGS:
-        value = getattr(args, _dest(old))
+    for flag in _GLOBAL_FLAGS:
+        value = getattr(args, _dest(flag))
         if value is not None:
-            argv += [new, str(value)]
+            argv += [flag, str(value)]
     argv.append(args.mode)
-    for old, new, _ in _VALUE_FLAGS:
-        value = getattr(args, _dest(old))
-        if value is not None:  # one token, so that a value starting with "-" stays a value
-            argv.append(f"{new}={value}")
-    for old, new in _SWITCH_FLAGS:
-        if getattr(args, _dest(old)):
-            argv.append(new)
-    return argv
+    taken = options_by_flag(args.mode)
+    switches = []
+    for flag in ORIGINAL_FLAGS:
+        value = getattr(args, _dest(flag))
+        if value is None or value is False:
+            continue
+        if flag not in taken:
+            raise ConfigError(f"--mode {args.mode} takes no {flag}")
+        if value is True:
+            switches.append(taken[flag].flag)
+        else:  # one token, so that a value starting with "-" stays a value
+            argv.append(f"{taken[flag].flag}={value}")
+    return argv + switches
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,7 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.output_path is None:  # every mode writes something: say so in the user's own flags
         parser.error(f"--mode {args.mode} needs --output_path (the file to write)")
-    return cli.main(translate(args))
+    try:
+        argv = translate(args)
+    except ConfigError as exc:
+        parser.error(str(exc))
+    return cli.main(argv)
 
 
 def _dest(flag: str) -> str:

@@ -45,6 +45,7 @@ class Spec:
     role: str = "value"
     metavar: str | None = None
     shared: bool = False  # a global option of the command line (`--device`), not the mode's
+    original: tuple[str, ...] = ()  # its spellings in the original `main.py` (see `compat`)
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
