@@ -67,8 +67,10 @@ def test_the_web_takes_the_same_options_from_the_same_declarations(mode: str) ->
 
     fields = JOBS[mode].fields()
     schema = commands.params_schema(mode)
-    # Every option but the main output and the server's own files (the server chooses those).
+    # Every option but the main output and the server's own files (the server chooses those),
+    # and the few that the web refuses, saying why.
     settable = {f.name for f in fields if f.spec.role not in ("output", "server_file")}
+    settable -= set(commands.NOT_FROM_THE_WEB)
     assert set(schema["properties"]) == settable
     assert commands.defaults(mode) == {f.name: f.default for f in fields}
     assert commands.input_options(mode) == {f.name for f in fields if f.spec.role == "input"}
@@ -275,3 +277,16 @@ def test_the_original_flags_are_declared_with_the_options_they_set(
     with pytest.raises(SystemExit) as ended:  # a flag of another mode is refused by name
         compat.main(["--mode", "tts", "--text", "Hi.", "--output_path", "o.wav", "--seed", "3"])
     assert ended.value.code == 2 and "--mode tts takes no --seed" in capsys.readouterr().err
+
+
+def test_the_web_forms_set_every_option_the_web_takes() -> None:
+    """Each mode's form has a widget for each option its schema lists, and no other."""
+    import gradio as gr
+
+    from audio_creator.web import commands, ui
+
+    with gr.Blocks():
+        forms = {mode: getattr(ui, f"_{mode}")(gr) for mode in commands.MODES}
+    for mode, tab in forms.items():
+        on_the_form = {field.start_of or field.dest for field, _ in tab.fields}
+        assert on_the_form == set(commands.params_schema(mode)["properties"]), mode

@@ -36,6 +36,11 @@ MEDIA_INPUTS = frozenset(("video", "music", "speech"))
 TEXT_INPUTS = frozenset(("text_file", "narration_file"))
 JSON_INPUTS = frozenset(("script",))
 VOICE_FOLDERS = (("piper", ".onnx"), ("kokoro", ".onnx"), ("coqui", ""))  # where voices are
+# Options a client has no use for, and why they are refused.
+NOT_FROM_THE_WEB = {
+    "merged_video_path": "is an output: give merge_video true to have the video written",
+    "lora_scale": "scales an adapter, which only the server can name",
+}
 
 
 def build_options(
@@ -58,6 +63,8 @@ def build_options(
             raise ConfigError(f"{mode} has no option {key!r}")
         if f.spec.role == "server_file":
             raise ConfigError(f"{key!r} names a file on the server: it cannot be set from the web")
+        if name in NOT_FROM_THE_WEB:
+            raise ConfigError(f"{key!r} {NOT_FROM_THE_WEB[name]}")
         if value is None or value is False:
             continue
         values[name] = _value(f, key, value, uploads, out_dir, mode)
@@ -206,11 +213,12 @@ _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", 
 
 def params_schema(mode: str) -> dict[str, Any]:
     """The JSON schema of `mode`'s `params`, from its options' declarations: every option a
-    client may set (the main output and the server's own files are the server's to choose)."""
+    client may set (the main output and the server's own files are the server's to choose, and
+    `NOT_FROM_THE_WEB` says why the others are left out)."""
     properties: dict[str, Any] = {}
     for f in _fields(mode):
         role = f.spec.role
-        if role in ("output", "server_file"):
+        if role in ("output", "server_file") or f.name in NOT_FROM_THE_WEB:
             continue
         kind = "boolean" if role == "extra_output" else _JSON_TYPES[f.kind]
         described: dict[str, Any] = {"type": kind, "description": f.spec.help}

@@ -136,6 +136,7 @@ def _autopipeline(gr: Any) -> Tab:
         style = _style(gr)
         engine = gr.Dropdown(list(ENGINES), value="auto", label="Voice engine")
     narration = gr.Textbox(label="Your own narration (instead of describing the video)", lines=2)
+    narration_file = gr.File(label="…or your narration as a UTF-8 text file", file_types=[".txt"])
     merge = gr.Checkbox(True, label="Also make the video with its soundtrack (MP4)")
     with gr.Accordion("More settings", open=False):
         with gr.Row():
@@ -162,7 +163,7 @@ def _autopipeline(gr: Any) -> Tab:
             )
             model = gr.Textbox(label="Vision model")
             key = gr.Textbox(label="API key (used for this job only)", type="password")
-        backend, top_k, temperature, cfg = _neural(gr)
+        neural = _neural(gr)
     return Tab("autopipeline", [
         (Field("video", upload=True), video), (Field("caption_backend"), caption),
         (Field("style"), style), (Field("engine"), engine), (Field("narration"), narration),
@@ -173,8 +174,8 @@ def _autopipeline(gr: Any) -> Tab:
         (Field("target_lufs"), target), (Field("true_peak"), peak),
         (Field("ducking_db"), ducking), (Field("caption_max_len", cast=int), words),
         (Field("caption_frames", cast=int), frames), (Field("llm_model"), model),
-        (Field("api_key"), key), (Field("backend"), backend), (Field("top_k", cast=int), top_k),
-        (Field("temperature"), temperature), (Field("cfg_coef"), cfg),
+        (Field("api_key"), key), (Field("narration_file", upload=True), narration_file),
+        *neural,
     ])  # fmt: skip
 
 
@@ -195,16 +196,14 @@ def _vidmuse(gr: Any) -> Tab:
             target = gr.Number(default("target_lufs"), label="Loudness (LUFS)")
             midi = gr.Checkbox(True, label="Also the score as MIDI")
             report = gr.Checkbox(True, label="Report (JSON: each candidate's scores)")
-        backend, top_k, temperature, cfg = _neural(gr)
+        neural = _neural(gr)
     return Tab("vidmuse", [
         (Field("video", upload=True), video), (Field("style"), style), (Field("prompt"), prompt),
         (Field("merge_video"), merge), (Field("seed", cast=int), seed),
         (Field("seed", random=True), lucky), (Field("rerank", cast=int), rerank),
         (Field("rerank_topk", cast=int), topk), (Field("duration", cast=_real), duration),
         (Field("target_lufs"), target), (Field("midi_out"), midi), (Field("report"), report),
-        (Field("backend"), backend),
-        (Field("top_k", cast=int), top_k), (Field("temperature"), temperature),
-        (Field("cfg_coef"), cfg),
+        *neural,
     ])  # fmt: skip
 
 
@@ -313,18 +312,31 @@ def _wavjourney(gr: Any) -> Tab:
     ])  # fmt: skip
 
 
-def _neural(gr: Any) -> tuple[Any, Any, Any, Any]:
-    """The music backend, and how the neural ones sample (with their weights on the server)."""
+def _neural(gr: Any) -> list[tuple[Field, Any]]:
+    """The music backend, the neural ones' weights (from the catalogue, on the server), how they
+    sample and where they run."""
+    from audio_creator.models import CATALOGUE
+
     default = _defaults("vidmuse")
     with gr.Row():
         backend = gr.Dropdown(
             [("auto (a neural model when its weights are here)", "auto"), "procedural",
              "musicgen", "vidmuse"], value="auto", label="Music backend",
         )  # fmt: skip
+        weights = gr.Dropdown([("the backend's default", ""), *[(n, n) for n in CATALOGUE]],
+                              value="", label="Weights (neural)")  # fmt: skip
+        device = gr.Dropdown(list(_choices("vidmuse", "device")), value=default("device"),
+                             label="Runs on (neural)")  # fmt: skip
+    with gr.Row():
         top_k = gr.Number(default("top_k"), precision=0, label="Top-k (neural)")
+        top_p = gr.Number(default("top_p"), label="Top-p, 0 = off (neural)")
         temperature = gr.Number(default("temperature"), label="Temperature (neural)")
         cfg = gr.Number(default("cfg_coef"), label="Guidance (neural)")
-    return backend, top_k, temperature, cfg
+    return [
+        (Field("backend"), backend), (Field("music_model"), weights), (Field("device"), device),
+        (Field("top_k", cast=int), top_k), (Field("top_p"), top_p),
+        (Field("temperature"), temperature), (Field("cfg_coef"), cfg),
+    ]  # fmt: skip
 
 
 def _defaults(mode: str) -> Callable[[str], Any]:
