@@ -265,7 +265,7 @@ def voices(args: argparse.Namespace) -> int:
 
 def manifest(args: argparse.Namespace) -> int:
     from audio_creator.errors import ConfigError
-    from audio_creator.train.manifest import find_pairs, write_manifest
+    from audio_creator.pairs import find_pairs, write_manifest
 
     pairs, problems = find_pairs(args.video_dir)
     for problem in problems:
@@ -338,7 +338,9 @@ def evaluate(args: argparse.Namespace) -> int:
         fit_projection=args.fit_projection, video_backend=args.video_backend,
         num_video_frames=args.num_video_frames, single=single, fad_backend=args.fad_backend,
     )  # fmt: skip
-    result = run(options)
+    from audio_creator.jobs.eval_music import make_music
+
+    result = run(options, make_music)
     print(table(result))
     for path in result.outputs:
         print(f"wrote {path}")

@@ -22,6 +22,7 @@ import csv
 import json
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from audio_creator.errors import ConfigError, MediaError, require_finite
+from audio_creator.pairs import Row, read_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -105,10 +107,17 @@ class EvalResult:
     similarity: Any = None  # sim/retrieval: the [videos, soundtracks] score matrix
 
 
-def evaluate(options: EvalOptions) -> EvalResult:
-    """Run the chosen metrics (see the module docstring) and write the results."""
+MakeMusic = Callable[[Single, Path, str], tuple[list[Row], list[str]]]
+
+
+def evaluate(options: EvalOptions, make_music: MakeMusic | None = None) -> EvalResult:
+    """Run the chosen metrics (see the module docstring) and write the results.
+
+    Single mode judges music made for its video, by `make_music(single, output_dir, device)`
+    (the eval job passes `jobs.eval_music.make_music`, which runs vidmuse): evaluation itself
+    makes nothing, and runs no job.
+    """
     from audio_creator.eval import embeddings
-    from audio_creator.train.manifest import read_manifest
 
     references = _references(options.reference_audio_dir) if "dist" in options.metrics else []
     outputs = [options.output_dir / "results.json", options.output_dir / "results.csv"]
@@ -119,8 +128,8 @@ def evaluate(options: EvalOptions) -> EvalResult:
     if {"sim", "retrieval"} & set(options.metrics) and not options.fit_projection:
         _need_semantic()  # before any music is made or file written
     if options.single is not None:
-        from audio_creator.eval.single import make_music
-
+        if make_music is None:
+            raise ConfigError("single mode judges music made for its video: give make_music")
         for path in outputs:
             check_output_path(path, inputs=[options.single.video, *references])
         rows, variants = make_music(options.single, options.output_dir, options.device)

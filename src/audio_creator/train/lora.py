@@ -28,7 +28,7 @@ from typing import Any
 
 from audio_creator.errors import BackendUnavailable, ConfigError, require_finite
 from audio_creator.music.lora import DEFAULT_TARGETS
-from audio_creator.train.manifest import MISMATCH_LIMIT_S
+from audio_creator.pairs import MISMATCH_LIMIT_S
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def train(options: TrainOptions, on_epoch: Callable[[int], None] | None = None) 
 
     from audio_creator.files import check_output_path
     from audio_creator.music import lora
-    from audio_creator.train.manifest import read_manifest
+    from audio_creator.pairs import read_manifest
 
     rows = read_manifest(options.manifest, options.mismatch_limit_s)
     inputs = [options.manifest, *(p for row in rows for p in (row.video, row.audio))]

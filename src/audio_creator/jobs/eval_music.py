@@ -1,22 +1,24 @@
-"""Single mode: one video, its music made here by the base model and with an adapter, both
-judged the same way (`audio-creator eval --video V [--lora-path A]`)."""
+"""The music of eval's single mode: one video, its music made here by the base model and with an
+adapter, both judged the same way (`audio-creator eval --video V [--lora-path A]`). It lives
+with the jobs, as it runs one (vidmuse); `eval.run.evaluate` is handed it and only judges."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+
+from audio_creator.eval.run import Single
+from audio_creator.pairs import Row
 
 logger = logging.getLogger(__name__)
 
 
-def make_music(single: Any, folder: Path, device: str) -> tuple[list[Any], list[str]]:
+def make_music(single: Single, folder: Path, device: str) -> tuple[list[Row], list[str]]:
     """(manifest rows of the video with each piece made, the variants' names): `base.wav`
     and/or `lora.wav` in `folder`. With an adapter, both come from the backend it was made
     for, so the comparison is of the adapter alone."""
     from audio_creator.jobs.music_for_video import VidmuseOptions, run_vidmuse
     from audio_creator.music import lora
-    from audio_creator.train.manifest import Row
 
     backend = single.backend
     if single.lora is not None and backend == "auto":

@@ -1,4 +1,5 @@
-"""Training manifests: each video paired with its soundtrack, checked, as CSV.
+"""Manifests of video–soundtrack pairs, which training learns from and evaluation judges: each
+video paired with its soundtrack, checked, as CSV.
 
 `N.mp4` pairs with the audio file of the same stem beside it, whatever the case of either
 extension (`N.WAV`, `n.Flac` for `N.MOV`…). Both must decode; their durations should agree (a
@@ -7,8 +8,8 @@ training refuses, it is left out). Pairs that do not decode, videos without a so
 soundtracks without a video are reported and left out.
 The CSV has the columns `video_path,audio_path,duration` (absolute paths, seconds).
 
-Training reads a manifest back with `read_manifest`, which checks every row before anything is
-trained: both files there and decoding, durations within a limit of each other. A manifest
+Training and evaluation read a manifest back with `read_manifest`, which checks every row before
+any work: both files there and decoding, durations within a limit of each other. A manifest
 may have a `text` column too (a description of each soundtrack, for MusicGen), a
 `speech_path` column (the narration stem of a mix, for the evaluation's `mix` metric), and
 relative paths (taken from the manifest's folder).
