@@ -112,6 +112,9 @@ def test_many_short_effects_are_made_on_every_core_as_one_by_one(
 
     monkeypatch.setattr(execute, "ProcessPoolExecutor", pool)
     monkeypatch.setattr(execute.os, "cpu_count", lambda: 2)
+    # Earlier tests in the same process may leave a thread behind (a daemon warm-up, a server),
+    # which makes forking unsafe in general; this test's own process forks nothing else.
+    monkeypatch.setattr(execute.threading, "active_count", lambda: 1)
     pooled = execute.render_items(script(24), tmp_path / "s.wav")
     assert forked == [2]  # the pool really ran
     assert pooled.items == one_by_one.items and pooled.warnings == one_by_one.warnings

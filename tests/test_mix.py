@@ -347,3 +347,30 @@ def test_non_finite_track_placement_is_refused() -> None:
             Track(audio, offset, gain)
     with pytest.raises(ConfigError):
         DuckingOptions(attack_s=float("nan"))
+
+
+@pytest.mark.parametrize("limited", [False, True])
+def test_the_mixers_loudness_curve_is_that_of_the_file_it_wrote(
+    tmp_path: Path, limited: bool
+) -> None:
+    """The short-term loudness the mixer hands on (so that nothing reads the mix again to draw
+    it) is what metering the written file gives, with one flat gain or with a limiter at work."""
+    from audio_creator.jobs.timeline_picture import short_term_loudness
+    from audio_creator.mix.mixer import plan_mix, render_to_file
+
+    rate = 48000
+    rng = np.random.default_rng(1)
+    music = (0.05 * rng.standard_normal((2, rate * 12))).astype(np.float32)
+    music[:, rate * 6 :] *= 0.2  # quieter in the second half: the curve has a shape to follow
+    if limited:
+        music[:, ::4800] = 0.99
+    speech = Audio(speech_like(rate, [(2.0, 5.0)], level=0.1), rate)
+    options = MixOptions(target_lufs=-12.0 if limited else -18.0, duration_s=12.0)
+    plan = plan_mix([Track(Audio(music, rate))], [Track(speech)], options)
+    made = render_to_file(plan, options, tmp_path / "m.wav")
+    assert (made.report.limiter_max_reduction_db > 0) == limited
+    times, lufs = made.short_term
+    file_times, file_lufs = short_term_loudness(tmp_path / "m.wav")
+    np.testing.assert_array_equal(times, file_times)
+    np.testing.assert_allclose(lufs, file_lufs, atol=0.01)
+    assert lufs[times.searchsorted(5.9)] - lufs[-1] > 10  # the quieter half is seen

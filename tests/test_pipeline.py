@@ -328,3 +328,68 @@ def test_a_narration_that_cannot_fit_at_all_is_refused_up_front(
     assert cli.main(argv) == 2
     assert "the narration cannot fit the 1.2 s video" in capsys.readouterr().err
     assert not out.parent.exists() or not any(out.parent.iterdir())
+
+
+def test_the_video_is_probed_once_and_decoded_once(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The facts of one probe and the one analysis are handed to every stage; only the
+    timeline's thumbnails seek into the video again, and the mux copies its packets."""
+    import sys
+
+    from audio_creator import jobs
+    from audio_creator.analysis import video as analysis_module
+    from audio_creator.media import frames
+
+    probe = sys.modules["audio_creator.media.probe"]  # the module (the package exports its probe)
+    calls: dict[str, int] = {"probe": 0, "decode": 0, "frames": 0}
+
+    def counted(name: str, real: object) -> object:
+        def call(*args: object, **kwargs: object) -> object:
+            calls[name] += 1
+            return real(*args, **kwargs)  # type: ignore[operator]
+
+        return call
+
+    monkeypatch.setattr(probe, "_probe_file", counted("probe", probe._probe_file))
+    monkeypatch.setattr(
+        analysis_module, "iter_every_frame", counted("decode", frames.iter_every_frame)
+    )
+    monkeypatch.setattr(frames, "iter_frames", counted("frames", frames.iter_frames))
+    jobs.autopipeline(video=demo, output=tmp_path / "a.wav", merge_video=True)
+    assert calls == {"probe": 1, "decode": 1, "frames": 0}
+
+
+def test_the_mix_in_memory_is_the_mix_of_the_files_it_wrote(demo: Path, tmp_path: Path) -> None:
+    """The music and the narration go to the mix in memory, not read back from their files:
+    mixing the files the run wrote, as a user would, gives the same mix (to the 24-bit files'
+    rounding); and the music is what `vidmuse` alone writes for the video."""
+    from audio_creator import jobs
+    from audio_creator.audio import Audio, load
+    from audio_creator.audio_source import open_audio
+    from audio_creator.mix.ducking import DuckingOptions
+    from audio_creator.mix.mixer import MixOptions, Track, mix
+
+    out = tmp_path / "a.wav"
+    result = jobs.autopipeline(video=demo, output=out, narration="A quiet street. Then the rain.")
+    alone = jobs.vidmuse(video=demo, output=tmp_path / "m.wav")
+    music, _ = sf.read(result.outputs["music"], dtype="float32")
+    np.testing.assert_array_equal(music, sf.read(alone.outputs["music"], dtype="float32")[0])
+    # The narration's sentences, cut from its file where the report says they were placed.
+    narration = load(result.outputs["narration"])
+    rate = narration.sample_rate
+    speech = []
+    for sentence in result.report["speech"]["sentences"]:
+        first, last = round(sentence["start_s"] * rate), round(sentence["end_s"] * rate)
+        clip = Audio(np.ascontiguousarray(narration.samples[:, first:last]), rate)
+        speech.append(Track(clip, sentence["start_s"]))
+    options = MixOptions(
+        ducking=DuckingOptions(depth_db=8.0, hold_s=1.2), music_fit="pad", duration_s=20.0
+    )
+    again = mix([Track(open_audio(result.outputs["music"], 48000))], speech, options)
+    made, _ = sf.read(out, dtype="float32")
+    assert made.shape == again.audio.samples.T.shape
+    assert np.max(np.abs(made - again.audio.samples.T)) < 1e-4
+    assert result.report["mix"]["integrated_lufs"] == pytest.approx(
+        again.report.integrated_lufs, abs=0.01
+    )

@@ -148,8 +148,8 @@ def _page_call(server: Server, run_button: str, kind: str, nth: int, path: Path)
 # Every file input of the page: (its tab's Run button, its type, which one of that type).
 FILE_INPUTS = [
     ("tts-run", "file", 0), ("wavjourney-run", "file", 0), ("wavjourney-run", "video", 0),
-    ("vidmuse-run", "video", 0), ("autopipeline-run", "video", 0), ("mix-run", "audio", 0),
-    ("mix-run", "audio", 1),
+    ("vidmuse-run", "video", 0), ("autopipeline-run", "video", 0), ("autopipeline-run", "file", 0),
+    ("mix-run", "audio", 0), ("mix-run", "audio", 1),
 ]  # fmt: skip
 
 

@@ -7,7 +7,6 @@ precision; the curves (motion, brightness, colour, energy) are resampled to a fi
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,7 +17,7 @@ from audio_creator.analysis import cuts as shots
 from audio_creator.analysis import features
 from audio_creator.errors import MediaError
 from audio_creator.media.frames import iter_every_frame
-from audio_creator.media.probe import VideoInfo, probe
+from audio_creator.media.probe import Video, VideoInfo, probe
 
 Floats = npt.NDArray[np.float32]
 Progress = Callable[[float, str], None]
@@ -53,8 +52,9 @@ class VideoAnalysis:
         return float(curve[lo:hi].mean())
 
 
-def analyse_video(path: str | os.PathLike[str], progress: Progress | None = None) -> VideoAnalysis:
-    """Decode `path` once and measure everything the composer follows.
+def analyse_video(path: Video, progress: Progress | None = None) -> VideoAnalysis:
+    """Decode `path` (a video file, or its `VideoInfo`) once and measure everything the composer
+    follows.
 
     Raises:
         MediaError: not a readable video, or no frame could be decoded.
@@ -83,7 +83,7 @@ def analyse_video(path: str | os.PathLike[str], progress: Progress | None = None
         if progress is not None and info.duration_s > 0:
             progress(min(1.0, times[-1] / info.duration_s), "analysing the video")
 
-    for frame in iter_every_frame(info.path):  # every image has the same (scaled) size
+    for frame in iter_every_frame(info):  # every image has the same (scaled) size
         times.append(frame.time_s)
         batch.append(frame.image)
         if len(batch) == BATCH_FRAMES:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
-from pathlib import Path
 from typing import Any
 
 from audio_creator.analysis.video import VideoAnalysis
@@ -19,6 +17,7 @@ from audio_creator.caption.offline import shot_starts
 from audio_creator.caption.types import Caption, fit_words
 from audio_creator.errors import BackendUnavailable
 from audio_creator.llm import LLMSettings, chat
+from audio_creator.media.probe import Video
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ def frame_times(analysis: VideoAnalysis, count: int) -> list[float]:
 
 
 def caption_with_vision(
-    video: str | os.PathLike[str],
+    video: Video,
     analysis: VideoAnalysis,
     *,
     max_words: int,
@@ -76,7 +75,7 @@ def caption_with_vision(
 
 
 def _message(
-    video: str | os.PathLike[str], analysis: VideoAnalysis, max_words: int, frames: int
+    video: Video, analysis: VideoAnalysis, max_words: int, frames: int
 ) -> list[dict[str, Any]]:
     from audio_creator.media.frames import frames_at, jpeg_bytes
 
@@ -88,7 +87,7 @@ def _message(
         "it to fit the video when spoken."
     )
     parts: list[dict[str, Any]] = [{"type": "text", "text": facts}]
-    for frame in frames_at(Path(video), times, short_side=THUMBNAIL_SHORT_SIDE):
+    for frame in frames_at(video, times, short_side=THUMBNAIL_SHORT_SIDE):
         data = base64.b64encode(jpeg_bytes(frame.image)).decode("ascii")
         parts.append({"type": "image_url", "image_url": {"url": f"data:image/jpeg;base64,{data}"}})
     return parts

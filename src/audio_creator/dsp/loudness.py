@@ -122,6 +122,16 @@ def window_energies(sub_blocks: npt.NDArray[np.float64], length: int) -> npt.NDA
     return np.asarray(np.maximum(means, 0.0), dtype=np.float64)  # cumsum rounding
 
 
+def short_term_curve(
+    sub_blocks: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """(times, LUFS) of the short-term loudness (3 s windows, every 100 ms) that K-weighted
+    sub-block energies make; each time is where its window ends."""
+    energies = window_energies(sub_blocks, 30)
+    times = (np.arange(energies.size, dtype=np.float64) + 30) * 0.1
+    return times, np.asarray(to_lufs(energies), dtype=np.float64)
+
+
 def to_lufs(energy: npt.NDArray[np.float64] | float) -> npt.NDArray[np.float64]:
     with np.errstate(divide="ignore"):
         return -0.691 + 10 * np.log10(energy)

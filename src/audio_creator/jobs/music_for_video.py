@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from audio_creator.analysis.video import Progress, VideoAnalysis, analyse_video
-from audio_creator.audio import save
-from audio_creator.audio_source import AudioFile
+from audio_creator.audio import Audio, save
+from audio_creator.audio_source import AudioFile, file_source
 from audio_creator.errors import ConfigError, require_finite
 from audio_creator.files import check_output_path
 from audio_creator.jobs.options import MAX_RERANK
-from audio_creator.media.probe import SHORTEST_VIDEO_S, probe
+from audio_creator.media.probe import SHORTEST_VIDEO_S, VideoInfo, probe
 from audio_creator.music.backend import GeneratedMusic, Sampling
 from audio_creator.music.rerank import Ranked, Term
 
@@ -93,22 +93,25 @@ class VidmuseResult:
     merged_video: Path | None = None
     beats_s: tuple[float, ...] = ()  # the best piece's beats, when its backend knows them
     backend: str = ""  # which backend made it
+    music: Audio | AudioFile | None = None  # the best piece: in memory, or its written file
 
 
 def run_vidmuse(
     options: VidmuseOptions,
     progress: Progress | None = None,
     analysis: VideoAnalysis | None = None,
+    info: VideoInfo | None = None,
 ) -> VidmuseResult:
     """Make music for a video and write it (see the module docstring).
 
     Every input and output is checked before any work starts; if writing fails part-way, the
-    outputs already written by this run are removed again. A caller that has analysed the video
-    already (the autopipeline) passes `analysis`, and the video is not decoded again.
+    outputs already written by this run are removed again. A caller that has probed and analysed
+    the video already (the autopipeline) passes `info` and `analysis`, and the video is neither
+    probed nor decoded again.
     """
     from audio_creator.music import MusicRequest, create_backend
 
-    info = probe(options.video)  # inputs first: a bad input leaves nothing behind
+    info = info or probe(options.video)  # inputs first: a bad input leaves nothing behind
     if options.duration_s is None and info.duration_s < SHORTEST_VIDEO_S:
         raise ConfigError(
             f"the video is {info.duration_s:.2f} s long; music for it needs at least "
@@ -135,7 +138,7 @@ def run_vidmuse(
     if warm_up is not None:  # the backend's imports load while the decoder works
         threading.Thread(target=warm_up, name="music-warm-up", daemon=True).start()
     if analysis is None:
-        analysis = analyse_video(info.path, progress)
+        analysis = analyse_video(info, progress)
     duration = options.duration_s or analysis.duration_s
     logger.info(
         "video: %.2f s, %d hard cuts, %d gradual transitions",
@@ -171,7 +174,7 @@ def run_vidmuse(
             _rerank_terms(options) if options.rerank > 1 else None,
         )
         best = kept[0][1]
-        merged = _write_all(options, outputs, [music for _, music in kept])
+        merged = _write_all(options, outputs, [music for _, music in kept], info)
     scores = tuple(
         {
             "candidate": r.index,
@@ -181,7 +184,12 @@ def run_vidmuse(
         for r, _ in kept
         if options.rerank > 1
     )
-    return VidmuseResult(tuple(outputs), scores, best.summary, merged, best.beats_s, best.backend)
+    # The best piece as the caller may go on with it: still in memory when it is short; when it
+    # was made on disk (gone with the spill folder now), the file just written.
+    music = best.audio if isinstance(best.audio, Audio) else file_source(outputs[0])
+    return VidmuseResult(
+        tuple(outputs), scores, best.summary, merged, best.beats_s, best.backend, music
+    )
 
 
 def _check_outputs(options: VidmuseOptions, outputs: list[Path]) -> None:
@@ -248,7 +256,7 @@ def _best_candidates(
 
 
 def _write_all(
-    options: VidmuseOptions, outputs: list[Path], pieces: list[GeneratedMusic]
+    options: VidmuseOptions, outputs: list[Path], pieces: list[GeneratedMusic], info: VideoInfo
 ) -> Path | None:
     """Write the merged video, the MIDI and the WAVs; on failure, remove what was written."""
     from audio_creator.media.mux import mux
@@ -258,9 +266,7 @@ def _write_all(
         merged = None
         if options.merged_video is not None:
             # A --duration longer than the video keeps all its music: the picture holds.
-            merged = mux(
-                options.video, pieces[0].audio, options.merged_video, keep_longer_audio=True
-            ).path
+            merged = mux(info, pieces[0].audio, options.merged_video, keep_longer_audio=True).path
             written.append(merged)
         if options.midi_out is not None:
             from audio_creator.music.procedural import save_midi

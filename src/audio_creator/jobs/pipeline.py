@@ -14,19 +14,21 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from audio_creator.analysis.video import VideoAnalysis, analyse_video
 from audio_creator.audio import Audio, load
+from audio_creator.audio_source import AudioFile
 from audio_creator.caption import Caption, describe_video
 from audio_creator.caption.offline import shot_starts
 from audio_creator.errors import AudioCreatorError, ConfigError, require_finite
@@ -36,13 +38,15 @@ from audio_creator.jobs.timeline_picture import (
     THUMBNAIL_SHORT_SIDE,
     TimelineData,
     draw_timeline,
-    short_term_loudness,
     thumbnail_times,
 )
 from audio_creator.media.frames import frames_at
 from audio_creator.media.probe import VideoInfo, probe
 from audio_creator.mix.ducking import FRAME_S
 from audio_creator.music.backend import Sampling
+
+if TYPE_CHECKING:
+    from audio_creator.mix.mixer import RenderedMix
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -175,67 +179,90 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
     timer = _StageTimer(progress)
     staging = StagedOutputs()
     at = {name: staging.stage(path) for name, path in outputs.items()}  # where each is written
-    # A helper thread takes the timeline's thumbnails (seeks that decode while the music is
-    # composed) and later draws the timeline while the main thread muxes.
-    helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipeline")
-    try:
-        with timer("analysis"):
-            analysis = analyse_video(info.path, timer.progress("analysis"))
-        report["analysis"] = _analysis_facts(analysis)
-        thumbnails = helper.submit(
-            frames_at, info.path, thumbnail_times(analysis.duration_s),
-            short_side=THUMBNAIL_SHORT_SIDE,
-        )  # fmt: skip
-        with timer("caption"):
-            caption = _caption(options, analysis)
-            _write_text(at["caption"], caption.text + "\n")
-        report["caption"] = asdict(caption)
-        with timer("music"):
-            kept = ["music", *(f"music.{k}" for k in _more(options.rerank_topk))]
-            report["music"], beats = _music(
-                options, analysis, [at[key] for key in kept], [outputs[key].name for key in kept],
-                timer,
-            )  # fmt: skip
+    # Two helper threads work beside the main one. One speaks the narration: the user's own
+    # words from the start, while the video decodes; a description of the video as soon as it
+    # is written, while the music is composed and rendered. The other takes the timeline's
+    # thumbnails (seeks that decode while the music is made), and draws the timeline while the
+    # main thread muxes.
+    helpers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pipeline")
+    stop = threading.Event()  # set when the run fails: a helper stops at its next step
+    started = time.perf_counter()
+    fastest = min(2.0, options.speed * placement.MAX_SPEEDUP)
+
+    def speak(text: str) -> _Spoken:
         with timer("speech"):
             scratch = staging.scratch(outputs["narration"], ".raw.wav")
-            speech, subtitles = _speech(options, caption.text, analysis, report, scratch, own_voice)
-            _write_on_timeline(speech, analysis.duration_s, at["narration"])
-            from audio_creator.speech import write_srt
-
-            write_srt(subtitles, at["subtitles"])
-        with timer("mix"):
-            report["mix"], duck_db = _mix(
-                options, at["music"], speech, analysis.duration_s, at["mix"]
+            return _synthesise(
+                options, text, info.duration_s, scratch, own_voice, timer.progress("speech", stop)
             )
-        spans = [(s.start_s, s.end_s) for s in subtitles]
+
+    try:
+        speaking = None
+        if options.caption_backend == "none":  # the user's own words: spoken while it decodes
+            own = _what_can_fit((options.narration or "").strip(), info.duration_s, fastest)
+            speaking = helpers.submit(speak, own)
+        with timer("analysis"):
+            analysis = analyse_video(info, timer.progress("analysis"))
+        report["analysis"] = _analysis_facts(analysis)
+        thumbnails = helpers.submit(
+            frames_at, info, thumbnail_times(analysis.duration_s), short_side=THUMBNAIL_SHORT_SIDE
+        )
+        with timer("caption"):
+            caption = _caption(options, info, analysis)
+            _write_text(at["caption"], caption.text + "\n")
+        report["caption"] = asdict(caption)
+        if speaking is None:  # the description is spoken while the music is made
+            speaking = helpers.submit(
+                speak, _what_can_fit(caption.text, analysis.duration_s, fastest)
+            )
+        with timer("music"):
+            kept = ["music", *(f"music.{k}" for k in _more(options.rerank_topk))]
+            music = _music(
+                options, info, analysis, [at[key] for key in kept],
+                [outputs[key].name for key in kept], timer,
+            )  # fmt: skip
+        report["music"] = music.facts
+        speech = _place(options, speaking.result(), analysis)
+        report["speech"] = speech.facts
+        _write_on_timeline(speech.pieces, analysis.duration_s, at["narration"])
+        from audio_creator.speech import write_srt
+
+        write_srt(speech.subtitles, at["subtitles"])
+        with timer("mix"):
+            mixed, duck_db = _mix(
+                options, music.audio, speech.pieces, analysis.duration_s, at["mix"]
+            )
+        report["mix"] = asdict(mixed.report)
 
         def draw() -> Path:
             with timer("timeline"):
-                times, lufs = short_term_loudness(at["mix"])
                 try:
                     pictures = thumbnails.result()
                 except AudioCreatorError as exc:  # the picture strip is a nicety: go without
                     logger.warning("no thumbnails for the timeline: %s", exc)
                     pictures = []
+                spans = [(s.start_s, s.end_s) for s in speech.subtitles]
                 data = TimelineData(
-                    info.path, analysis, pictures, beats, spans, duck_db, FRAME_S, times, lufs,
-                    options.target_lufs,
+                    info.path, analysis, pictures, music.beats_s, spans, duck_db, FRAME_S,
+                    *mixed.short_term, options.target_lufs,
                 )  # fmt: skip
                 return draw_timeline(data, at["timeline"])
 
-        timeline = helper.submit(draw)
+        timeline = helpers.submit(draw)
         if options.merged_video is not None:
             with timer("mux"):
-                report["mux"] = _mux_within_ceiling(info.path, at["mix"], at["video"], options)
+                report["mux"] = _mux_within_ceiling(info, at["mix"], at["video"], options)
         timeline.result()
         report["seconds_per_stage"] = timer.seconds
+        report["seconds"] = round(time.perf_counter() - started, 3)  # the stages overlap
         _write_text(at["report"], json.dumps(report, indent=2) + "\n")
         staging.commit()
     except BaseException:
-        helper.shutdown(wait=True, cancel_futures=True)  # nothing of ours is written after this
+        stop.set()
+        helpers.shutdown(wait=True, cancel_futures=True)  # nothing of ours is written after this
         staging.discard()
         raise
-    helper.shutdown()
+    helpers.shutdown()
     return PipelineResult(outputs, report)
 
 
@@ -263,7 +290,7 @@ def _outputs(options: PipelineOptions) -> dict[str, Path]:
     return outputs
 
 
-def _caption(options: PipelineOptions, analysis: VideoAnalysis) -> Caption:
+def _caption(options: PipelineOptions, info: VideoInfo, analysis: VideoAnalysis) -> Caption:
     """The narration script: the user's, the vision model's, or the offline description.
 
     `auto` asks the vision model when a key is configured and falls back to the offline
@@ -279,7 +306,7 @@ def _caption(options: PipelineOptions, analysis: VideoAnalysis) -> Caption:
     if backend == "openai" or (backend == "auto" and key_configured(settings)):
         try:
             return caption_with_vision(
-                options.video, analysis, max_words=options.caption_max_len,
+                info, analysis, max_words=options.caption_max_len,
                 frames=options.caption_frames, settings=settings,
             )  # fmt: skip
         except AudioCreatorError as exc:
@@ -295,10 +322,17 @@ def _caption(options: PipelineOptions, analysis: VideoAnalysis) -> Caption:
     return Caption(caption.text, "offline", reason)
 
 
+@dataclass(frozen=True)
+class _Music:
+    facts: dict[str, Any]  # for the report
+    audio: Audio | AudioFile  # the best piece, for the mix: in memory, or its file when long
+    beats_s: tuple[float, ...]
+
+
 def _music(
-    options: PipelineOptions, analysis: VideoAnalysis, paths: list[Path], names: list[str],
-    timer: _StageTimer,
-) -> tuple[dict[str, Any], tuple[float, ...]]:  # fmt: skip
+    options: PipelineOptions, info: VideoInfo, analysis: VideoAnalysis, paths: list[Path],
+    names: list[str], timer: _StageTimer,
+) -> _Music:  # fmt: skip
     """The music: written to `paths` (best first), reported under their final `names`."""
     from audio_creator.jobs.music_for_video import VidmuseOptions, run_vidmuse
 
@@ -321,6 +355,7 @@ def _music(
         ),
         timer.progress("music"),
         analysis=analysis,
+        info=info,
     )
     facts = {
         "backend": music.backend,
@@ -330,46 +365,75 @@ def _music(
             {"file": name, **scores} for name, scores in zip(names, music.scores, strict=False)
         ],
     }
-    return facts, music.beats_s
+    assert music.music is not None  # run_vidmuse always hands the best piece back
+    return _Music(facts, music.music, music.beats_s)
 
 
-def _speech(
+@dataclass(frozen=True)
+class _Spoken:
+    """The narration as spoken, before it is placed on the video's timeline."""
+
+    narration: Any  # speech.narrate.Narration: its sentences' times in `voice`
+    voice: Audio  # every sentence, one after the other
+    speed: float  # what it was spoken at
+    engine: str
+
+
+@dataclass(frozen=True)
+class _Speech:
+    pieces: list[tuple[float, Audio]]  # (start on the timeline, one sentence's audio)
+    subtitles: list[Any]  # SpokenSentence, on the timeline
+    facts: dict[str, Any]  # for the report
+
+
+def _synthesise(
     options: PipelineOptions,
     text: str,
-    analysis: VideoAnalysis,
-    report: dict[str, Any],
+    duration_s: float,
     scratch_path: Path,
     chosen_voice: tuple[Any, Any] | None = None,
-) -> tuple[list[tuple[float, Audio]], list[Any]]:
-    """The narration as (start on the timeline, sentence audio) pairs, and its subtitles;
-    `chosen_voice` is the (engine, options) chosen for the text already, if it was."""
+    progress: Progress | None = None,
+) -> _Spoken:
+    """Speak `text` (cut to what can fit already: `_what_can_fit`), faster once if it is too
+    long for a video of `duration_s`; `chosen_voice` is the (engine, options) chosen for the text
+    already, if it was. Needs nothing of the analysis, so it can run while the video decodes."""
     from dataclasses import replace
 
-    from audio_creator.speech import SpokenSentence
     from audio_creator.speech.narrate import narrate_to_file
 
     engine, chosen = chosen_voice or _voice(options, text)
     speed = options.speed
-    changes = shot_starts(analysis)
-    text = _what_can_fit(text, analysis.duration_s, min(2.0, speed * placement.MAX_SPEEDUP))
     with _scratch(scratch_path) as scratch:
         for attempt in range(2):  # once as asked; once faster if it does not fit
             speech_options = replace(chosen, speed=speed)
-            narration = narrate_to_file(text, engine, scratch, speech_options)
+            narration = narrate_to_file(text, engine, scratch, speech_options, progress=progress)
             lengths = [s.end_s - s.start_s for s in narration.sentences]
-            needed = placement.speedup_needed(lengths, analysis.duration_s)
+            needed = placement.speedup_needed(lengths, duration_s)
             faster = min(2.0, speed * min(needed * 1.02, placement.MAX_SPEEDUP))
             if attempt == 1 or needed <= 1.0 or faster <= speed:
                 break
             logger.info("narration too long for the video: speaking at %.2f× instead", faster)
             speed = faster
-        plan = placement.place(lengths, changes, analysis.duration_s)
-        if lengths and not plan.starts_s:
-            raise ConfigError(
-                f"not one sentence of the narration fits the {analysis.duration_s:.1f} s video, "
-                f"even at {speed:.2f}× speed: shorten it, or leave --narration out"
-            )
-        voice = load(scratch)
+        return _Spoken(narration, load(scratch), speed, engine.name)
+
+
+def _place(options: PipelineOptions, spoken: _Spoken, analysis: VideoAnalysis) -> _Speech:
+    """The spoken sentences placed on the video's timeline (each at a shot change where it can),
+    their subtitles, and the narration's facts for the report.
+
+    Raises:
+        ConfigError: not one sentence fits the video.
+    """
+    from audio_creator.speech import SpokenSentence
+
+    narration, voice = spoken.narration, spoken.voice
+    lengths = [s.end_s - s.start_s for s in narration.sentences]
+    plan = placement.place(lengths, shot_starts(analysis), analysis.duration_s)
+    if lengths and not plan.starts_s:
+        raise ConfigError(
+            f"not one sentence of the narration fits the {analysis.duration_s:.1f} s video, "
+            f"even at {spoken.speed:.2f}× speed: shorten it, or leave --narration out"
+        )
     pieces: list[tuple[float, Audio]] = []
     subtitles: list[SpokenSentence] = []
     rate = voice.sample_rate
@@ -379,17 +443,17 @@ def _speech(
         subtitles.append(SpokenSentence(sentence.text, start, start + clip.shape[1] / rate))
     for warning in plan.warnings:
         logger.warning("%s", warning)
-    report["speech"] = {
-        "engine": engine.name,
+    facts = {
+        "engine": spoken.engine,
         "asked": options.tts_engine,
         "voice": narration.voice,
         "language": narration.language,
-        "speed": round(speed, 3),
+        "speed": round(spoken.speed, 3),
         "sentences": [asdict(s) for s in subtitles],
         "dropped_sentences": plan.dropped,
         "warnings": list(plan.warnings),
     }
-    return pieces, subtitles
+    return _Speech(pieces, subtitles, facts)
 
 
 def _voice(options: PipelineOptions, text: str) -> tuple[Any, Any]:
@@ -462,13 +526,13 @@ def _write_on_timeline(pieces: list[tuple[float, Audio]], duration_s: float, pat
 
 def _mix(
     options: PipelineOptions,
-    music: Path,
+    music: Audio | AudioFile,
     speech: list[tuple[float, Audio]],
     duration_s: float,
     out: Path,
-) -> tuple[dict[str, Any], npt.NDArray[np.float64]]:
-    """The mix's report, and the music's ducking gain (dB per 10 ms) for the timeline."""
-    from audio_creator.audio_source import open_audio
+) -> tuple[RenderedMix, npt.NDArray[np.float64]]:
+    """The mix (its report and loudness curve), and the music's ducking gain (dB per 10 ms),
+    for the timeline."""
     from audio_creator.mix.ducking import DuckingOptions
     from audio_creator.mix.mixer import MixOptions, Track, plan_mix, render_to_file
 
@@ -484,13 +548,12 @@ def _mix(
         duration_s=duration_s,
     )
     tracks = [Track(clip, start) for start, clip in speech]
-    music_track = Track(open_audio(music, mix_options.sample_rate))
-    plan = plan_mix([music_track], tracks, mix_options)
-    return asdict(render_to_file(plan, mix_options, out)), plan.duck_db
+    plan = plan_mix([Track(music)], tracks, mix_options)
+    return render_to_file(plan, mix_options, out), plan.duck_db
 
 
 def _mux_within_ceiling(
-    video: Path, mix: Path, merged: Path, options: PipelineOptions
+    video: VideoInfo, mix: Path, merged: Path, options: PipelineOptions
 ) -> dict[str, Any]:
     """Put the mix into the video; if the lossy encoder's overshoot still lifts the encoded
     audio's true peak over the ceiling, master the mix to a ceiling that much lower and mux
@@ -588,11 +651,24 @@ class _StageTimer:
         if self._progress is not None:
             self._progress(1.0, stage)
 
-    def progress(self, stage: str) -> Progress | None:
-        if self._progress is None:
-            return None
+    def progress(self, stage: str, stop: threading.Event | None = None) -> Progress | None:
+        """Reports labelled `stage`; with `stop`, one that raises `_Stopped` once it is set (how
+        a helper thread's work ends early when the run has failed)."""
         report = self._progress
-        return lambda fraction, _message: report(fraction, stage)
+        if report is None and stop is None:
+            return None
+
+        def step(fraction: float, _message: str) -> None:
+            if stop is not None and stop.is_set():
+                raise _Stopped("the run failed elsewhere")
+            if report is not None:
+                report(fraction, stage)
+
+        return step
+
+
+class _Stopped(Exception):
+    """A helper's work ended early because the run failed in another thread."""
 
 
 __all__ = ["PipelineOptions", "PipelineResult", "run_pipeline"]

@@ -293,7 +293,7 @@ def _mix(options: MixJob, progress: _Inner) -> JobResult:
     plan = plan_mix(music, speech, mix_options)
     progress(1.0, "measuring")
     progress(0.0, "rendering")  # passes 2 and 3: ducked, mixed, levelled, limited
-    made = render_to_file(plan, mix_options, options.output, bit_depth=options.bit_depth)
+    made = render_to_file(plan, mix_options, options.output, bit_depth=options.bit_depth).report
     progress(1.0, "rendering")
     report = asdict(made)
     outputs = {"mix": options.output}

@@ -165,14 +165,13 @@ def _loudness(axes: Axes, data: TimelineData) -> None:
 
 def short_term_loudness(path: Path) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """(times, LUFS) of the WAV `path`'s short-term loudness (3 s windows, every 100 ms), read a
-    block at a time: an hour's mix costs no more memory than a minute's."""
+    block at a time: an hour's mix costs no more memory than a minute's. (The autopipeline has
+    the mixer's own curve, `RenderedMix.short_term`, and reads nothing.)"""
     from audio_creator.audio_source import file_source
-    from audio_creator.dsp.loudness import SubBlockMeter, to_lufs, window_energies
+    from audio_creator.dsp.loudness import SubBlockMeter, short_term_curve
 
     mix = file_source(path)
     meter = SubBlockMeter(mix.channels, mix.sample_rate)
     for start in range(0, mix.frames, 1 << 20):
         meter.feed(mix.read(start, start + (1 << 20)))
-    energies = window_energies(meter.energies(), 30)
-    times = (np.arange(energies.size, dtype=np.float64) + 30) * 0.1  # a window ends 3 s in
-    return times, np.asarray(to_lufs(energies), dtype=np.float64)
+    return short_term_curve(meter.energies())

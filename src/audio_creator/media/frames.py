@@ -19,7 +19,7 @@ import numpy.typing as npt
 from av.video.reformatter import VideoReformatter
 
 from audio_creator.errors import ConfigError, MediaError
-from audio_creator.media.probe import probe, video_stream
+from audio_creator.media.probe import Video, probe, video_stream
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Frame:
 
 
 def iter_frames(
-    path: str | os.PathLike[str],
+    path: Video,
     *,
     fps: float,
     short_side: int | None = 224,
@@ -42,7 +42,7 @@ def iter_frames(
     """Yield the picture on screen at every instant k / fps, for k = 0 … ceil(duration·fps) − 1.
 
     Args:
-        path: a video file.
+        path: a video file (or its `VideoInfo`).
         fps: sampling rate in frames per second (may be lower or higher than the video's).
         short_side: scale so that the shorter displayed side has this many pixels, keeping the
             aspect ratio (width and height rounded to even numbers). None keeps the size.
@@ -114,7 +114,7 @@ def _even(value: float) -> int:
 
 
 def iter_every_frame(
-    path: str | os.PathLike[str],
+    path: Video,
     *,
     pixels: int = 64 * 36,
     fast_decode: bool = True,
@@ -125,7 +125,7 @@ def iter_every_frame(
     cut instants stay exact (`time_s == source_time_s`, from the stream's start).
 
     Args:
-        path: a video file.
+        path: a video file (or its `VideoInfo`).
         pixels: about this many pixels per image, keeping the displayed aspect ratio.
         fast_decode: skip the decoder's deblocking filter; invisible at analysis sizes and some
             10 % faster for H.264.
@@ -171,9 +171,7 @@ def iter_every_frame(
         raise MediaError(f"cannot decode {info.path}: {exc}") from exc
 
 
-def frames_at(
-    path: str | os.PathLike[str], times_s: Sequence[float], *, short_side: int = 360
-) -> list[Frame]:
+def frames_at(path: Video, times_s: Sequence[float], *, short_side: int = 360) -> list[Frame]:
     """The pictures on screen at a few instants (thumbnails, frames for a vision model).
 
     Each instant is found by seeking to the keyframe before it and decoding forward, so a handful

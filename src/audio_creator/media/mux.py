@@ -39,7 +39,7 @@ from audio_creator.dsp.true_peak import block_true_peaks
 from audio_creator.errors import ConfigError, MediaError
 from audio_creator.files import atomic_output, check_input_file, check_output_path
 from audio_creator.media.audio_encoder import EncoderSettings, encode_audio
-from audio_creator.media.probe import VideoInfo, probe, video_stream
+from audio_creator.media.probe import Video, VideoInfo, probe, video_stream
 
 logger = logging.getLogger(__name__)
 # Sample-entry tags a copied MP4/MOV video keeps as the source has them: Apple's players play
@@ -86,7 +86,7 @@ class MuxResult:
 
 
 def mux(
-    video_path: str | os.PathLike[str],
+    video_path: Video,
     audio: AudioSource,
     output_path: str | os.PathLike[str],
     *,
@@ -97,7 +97,7 @@ def mux(
     """Write `output_path`: the video of `video_path` with `audio` as its only audio track.
 
     Args:
-        video_path: the source video; never modified.
+        video_path: the source video (or its `VideoInfo`); never modified.
         audio: the soundtrack: an `Audio`, or any `AudioSource` such as `soundtrack_source(path)`,
             which is read a block at a time. Fitted to the video's duration (padded with silence
             or cut); more than two channels are downmixed to stereo. NaN or infinite samples are

@@ -1,4 +1,9 @@
-"""What is in a video file: `probe(path) -> VideoInfo`."""
+"""What is in a video file: `probe(path) -> VideoInfo`.
+
+A function that reads a video takes a `Video`: a path, or the `VideoInfo` of a probe made
+already, so that a job which probes its input once hands the facts on instead of opening the
+file again for them.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import os
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import av
 import av.stream
@@ -51,13 +56,21 @@ class VideoInfo:
         return data
 
 
-def probe(path: str | os.PathLike[str]) -> VideoInfo:
-    """Read the container and stream facts of a video file.
+Video: TypeAlias = str | os.PathLike[str] | VideoInfo  # a video file, or a probe's answer
+
+
+def probe(video: Video) -> VideoInfo:
+    """Read the container and stream facts of a video file (a `VideoInfo` is its own answer).
 
     Raises:
         MediaError: the file is missing, empty, not a media file, truncated, or has no video.
     """
-    p = check_input_file(path, what="video")
+    if isinstance(video, VideoInfo):
+        return video
+    return _probe_file(check_input_file(video, what="video"))
+
+
+def _probe_file(p: Path) -> VideoInfo:
     try:
         with av.open(str(p)) as container:
             video = video_stream(container, p)

@@ -34,6 +34,7 @@ from audio_creator.dsp.loudness import (
     SubBlockMeter,
     gated_integrated_lufs,
     measure_energies,
+    short_term_curve,
     to_lufs,
     window_energies,
 )
@@ -54,8 +55,8 @@ from audio_creator.mix.programme import (
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "MixOptions", "MixPlan", "MixReport", "MixResult", "Track", "mix", "mix_to_file", "plan_mix",
-    "render_to_file",
+    "MixOptions", "MixPlan", "MixReport", "MixResult", "RenderedMix", "Track", "mix", "mix_to_file",
+    "plan_mix", "render_to_file",
 ]  # fmt: skip
 
 
@@ -77,6 +78,9 @@ class MixReport:
     warnings: tuple[str, ...] = ()
 
 
+Curve = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]  # (times in s, values)
+
+
 @dataclass(frozen=True)
 class MixResult:
     audio: Audio
@@ -84,6 +88,17 @@ class MixResult:
     duck_gain_db: npt.NDArray[np.float64]  # music gain per 10 ms frame (0 without speech)
     music_stem: Audio | None = None  # after fit, balance, fades and ducking; if asked for
     speech_stem: Audio | None = None
+    short_term: Curve | None = None  # the output's short-term loudness (times, LUFS)
+
+
+@dataclass(frozen=True)
+class RenderedMix:
+    """A mix written to a file: its report, and the output's short-term loudness (3 s windows
+    every 100 ms, as (times where each window ends, LUFS)) from the mixer's own metering, so
+    that nothing needs to read the file again to draw it."""
+
+    report: MixReport
+    short_term: Curve
 
 
 _TRIM_LIMIT_DB = 0.04  # misses up to this are trimmed; the limiter's ceiling margin is larger
@@ -108,7 +123,7 @@ def mix(
 
         yield store
 
-    report, trim_db = _render(plan, options, into_output)
+    report, trim_db, energies = _render(plan, options, into_output)
     output *= np.float32(10 ** (trim_db / 20))
     stems: tuple[Audio | None, Audio | None] = (None, None)
     if keep_stems:
@@ -119,7 +134,10 @@ def mix(
             if programme.speech
             else None,
         )
-    return MixResult(Audio(output, options.sample_rate), report, plan.duck_db, *stems)
+    return MixResult(
+        Audio(output, options.sample_rate), report, plan.duck_db, *stems,
+        short_term_curve(energies),
+    )  # fmt: skip
 
 
 def mix_to_file(
@@ -134,7 +152,8 @@ def mix_to_file(
 
     The file appears atomically; a failure leaves nothing behind.
     """
-    return render_to_file(plan_mix(music, speech, options), options, path, bit_depth=bit_depth)
+    plan = plan_mix(music, speech, options)
+    return render_to_file(plan, options, path, bit_depth=bit_depth).report
 
 
 def plan_mix(music: Sequence[Track], speech: Sequence[Track], options: MixOptions) -> MixPlan:
@@ -145,7 +164,7 @@ def plan_mix(music: Sequence[Track], speech: Sequence[Track], options: MixOption
 
 def render_to_file(
     plan: MixPlan, options: MixOptions, path: str | os.PathLike[str], *, bit_depth: int = 24
-) -> MixReport:
+) -> RenderedMix:
     """Passes 2 and 3 of a planned mix, into a WAV file (see `mix_to_file`)."""
     rate, channels = options.sample_rate, options.channels
     with atomic_output(path) as output:
@@ -161,12 +180,12 @@ def render_to_file(
                 with open_wav_writer(target, rate, channels, depth) as write:
                     yield lambda start, block: write(block)
 
-            report, trim_db = _render(plan, options, fresh_file)
+            report, trim_db, energies = _render(plan, options, fresh_file)
             if not direct:
                 _copy_scaled(raw, output, 10 ** (trim_db / 20), bit_depth)
         finally:
             raw.unlink(missing_ok=True)
-    return report
+    return RenderedMix(report, short_term_curve(energies))
 
 
 def _copy_scaled(source: Path, target: Path, gain: float, bit_depth: int) -> None:
@@ -251,13 +270,14 @@ def _render(
     plan: MixPlan,
     options: MixOptions,
     open_sink: Callable[[bool], contextlib.AbstractContextManager[Sink]],
-) -> tuple[MixReport, float]:
+) -> tuple[MixReport, float, npt.NDArray[np.float64]]:
     """Pass 2 measures the ducked mix and solves the gain; pass 3 renders it into a sink.
 
     `open_sink(final)` gives a fresh sink for each attempt; `final` says that no trim will
     follow. When the limiter has work to do, pass 3 measures what it renders; a miss of more
-    than a few hundredths of an LU (rare) re-solves and renders again. Returns the report and
-    the trim in dB still to apply to what the last sink received.
+    than a few hundredths of an LU (rare) re-solves and renders again. Returns the report, the
+    trim in dB still to apply to what the last sink received, and the K-weighted sub-block
+    energies of the output (trim included).
     """
     programme, rate = plan.programme, options.sample_rate
     warnings = list(plan.warnings)
@@ -284,7 +304,8 @@ def _render(
             )
         if known is not None:
             peak = 20 * math.log10(known) + gain.gain_db if known > 0 else -math.inf
-        loudness = measure_energies(energies * 10 ** (gain.gain_db / 10))
+        energies_out = energies * 10 ** (gain.gain_db / 10)  # exact: the gain is one scalar
+        loudness = measure_energies(energies_out)
         miss_db = 0.0
     else:
         for _ in range(3):
@@ -330,7 +351,7 @@ def _render(
         channels=options.channels,
         warnings=tuple(warnings),
     )
-    return report, trim_db
+    return report, trim_db, energies_out * 10 ** (trim_db / 10)
 
 
 def _render_final(
