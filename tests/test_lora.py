@@ -335,8 +335,9 @@ def test_musicgen_trains_on_its_text_condition(data: dict[str, Path], tmp_path: 
 def test_a_batch_masks_its_padding(trained: Any) -> None:
     """A short example batched beside a longer one (shorter codes, fewer frames of video
     memory): each codebook's loss is the token-weighted mean of the two examples' own."""
-    from audio_creator.train.features import Example
-    from audio_creator.train.lora import Crop, _Base
+    from audio_creator.music.neural.features import Example
+    from audio_creator.music.vidmuse.trainable import VidmuseTrainable
+    from audio_creator.train.lora import Crop
 
     g = torch.Generator().manual_seed(5)
 
@@ -345,7 +346,7 @@ def test_a_batch_masks_its_padding(trained: Any) -> None:
                        local=torch.randn(4, 17, 48, generator=g),
                        overall=torch.randn(32, 17, 48, generator=g))  # fmt: skip
 
-    base = _Base("vidmuse", Path("."), trained.model, trained.model.decoder, None)
+    base = VidmuseTrainable(Path("."), trained.model, codec=None)
     short, long = Crop(example(20), 0, 20), Crop(example(80), 10, 50)  # 1 and 2 video frames
     with torch.no_grad():
         _, together = batch_loss(base, [short, long], "cpu")
@@ -357,12 +358,12 @@ def test_a_batch_masks_its_padding(trained: Any) -> None:
     # and the loss is the one transformers' MusicGen computes from the same labels (its own
     # per-codebook cross-entropy, after audiocraft's), padding as its ignored label
     from audio_creator.music.neural.tokens import teacher_forcing
-    from audio_creator.train.lora import _condition
+    from audio_creator.train.lora import condition
 
     codes = torch.full((2, 4, 50), PAD)
     codes[0, :, :20], codes[1] = short.example.codes, long.example.codes[:, 10:60]
     inputs, targets, _ = teacher_forcing(codes, torch.tensor([20, 50]), PAD, [0, 1, 2, 3])
-    memory, mask = _condition(base, [short, long], "cpu")
+    memory, mask = condition(base, [short, long], "cpu")
     with torch.no_grad():
         theirs = base.decoder(
             input_ids=inputs.reshape(8, -1), encoder_hidden_states=memory,
@@ -404,12 +405,13 @@ def test_gradient_accumulation_equals_the_larger_batch(data: dict[str, Path]) ->
 
 
 def test_a_dropped_condition_is_the_null_video_inference_guides_with(trained: Any) -> None:
+    from audio_creator.music.neural.features import Example
     from audio_creator.music.vidmuse.frames import black
-    from audio_creator.train.features import Example
-    from audio_creator.train.lora import Crop, _Base, _condition
+    from audio_creator.music.vidmuse.trainable import VidmuseTrainable
+    from audio_creator.train.lora import Crop, condition
 
     g = torch.Generator().manual_seed(6)
-    base = _Base("vidmuse", Path("."), trained.model, trained.model.decoder, None)
+    base = VidmuseTrainable(Path("."), trained.model, codec=None)
     crops = [
         Crop(Example("x", torch.zeros(4, 50, dtype=torch.long), 50.0,
                      local=torch.randn(4, 17, 48, generator=g),
@@ -417,7 +419,7 @@ def test_a_dropped_condition_is_the_null_video_inference_guides_with(trained: An
         for _ in range(2)
     ]  # fmt: skip
     with torch.no_grad():
-        memory, mask = _condition(base, crops, "cpu")
+        memory, mask = condition(base, crops, "cpu")
         tokens = trained.model.video.clip_tokens(torch.from_numpy(black(1, 32)))
         expected = trained.model.video(
             tokens.expand(2, -1, -1)[None], tokens.expand(32, -1, -1)[None]

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).parents[1] / "src" / "audio_creator"
 # room → the modules it must not import (a lower room never reaches into a higher one).
 FORBIDDEN = {
     "dsp": ("audio_creator.mix", "audio_creator.music", "audio_creator.jobs"),
-    "music": ("audio_creator.mix", "audio_creator.jobs"),
+    "music": ("audio_creator.mix", "audio_creator.jobs", "audio_creator.train"),
     "eval": ("audio_creator.train", "audio_creator.jobs"),
     "mix": ("audio_creator.jobs", "audio_creator.music"),
 }
@@ -45,3 +45,22 @@ def test_the_check_sees_a_function_level_import(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from audio_creator.jobs.run import run\n")
     assert "audio_creator.jobs.run" in imported(module)
+
+
+def test_the_training_loop_does_not_ask_which_model_it_trains() -> None:
+    """`train/lora.py` reaches its base only through `music.neural.trainable`: no comparison
+    with a model's name anywhere in it, and no import of a model's own modules."""
+    path = PACKAGE / "train" / "lora.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    named = [
+        ast.unparse(node)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Compare)
+        and any(
+            isinstance(side, ast.Constant) and side.value in ("vidmuse", "musicgen")
+            for side in (node.left, *node.comparators)
+        )
+    ]
+    assert named == []
+    models = ("audio_creator.music.vidmuse", "audio_creator.music.musicgen")
+    assert [name for name in imported(path) if name.startswith(models)] == []

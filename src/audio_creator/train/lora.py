@@ -1,7 +1,8 @@
 """LoRA fine-tuning of a neural music decoder (VidMuse or MusicGen) on video–soundtrack pairs.
 
-manifest → every row checked → features, computed once and cached (`features`) → the base
-model, frozen, with LoRA layers in its decoder (`music.lora`) → epochs of teacher-forced steps
+manifest → every row checked → the base model, frozen (`music.neural.trainable`: what the loop
+needs of it, whichever it is) → features, computed once and cached (`music.neural.features`) →
+LoRA layers in its decoder (`music.lora`) → epochs of teacher-forced steps
 on the delayed codes, the very sequence generation walks (`tokens.teacher_forcing`), with a
 cross-entropy per codebook → the adapter with its metadata, the loss log (CSV and JSON) and its
 curve (PNG).
@@ -28,11 +29,12 @@ from typing import Any
 
 from audio_creator.errors import BackendUnavailable, ConfigError, require_finite
 from audio_creator.music.lora import DEFAULT_TARGETS
+from audio_creator.music.neural.trainable import IMPLEMENTATIONS, TrainableBase, load_trainable
 from audio_creator.pairs import MISMATCH_LIMIT_S
 
 logger = logging.getLogger(__name__)
 
-BASES = ("vidmuse", "musicgen")
+BASES = tuple(IMPLEMENTATIONS)  # the models an adapter can be trained on
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 MAX_GRAD_NORM = 1.0
 
@@ -110,22 +112,6 @@ class TrainResult:
     model: Any = None  # the base model with the trained LoRA layers in its decoder
 
 
-@dataclass
-class _Base:
-    kind: str
-    folder: Path
-    model: Any
-    decoder: Any
-    codec: Any
-    tokenizer: Any = None
-    black: Any = None  # vidmuse: CLIP's tokens of a black frame (the null video), made once
-
-    def key(self) -> dict[str, Any]:
-        from audio_creator.music.lora import config_hash
-
-        return {"folder": str(self.folder.resolve()), "decoder": config_hash(self.decoder.config)}
-
-
 def train(options: TrainOptions, on_epoch: Callable[[int], None] | None = None) -> TrainResult:
     """Train an adapter (see the module docstring); `on_epoch(n)` after epoch n's checkpoint."""
     from audio_creator.music.neural import missing_packages, pick_device
@@ -154,7 +140,7 @@ def train(options: TrainOptions, on_epoch: Callable[[int], None] | None = None) 
                           "epochs already: give --epochs more than that")  # fmt: skip
 
     torch.manual_seed(options.seed)
-    base = _load_base(options, device)
+    base = load_trainable(options.base, options.music_model, device)
     names = lora.target_names(base.decoder, options.target_modules)
     peft_config = lora.attach(base.decoder, names, options.rank, options.alpha)
     base.decoder.to(device)
@@ -210,7 +196,7 @@ def train(options: TrainOptions, on_epoch: Callable[[int], None] | None = None) 
 
 
 def _epoch(
-    options: TrainOptions, base: _Base, examples: list[Any], epoch: int, optimiser: Any,
+    options: TrainOptions, base: TrainableBase, examples: list[Any], epoch: int, optimiser: Any,
     scaler: Any, amp: Any, device: Any, bar: Any,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """One pass over the examples, in an order (and with crops) of this epoch's own seed."""
@@ -281,7 +267,7 @@ def _crop(example: Any, options: TrainOptions, generator: Any) -> Crop:
     return Crop(example, start, longest, null)
 
 
-def batch_loss(base: _Base, crops: list[Crop], device: Any) -> tuple[Any, list[Any]]:
+def batch_loss(base: TrainableBase, crops: list[Crop], device: Any) -> tuple[Any, list[Any]]:
     """`token_loss` of a batch of crops, with their conditions."""
     import torch
 
@@ -291,7 +277,7 @@ def batch_loss(base: _Base, crops: list[Crop], device: Any) -> tuple[Any, list[A
     for row, crop in enumerate(crops):
         codes[row, :, : crop.frames] = crop.example.codes[:, crop.start : crop.start + crop.frames]
     lengths = torch.tensor([c.frames for c in crops])
-    memory, mask = _condition(base, crops, device)
+    memory, mask = condition(base, crops, device)
     return token_loss(base.decoder, codes.to(device), lengths.to(device), memory, mask)
 
 
@@ -323,7 +309,7 @@ def token_loss(
     return torch.stack(per_book).mean(), per_book
 
 
-def _condition(base: _Base, crops: list[Crop], device: Any) -> tuple[Any, Any]:
+def condition(base: TrainableBase, crops: list[Crop], device: Any) -> tuple[Any, Any]:
     """The decoder's cross-attention memory for each crop (padded to the longest, masked)."""
     import torch
 
@@ -331,22 +317,9 @@ def _condition(base: _Base, crops: list[Crop], device: Any) -> tuple[Any, Any]:
     memories, masked = [], []
     with torch.no_grad():  # the encoders are frozen
         for crop in crops:
-            example = crop.example
-            if base.kind == "vidmuse":
-                from audio_creator.music.vidmuse.frames import local_span
-
-                first, last = local_span(*crop.seconds, int(example.local.shape[0]))
-                local = example.local[first:last].to(device=device, dtype=dtype)
-                overall = example.overall.to(device=device, dtype=dtype)
-                if crop.null:
-                    black = _black_tokens(base, device).to(dtype)
-                    local, overall = black.expand_as(local), black.expand_as(overall)
-                memories.append(base.model.video(local[None], overall[None])[0])
-            else:
-                states = example.states.to(device=device, dtype=dtype)
-                project = getattr(base.model, "enc_to_dec_proj", None) or torch.nn.Identity()
-                memories.append(project(torch.zeros_like(states) if crop.null else states))
-            masked.append(crop.null and base.kind == "musicgen")  # MusicGen's null: all masked
+            memory, hidden = base.memory(crop.example, crop.seconds, crop.null, device, dtype)
+            memories.append(memory)
+            masked.append(hidden)
     longest = max(m.shape[0] for m in memories)
     memory = torch.zeros(len(memories), longest, memories[0].shape[-1], device=device, dtype=dtype)
     mask = torch.zeros(len(memories), longest, dtype=torch.long, device=device)
@@ -355,66 +328,19 @@ def _condition(base: _Base, crops: list[Crop], device: Any) -> tuple[Any, Any]:
     return memory, mask
 
 
-def _black_tokens(base: _Base, device: Any) -> Any:
-    """CLIP's tokens of one black frame [1, tokens, width] (the null video's frames)."""
-    import torch
-
-    from audio_creator.music.vidmuse.frames import black
-
-    if base.black is None:
-        pixels = torch.from_numpy(black(1, base.model.config.image_size)).to(device)
-        base.black = base.model.video.clip_tokens(pixels.to(next(base.model.parameters()).dtype))
-    return base.black
+# ---------------------------------------------------------------------------------------- features
 
 
-# ---------------------------------------------------------------------------- loading, features
-
-
-def _load_base(options: TrainOptions, device: Any) -> _Base:
-    """The base model in float32 (the adapter trains in full precision; autocast runs the
-    matrix products in half on a GPU), frozen."""
-    from transformers import EncodecModel
-
-    if options.base == "vidmuse":
-        from audio_creator.music.vidmuse.backend import load_network, model_folders
-
-        folder, codec_folder = model_folders(options.music_model or "vidmuse")
-        model = load_network(folder)
-        codec = EncodecModel.from_pretrained(codec_folder, local_files_only=True)
-        found = _Base("vidmuse", folder, model, model.decoder, codec)
-    else:
-        from transformers import AutoTokenizer, MusicgenForConditionalGeneration
-
-        from audio_creator import models
-        from audio_creator.music.musicgen import DEFAULT_MODEL
-
-        folder = models.locate(options.music_model or DEFAULT_MODEL)
-        model = MusicgenForConditionalGeneration.from_pretrained(folder, local_files_only=True)
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        found = _Base("musicgen", folder, model, model.decoder, model.audio_encoder, tokenizer)
-    found.model.requires_grad_(False)
-    found.model.to(device).eval()
-    found.codec.requires_grad_(False)
-    found.codec.to(device).eval()
-    return found
-
-
-def _prepare(options: TrainOptions, base: _Base, rows: list[Any], device: Any) -> list[Any]:
+def _prepare(options: TrainOptions, base: TrainableBase, rows: list[Any], device: Any) -> list[Any]:
     """Every row's features (from the cache when they are there), before the first step."""
     from audio_creator import models
-    from audio_creator.train import features
+    from audio_creator.music.neural.features import Cache
 
-    cache = features.Cache(options.cache_dir or models.models_dir() / "features")
+    cache = Cache(options.cache_dir or models.models_dir() / "features")
     started = time.perf_counter()
     examples = []
     for row in rows:
-        if base.kind == "vidmuse":
-            made = features.vidmuse_example(cache, base.model, base.codec, base.key(), row, device)
-        else:
-            text = row.text or options.prompt
-            made = features.musicgen_example(
-                cache, base.model, base.tokenizer, base.key(), row, text, device
-            )
+        made = base.example(cache, row, options.prompt, device)
         if made.codes.shape[0] != base.decoder.num_codebooks:
             raise ConfigError(f"EnCodec gives {made.codes.shape[0]} codebooks; the decoder "
                               f"predicts {base.decoder.num_codebooks}")  # fmt: skip
@@ -468,7 +394,7 @@ def _read_checkpoint(options: TrainOptions, amp: Any) -> dict[str, Any]:
 
 
 def _save_checkpoint(
-    options: TrainOptions, base: _Base, optimiser: Any, scaler: Any, amp: Any,
+    options: TrainOptions, base: TrainableBase, optimiser: Any, scaler: Any, amp: Any,
     log: list[dict[str, Any]], epochs: int,
 ) -> None:  # fmt: skip
     import torch
@@ -540,7 +466,7 @@ def _plot(log: list[dict[str, Any]], path: Path) -> None:
 
 
 def _metadata(
-    options: TrainOptions, base: _Base, peft_config: Any, names: list[str],
+    options: TrainOptions, base: TrainableBase, peft_config: Any, names: list[str],
     counts: dict[str, int], decoder_size: int, rows: list[Any], losses: list[float],
 ) -> dict[str, Any]:  # fmt: skip
     import datetime

@@ -1,6 +1,6 @@
-"""What training reads, computed once per file and cached: each soundtrack as EnCodec codes, and
-what the frozen encoders make of each video (VidMuse: CLIP's tokens for the local frames at
-2 fps and the 32 global ones; MusicGen: the T5 states of the example's description).
+"""What a neural music model is trained on, computed once per file and cached: each soundtrack as
+EnCodec codes, and what the frozen encoders make of its condition (each trainable base says what:
+`music.vidmuse.trainable`, `music.musicgen_trainable`).
 
 Entries are keyed by the file (path, size, modification time), the model (its folder and the
 decoder's architecture hash) and the settings that shape them, so editing a file or switching
@@ -23,7 +23,6 @@ from audio_creator.errors import MediaError
 logger = logging.getLogger(__name__)
 
 ENCODE_S = 30.0  # audio goes through EnCodec in pieces this long (bounded memory)
-CLIP_BATCH = 32
 
 
 @dataclass
@@ -36,7 +35,7 @@ class Example:
     local: Any = None  # vidmuse: CLIP tokens [T, tokens, width] of the frames at 2 fps
     overall: Any = None  # vidmuse: [32, tokens, width] of the global frames
     states: Any = None  # musicgen: T5 states [tokens, width] of the description
-    text: str | None = None
+    text: str | None = None  # musicgen: the description
 
     @property
     def frames(self) -> int:
@@ -115,74 +114,3 @@ def encode_mono(codec: Any, samples: Any, device: Any) -> Any:
             parts.append(codes[0, 0].cpu())
     frames = round(samples.shape[-1] / hop)
     return torch.cat(parts, dim=-1)[:, :frames].long()
-
-
-def vidmuse_example(
-    cache: Cache, model: Any, codec: Any, model_key: dict[str, Any], row: Any, device: Any
-) -> Example:
-    """Codes and CLIP tokens of one manifest row, for VidMuse."""
-    import torch
-
-    from audio_creator.music.vidmuse import frames
-
-    size = model.config.image_size
-
-    def make() -> dict[str, Any]:
-        codes = encode_audio(codec, row.audio, row.duration_s, False, device)
-
-        def clip(pixels: Any) -> Any:
-            tensor = torch.from_numpy(pixels).to(device)
-            with torch.inference_mode():
-                parts = [model.video.clip_tokens(c) for c in torch.split(tensor, CLIP_BATCH)]
-            return torch.cat(parts).half().cpu()
-
-        local = clip(frames.local_frames(row.video, row.duration_s, size))
-        overall = clip(frames.global_frames(row.video, size))
-        return {"codes": codes.short(), "local": local, "overall": overall}
-
-    key = {"kind": "vidmuse", "model": model_key, "video": file_key(row.video),
-           "audio": file_key(row.audio), "seconds": round(row.duration_s, 3)}  # fmt: skip
-    found = cache.get(key, make)
-    return Example(row.video.name, found["codes"].long(), float(codec.config.frame_rate),
-                   local=found["local"], overall=found["overall"])  # fmt: skip
-
-
-def musicgen_example(
-    cache: Cache, model: Any, tokenizer: Any, model_key: dict[str, Any], row: Any,
-    text: str | None, device: Any,
-) -> Example:  # fmt: skip
-    """Codes and T5 states of one manifest row, for MusicGen. The description is `text`, else
-    the one inference writes for the video when no prompt is given (`musicgen.describe`)."""
-    import torch
-
-    codec = model.audio_encoder
-    stereo = int(model.config.decoder.audio_channels) == 2
-
-    def make_codes() -> dict[str, Any]:
-        return {"codes": encode_audio(codec, row.audio, row.duration_s, stereo, device).short()}
-
-    def make_states() -> dict[str, Any]:
-        said = text if text is not None else describe_video(row.video, row.duration_s)
-        tokens = tokenizer([said], return_tensors="pt").to(device)
-        with torch.inference_mode():
-            states = model.text_encoder(
-                input_ids=tokens.input_ids, attention_mask=tokens.attention_mask
-            ).last_hidden_state
-        return {"states": states[0].cpu(), "text": said}
-
-    audio_key = {"kind": "musicgen-codes", "model": model_key, "audio": file_key(row.audio),
-                 "seconds": round(row.duration_s, 3)}  # fmt: skip
-    codes = cache.get(audio_key, make_codes)["codes"].long()
-    said = {"text": text} if text is not None else {"video": file_key(row.video)}
-    states = cache.get({"kind": "musicgen-text", "model": model_key, **said}, make_states)
-    return Example(row.video.name, codes, float(codec.config.frame_rate),
-                   states=states["states"], text=states["text"])  # fmt: skip
-
-
-def describe_video(video: Path, duration_s: float) -> str:
-    """What `musicgen` would be told about this video, given no prompt."""
-    from audio_creator.analysis.video import analyse_video
-    from audio_creator.music.backend import MusicRequest
-    from audio_creator.music.musicgen import describe
-
-    return describe(MusicRequest(duration_s, analyse_video(video)))
