@@ -28,8 +28,9 @@ Command = Callable[[argparse.Namespace], int]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (also the console script's entry point)."""
-    parser = _build_parser()
-    args = parser.parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    parser = _build_parser(batch_mode=_batch_mode(given))
+    args = parser.parse_args(given)
     configure_logging(args.log_level)
     with stopping_signals():
         return _run(parser, args)
@@ -88,7 +89,20 @@ def available_commands() -> frozenset[str]:
 # ----------------------------------------------------------------------------------------- parser
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _batch_mode(argv: list[str]) -> str | None:
+    """The mode a `batch` command line names (its options are the batch's defaults), if any."""
+    if "batch" not in argv:
+        return None
+    rest = argv[argv.index("batch") + 1 :]
+    for i, word in enumerate(rest):
+        if word == "--mode" and i + 1 < len(rest):
+            return rest[i + 1]
+        if word.startswith("--mode="):
+            return word.split("=", 1)[1]
+    return None
+
+
+def _build_parser(batch_mode: str | None = None) -> argparse.ArgumentParser:
     from audio_creator import __version__
 
     # Global options are accepted before and after the subcommand.
@@ -271,6 +285,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", type=Path, default=Path("output/eval"),
                    help="where results.json and results.csv go (default output/eval)")  # fmt: skip
 
+    _add_batch(command, batch_mode)
+
     p = command("models", commands.models, "model weights: list what is here, download, verify")
     p.add_argument("action", choices=("list", "download", "verify"))
     p.add_argument(
@@ -279,6 +295,44 @@ def _build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("--force", action="store_true", help="download again even when present")
     return parser
+
+
+def _add_batch(command: Callable[..., argparse.ArgumentParser], mode: str | None) -> None:
+    from audio_creator.jobs.options import JOBS
+    from audio_creator.jobs.spec import add_batch_defaults
+
+    p = command(
+        "batch", commands.batch,
+        "one mode's job for every video of a folder or every row of a manifest, each row's "
+        "outputs in OUTPUT_DIR/ROW_ID/; done rows are skipped when run again",
+    )  # fmt: skip
+    p.add_argument("--mode", required=True, metavar="{" + ",".join(JOBS) + "}",
+                   help="the job to run for each row")  # fmt: skip
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", type=Path, metavar="DIR",
+                        help="every video in DIR (every .txt file for tts)")  # fmt: skip
+    source.add_argument(
+        "--manifest", type=Path, metavar="FILE",
+        help="a .csv or .jsonl file: one row per job, its columns the mode's options (and id)",
+    )  # fmt: skip
+    p.add_argument(
+        "--output-dir", type=Path, required=True, metavar="OUT",
+        help="each row's outputs go to OUT/ROW_ID/; OUT/batch_report.csv and .json",
+    )  # fmt: skip
+    p.add_argument("--workers", type=int, default=None,
+                   help="rows at once (default: the number of cores)")  # fmt: skip
+    p.add_argument("--engine", default="local", help="where rows run: local (default)")
+    p.add_argument("--force", action="store_true", help="redo rows that are done")
+    p.add_argument("--max-failures", type=int, default=None, metavar="N",
+                   help="start no more rows after N have failed")  # fmt: skip
+    p.add_argument(
+        "--retries", type=int, default=2, metavar="N",
+        help="run a row again when its worker died, up to N times (default 2)",
+    )  # fmt: skip
+    if mode in JOBS:
+        taken = {a for action in p._actions for a in action.option_strings}
+        group = p.add_argument_group(f"{mode}'s options: the defaults of every row")
+        add_batch_defaults(group, JOBS[mode], taken)
 
 
 # The LoRA default targets (music.lora.DEFAULT_TARGETS), named here so that `--help` imports no

@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from audio_creator.errors import MediaError
@@ -112,6 +113,35 @@ def _run_job(args: argparse.Namespace, cls: type[JobOptions]) -> JobResult:
 
     bar = make_progress()
     return jobs.run(cls.from_namespace(args), progress=lambda stage, done: bar(done, stage))
+
+
+def batch(args: argparse.Namespace) -> int:
+    from audio_creator.batch import BatchOptions, run_batch, summary
+    from audio_creator.errors import ConfigError
+    from audio_creator.jobs.options import JOBS
+    from audio_creator.jobs.spec import BATCH_PREFIX, check_default
+
+    if args.mode not in JOBS:
+        raise ConfigError(f"--mode must be one of {', '.join(JOBS)}, got {args.mode!r}")
+    fields = {f.name: f for f in JOBS[args.mode].fields()}
+    defaults = {name.removeprefix(BATCH_PREFIX): value for name, value in vars(args).items()
+                if name.startswith(BATCH_PREFIX)}  # fmt: skip
+    if "device" in fields and args.device is not None:
+        defaults["device"] = args.device
+    for name, value in defaults.items():  # refused now, not in every row
+        check_default(fields[name], value)
+        if isinstance(value, Path):
+            defaults[name] = value.expanduser().resolve()
+    options = BatchOptions(
+        mode=args.mode, output_dir=args.output_dir, input_dir=args.input, manifest=args.manifest,
+        defaults=defaults, workers=args.workers, engine=args.engine, force=args.force,
+        max_failures=args.max_failures, retries=args.retries,
+    )  # fmt: skip
+    result = run_batch(options)
+    print(summary(result))
+    for path in result.reports:
+        print(f"wrote {path}")
+    return result.exit_code
 
 
 def mix(args: argparse.Namespace) -> int:

@@ -22,7 +22,9 @@ half-written.
 
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 from typing import Any
 
 from audio_creator.errors import ConfigError
@@ -90,6 +92,38 @@ def _job(mode: str) -> Any:
     return job
 
 
+def batch(
+    mode: str,
+    output_dir: str | os.PathLike[str],
+    *,
+    input_dir: str | os.PathLike[str] | None = None,
+    manifest: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
+    force: bool = False,
+    max_failures: int | None = None,
+    retries: int = 2,
+    **defaults: Any,
+) -> Any:
+    """Run `mode` for every video of `input_dir` (every .txt for tts) or every row of `manifest`
+    (CSV or JSON Lines; columns are the mode's options), each row's outputs in
+    `output_dir/ROW_ID/`; `defaults` are options for every row. Done rows are skipped; a failed
+    row is reported, not raised. Returns a `batch.BatchResult`; `progress("batch", fraction)`
+    after each row. See `audio_creator.batch`."""
+    from audio_creator.batch import BatchOptions, run_batch
+
+    fields = {f.name for f in JOBS[mode].fields()} if mode in JOBS else set()
+    unknown = sorted(set(defaults) - fields)
+    if unknown:
+        raise ConfigError(f"{mode} has no option {', '.join(map(repr, unknown))}")
+    options = BatchOptions(
+        mode, Path(output_dir), input_dir=None if input_dir is None else Path(input_dir),
+        manifest=None if manifest is None else Path(manifest), defaults=defaults,
+        workers=workers, force=force, max_failures=max_failures, retries=retries,
+    )  # fmt: skip
+    return run_batch(options, progress)
+
+
 autopipeline = _job("autopipeline")
 vidmuse = _job("vidmuse")
 tts = _job("tts")
@@ -107,6 +141,7 @@ __all__ = [
     "VidmuseJob",
     "WavjourneyJob",
     "autopipeline",
+    "batch",
     "mix",
     "options_of",
     "run",

@@ -335,3 +335,16 @@ class WavjourneyJob(JobOptions):
 JOBS: dict[str, type[JobOptions]] = {
     cls.MODE: cls for cls in (AutopipelineJob, VidmuseJob, TtsJob, MixJob, WavjourneyJob)
 }
+# Where a job's outputs go when the caller chooses no names (the web, a batch): the main output,
+# in the job's own folder…
+OUTPUT_NAMES = {
+    "autopipeline": "soundtrack.wav", "vidmuse": "music.wav", "tts": "speech.wav",
+    "mix": "mix.wav", "wavjourney": "audio.wav",
+}  # fmt: skip
+# …and the output options a caller may switch on (true) but not name: → the file they write.
+EXTRA_OUTPUTS = {
+    "subtitles": "speech.srt",
+    "midi_out": "music.mid",
+    "report": "{stem}.json",  # mix.json, music.json
+    "merged_video_path": None,  # set by merge_video: STEM.mp4 beside the output
+}

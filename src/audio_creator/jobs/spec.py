@@ -243,4 +243,53 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type[JobOptions]) -> Non
         where.add_argument(*names, type=f.kind, **extra)
 
 
-__all__ = ["Field", "JobOptions", "Spec", "add_arguments", "check", "option", "out_of_bounds"]
+def check_default(f: Field, value: Any) -> None:
+    """Refuse, with a message naming the option, a value for `f` that no job could take: of the
+    wrong type, not among its choices or outside its bounds (a batch's defaults are checked so,
+    before any row runs)."""
+    low, high = f.spec.low, f.spec.high
+    for item in value if f.many else [value]:
+        _check_value(f, item)
+        number = isinstance(item, (int, float)) and not isinstance(item, bool)
+        if number and ((low is not None and item < low) or (high is not None and item > high)):
+            lowest = "…" if low is None else f"{low:g}"
+            highest = "…" if high is None else f"{high:g}"
+            raise ConfigError(f"{f.flag} must be within {lowest}–{highest}, got {item:g}")
+
+
+BATCH_PREFIX = "row__"  # the destination of a mode's option given to `batch`
+
+
+def add_batch_defaults(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: type[JobOptions],
+    taken: set[str],
+) -> None:  # fmt: skip
+    """The mode's options as defaults for every row of a batch: each optional (left out unless
+    given), none of its outputs (each row has its own folder) or secrets; a flag the batch uses
+    itself (`taken`) is spelled as the original main.py spelled it."""
+    for f in cls.fields():
+        if f.spec.shared or f.spec.role in ("output", "secret"):
+            continue
+        if f.spec.role == "extra_output" and f.kind is not bool:
+            continue  # an output path: rows switch extra outputs on in their manifest
+        flags = [f.flag] if f.flag not in taken else [o for o in f.spec.original if o not in taken]
+        if not flags:
+            continue
+        extra: dict[str, Any] = {"help": f.spec.help, "dest": BATCH_PREFIX + f.name,
+                                 "default": argparse.SUPPRESS}  # fmt: skip
+        if f.kind is bool:
+            parser.add_argument(*flags, action="store_true", **extra)
+            continue
+        if f.spec.choices is not None:
+            extra["metavar"] = "{" + ",".join(map(str, f.spec.choices)) + "}"
+        else:
+            extra["metavar"] = f.spec.metavar or f.name.upper()
+        if f.many:
+            extra["action"] = "append"
+        parser.add_argument(*flags, type=f.kind, **extra)
+
+
+__all__ = [
+    "BATCH_PREFIX", "Field", "JobOptions", "Spec", "add_arguments", "add_batch_defaults",
+    "check", "check_default", "option", "out_of_bounds",
+]  # fmt: skip

@@ -16,21 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from audio_creator.errors import ConfigError, MediaError
-from audio_creator.jobs.options import JOBS
+from audio_creator.jobs.options import EXTRA_OUTPUTS, JOBS, OUTPUT_NAMES
 from audio_creator.jobs.spec import Field
 
 MODES = ("autopipeline", "vidmuse", "tts", "mix", "wavjourney")
-OUTPUT_NAMES = {
-    "autopipeline": "soundtrack.wav", "vidmuse": "music.wav", "tts": "speech.wav",
-    "mix": "mix.wav", "wavjourney": "audio.wav",
-}  # fmt: skip
-# Output options a client may switch on (true) but not name: → the file they write.
-EXTRA_OUTPUTS = {
-    "subtitles": "speech.srt",
-    "midi_out": "music.mid",
-    "report": "{stem}.json",  # mix.json, music.json
-    "merged_video_path": None,  # set by merge_video: STEM.mp4 beside the output
-}
 # What each kind of input option must hold, checked by content.
 MEDIA_INPUTS = frozenset(("video", "music", "speech"))
 TEXT_INPUTS = frozenset(("text_file", "narration_file"))

@@ -142,7 +142,9 @@ def _pick(mode: str, folder: Path, names: list[str]) -> Results:
     def first(suffix: str) -> str | None:
         return next((str(folder / n) for n in names if n.endswith(suffix)), None)
 
-    main = commands.OUTPUT_NAMES[mode]
+    from audio_creator.jobs.options import OUTPUT_NAMES
+
+    main = OUTPUT_NAMES[mode]
     audio = str(folder / main) if main in names else first(".wav")
     candidates = [(str(folder / name), label) for name, label in _ranked(folder, names)]
     return Results(audio, first(".mp4"), first(".png"), [str(folder / n) for n in names],
