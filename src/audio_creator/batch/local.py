@@ -33,6 +33,7 @@ class Task:
     inputs: list[Path]
     known: list[dict[str, Any]] = field(default_factory=list)  # the inputs' recorded facts
     attempt: int = 1
+    cores: int = 0  # the cores its job may keep busy (0: the machine's; see `cores`)
 
 
 @dataclass
@@ -76,6 +77,8 @@ class LocalEngine:
         return bool(self._running)
 
     def submit(self, task: Task) -> None:
+        if self.workers > 1:  # jobs side by side share the cores out
+            task.cores = max(1, (os.cpu_count() or 1) // self.workers)
         receive, send = self._context.Pipe(duplex=False)
         process = self._context.Process(
             target=work, args=(task, send), name=f"batch-{task.row_id}", daemon=False
@@ -129,11 +132,14 @@ class LocalEngine:
 def work(task: Task, conn: Any) -> None:
     """A worker: run the task's job, and send back how it went (one message)."""
     from audio_creator.batch.record import file_facts
+    from audio_creator.cores import ENVIRONMENT
     from audio_creator.errors import AudioCreatorError
     from audio_creator.interrupts import stopping_signals
     from audio_creator.jobs import options_of
     from audio_creator.jobs import run as run_job
 
+    if task.cores:
+        os.environ[ENVIRONMENT] = str(task.cores)
     _log_to(task.staging / "batch.log")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle
     started = time.perf_counter()

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,6 +32,7 @@ import numpy as np
 from av.audio.codeccontext import AudioCodecContext
 
 from audio_creator.audio_source import AudioSource
+from audio_creator.cores import cores
 
 SEGMENTABLE_FRAME_SIZES = {"aac": 1024}  # codec → samples per frame, for codecs safe to split
 _PREROLL_FRAMES = 16
@@ -72,7 +72,7 @@ def encode_audio(
             least twice `min_segment_s`), so that the packets waiting for the consumer stay few.
     """
     frame_size = SEGMENTABLE_FRAME_SIZES.get(settings.codec, 0)
-    workers = workers or os.cpu_count() or 1
+    workers = workers or cores()
     frames, duration_s = audio.frames, audio.frames / audio.sample_rate
     pieces = min(workers, int(duration_s // min_segment_s)) if frame_size else 1
     if pieces <= 1:  # one encoder streams: nothing waits

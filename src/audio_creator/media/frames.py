@@ -8,7 +8,6 @@ copy is ever made.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -18,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from av.video.reformatter import VideoReformatter
 
+from audio_creator.cores import alone, cores
 from audio_creator.errors import ConfigError, MediaError
 from audio_creator.media.probe import Video, probe, video_stream
 
@@ -147,8 +147,9 @@ def iter_every_frame(
             stream.thread_type = "AUTO"
             # More frame threads than cores: each waits on its reference frames part of the time,
             # and a deeper pipeline keeps the cores busy (measured: 8 threads decode a 720p H.264
-            # clip some 30 % faster than the default on two cores). FFmpeg caps it at 16.
-            stream.thread_count = min(16, max(8, 2 * (os.cpu_count() or 1)))
+            # clip some 30 % faster than the default on two cores). FFmpeg caps it at 16. Jobs
+            # side by side (a batch) fill the cores already: one thread each wastes nothing.
+            stream.thread_count = min(16, max(8, 2 * cores())) if alone() else cores()
             if fast_decode:
                 stream.codec_context.options = {"skip_loop_filter": "all", "flags2": "+fast"}
             start = float((stream.start_time or 0) * stream.time_base) if stream.time_base else 0.0

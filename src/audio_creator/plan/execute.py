@@ -28,6 +28,7 @@ import numpy.typing as npt
 from audio_creator.analysis.video import VideoAnalysis
 from audio_creator.audio import Audio, load, open_wav_writer
 from audio_creator.audio_source import AudioFile, ClipStore, StoredClip, file_source
+from audio_creator.cores import cores
 from audio_creator.errors import AudioCreatorError
 from audio_creator.plan.effects import effect_blocks, render_effect
 from audio_creator.plan.script import AudioScript, Character, ScriptItem
@@ -131,7 +132,7 @@ def _short_effects(
 ) -> Generator[tuple[Audio | None, float | None, str | None], None, None]:
     """`_short_effect` for each job, in order; on every core for a script of many items (each
     is independent: rendering them is most of a long script's work)."""
-    workers = min(os.cpu_count() or 1, 8)
+    workers = min(cores(), 8)
     context = _fork_context()
     if len(jobs) < POOL_FROM_ITEMS or workers < 2 or context is None:
         yield from map(_short_effect, jobs)

@@ -53,8 +53,11 @@ def _session_options() -> Any:
     spinning and 2.8 s without; alone, 1.7 s either way)."""
     import onnxruntime
 
+    from audio_creator.cores import cores
+
     options = onnxruntime.SessionOptions()
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.intra_op_num_threads = cores()
     return options
 
 

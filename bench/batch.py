@@ -1,0 +1,93 @@
+"""Many videos through `autopipeline`: a shell loop of the command against `audio-creator batch`.
+
+Twelve 20 s 1280×720 clips (scripted shots with grain, made once and cached in output/bench/)
+each get their soundtrack and merged MP4:
+
+- sequential: the command once per clip, one after the other (what a shell loop does);
+- `batch --engine local --workers N` (default 2): a process per row, N at once.
+
+Printed side by side: wall time, clips per minute, and the fixed cost per clip (its wall time
+less the seconds its own report gives the job: start-up, imports, model loads). The goal on two
+cores: the local engine at ≥ 1.6× the loop's throughput.
+Run: `python bench/batch.py [--clips 12] [--workers 2]`; prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from clips import scripted_clip
+
+WORK = Path("output/bench")
+GOAL = 1.6
+
+
+def clips(count: int) -> Path:
+    folder = WORK / "batch20"
+    for number in range(count):
+        scripted_clip(folder / f"clip{number:02d}.mp4", seconds=20.0, longest_shot_s=5.0,
+                      seed=100 + number, video_seed=number)  # fmt: skip
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clips", type=int, default=12)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    folder = clips(args.clips)
+    videos = sorted(folder.glob("*.mp4"))[: args.clips]
+    command = [sys.executable, "-m", "audio_creator.cli", "--log-level", "WARNING"]
+    with tempfile.TemporaryDirectory() as scratch:
+        loop_out = Path(scratch) / "loop"
+        loop_out.mkdir()
+        per_clip = []
+        started = time.perf_counter()
+        for video in videos:
+            begun = time.perf_counter()
+            out = loop_out / f"{video.stem}.wav"
+            subprocess.run([*command, "autopipeline", "--video", str(video), "-o", str(out),
+                            "--merge-video"], check=True, capture_output=True)  # fmt: skip
+            report = json.loads(out.with_name(f"{video.stem}_report.json").read_text())
+            per_clip.append(time.perf_counter() - begun - report["seconds"])
+        loop_s = time.perf_counter() - started
+
+        batch_out = Path(scratch) / "batch"
+        started = time.perf_counter()
+        subprocess.run([*command, "batch", "--mode", "autopipeline", "--input", str(folder),
+                        "--output-dir", str(batch_out), "--merge-video", "--workers",
+                        str(args.workers)], check=True, capture_output=True)  # fmt: skip
+        batch_s = time.perf_counter() - started
+        rows = json.loads((batch_out / "batch_report.json").read_text())
+        fixed = []
+        for row in rows:
+            report = json.loads((batch_out / row["id"] / "soundtrack_report.json").read_text())
+            fixed.append(row["seconds"] - report["seconds"])
+        assert all(row["status"] == "done" for row in rows), rows
+        shutil.rmtree(batch_out)
+
+    def per_minute(seconds: float) -> float:
+        return round(len(videos) * 60 / seconds, 2)
+
+    print(json.dumps({
+        "clips": f"{len(videos)} × 20 s, 1280x720, 30 fps H.264 with grain; autopipeline "
+                 "--merge-video",
+        "shell_loop": {"wall_s": round(loop_s, 1), "clips_per_min": per_minute(loop_s),
+                       "fixed_cost_per_clip_s": round(sum(per_clip) / len(per_clip), 2)},
+        f"batch_local_{args.workers}_workers": {
+            "wall_s": round(batch_s, 1), "clips_per_min": per_minute(batch_s),
+            "fixed_cost_per_clip_s": round(sum(fixed) / len(fixed), 2)},
+        "speed_up": round(loop_s / batch_s, 2),
+        "goal": GOAL,
+    }, indent=2))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
