@@ -321,7 +321,15 @@ def _add_batch(command: Callable[..., argparse.ArgumentParser], mode: str | None
     )  # fmt: skip
     p.add_argument("--workers", type=int, default=None,
                    help="rows at once (default: the number of cores)")  # fmt: skip
-    p.add_argument("--engine", default="local", help="where rows run: local (default)")
+    p.add_argument(
+        "--engine", default="local", metavar="{local,ray}",
+        help="where rows run: local (default: processes here) or ray (pip install "
+        "'audio-creator[cluster]')",
+    )  # fmt: skip
+    p.add_argument(
+        "--ray-address", default=None, metavar="auto|HOST:PORT",
+        help="--engine ray: the cluster to run on (default: a Ray started here for the run)",
+    )  # fmt: skip
     p.add_argument("--force", action="store_true", help="redo rows that are done")
     p.add_argument("--max-failures", type=int, default=None, metavar="N",
                    help="start no more rows after N have failed")  # fmt: skip

@@ -135,7 +135,7 @@ def batch(args: argparse.Namespace) -> int:
     options = BatchOptions(
         mode=args.mode, output_dir=args.output_dir, input_dir=args.input, manifest=args.manifest,
         defaults=defaults, workers=args.workers, engine=args.engine, force=args.force,
-        max_failures=args.max_failures, retries=args.retries,
+        max_failures=args.max_failures, retries=args.retries, ray_address=args.ray_address,
     )  # fmt: skip
     result = run_batch(options)
     print(summary(result))

@@ -5,6 +5,7 @@ out-of-memory kill ends one row, not the batch. On Linux the worker is forked fr
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -49,6 +50,7 @@ class Finished:
     inputs: list[dict[str, Any]] = field(default_factory=list)  # facts, for the record
     kind: str = ""
     message: str = ""
+    attempt: int = 0  # which attempt this was (0: not known)
 
 
 @dataclass
@@ -63,6 +65,7 @@ class LocalEngine:
     """Runs tasks in worker processes, `workers` at a time."""
 
     name = "local"
+    retries_itself = False  # a dead worker's task comes back to the batch, which may retry it
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = max(1, workers or os.cpu_count() or 1)
@@ -130,7 +133,22 @@ class LocalEngine:
 
 
 def work(task: Task, conn: Any) -> None:
-    """A worker: run the task's job, and send back how it went (one message)."""
+    """A local worker: run the task, and send back how it went (one message)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle
+    message = run_task(task)
+    conn.send(message)
+    conn.close()
+
+
+ATTEMPT_FILE = ".attempt"  # in a staging folder: "<attempt> <pid>" of the run at work there
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """Run a task's job in its staging folder (emptied first: an attempt that died may have left
+    pieces there) and say how it went, as `Finished`'s fields. Its log goes to the folder's
+    `batch.log`."""
+    import shutil
+
     from audio_creator.batch.record import file_facts
     from audio_creator.cores import ENVIRONMENT
     from audio_creator.errors import AudioCreatorError
@@ -138,15 +156,25 @@ def work(task: Task, conn: Any) -> None:
     from audio_creator.jobs import options_of
     from audio_creator.jobs import run as run_job
 
+    attempt = task.attempt
+    marker = task.staging / ATTEMPT_FILE
+    with contextlib.suppress(OSError, ValueError):
+        attempt = max(attempt, int(marker.read_text().split()[0]) + 1)  # a retry by the engine
+    for leftover in task.staging.iterdir():
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+    marker.write_text(f"{attempt} {os.getpid()}\n")
     if task.cores:
         os.environ[ENVIRONMENT] = str(task.cores)
     _log_to(task.staging / "batch.log")
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle
     started = time.perf_counter()
     try:
         with stopping_signals():
             facts = [file_facts(p, k) for p, k in zip(task.inputs, _padded(task), strict=True)]
             result = run_job(options_of(task.mode, task.values))
+        marker.unlink(missing_ok=True)
         outputs = sorted(p.name for p in task.staging.iterdir() if p.is_file())
         message: dict[str, Any] = {"status": "done", "outputs": outputs, "inputs": facts,
                                    "figures": figures(result.report)}  # fmt: skip
@@ -162,8 +190,9 @@ def work(task: Task, conn: Any) -> None:
     logging.getLogger(__name__).info(
         "%s in %.1f s", message["status"], time.perf_counter() - started
     )
-    conn.send(message)
-    conn.close()
+    message["attempt"] = attempt
+    _stop_logging()
+    return message
 
 
 def _padded(task: Task) -> list[dict[str, Any] | None]:
@@ -191,6 +220,13 @@ def figures(report: dict[str, Any]) -> dict[str, Any]:
 
     walk(report, "", 0)
     return found
+
+
+def _stop_logging() -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
 
 
 def _log_to(path: Path) -> None:

@@ -31,7 +31,7 @@ from audio_creator.jobs.options import JOBS
 
 logger = logging.getLogger(__name__)
 
-ENGINES = ("local",)
+ENGINES = ("local", "ray")
 REPORT_NAMES = ("batch_report.csv", "batch_report.json")
 Progress = Callable[[str, float], None]
 
@@ -50,12 +50,15 @@ class BatchOptions:
     force: bool = False  # redo rows that are done
     max_failures: int | None = None  # stop starting rows after this many failed
     retries: int = 2  # of a row whose worker died
+    ray_address: str | None = None  # --engine ray: a cluster's address; None: a Ray of our own
 
     def __post_init__(self) -> None:
         if self.mode not in JOBS:
             raise ConfigError(f"--mode must be one of {', '.join(JOBS)}, got {self.mode!r}")
         if (self.input_dir is None) == (self.manifest is None):
             raise ConfigError("give --input DIR or --manifest FILE (one of them)")
+        if self.ray_address is not None and self.engine != "ray":
+            raise ConfigError("--ray-address goes with --engine ray")
         if self.engine not in ENGINES:
             raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         if self.workers is not None and not 1 <= self.workers <= 256:
@@ -154,7 +157,7 @@ def _run_rows(
             outcome.status, outcome.error_kind, outcome.error = "failed", "config", problem
             settle(outcome)
             continue
-        identity = {"mode": mode, "version": __version__, "options": _plain(values)}
+        identity = {"mode": mode, "version": __version__, "options": _identity(mode, values)}
         identities[row.id] = identity
         files = record.input_files(values, inputs)
         if not options.force and record.is_done(out / row.id, identity, files):
@@ -166,7 +169,7 @@ def _run_rows(
         known = (record.read_record(out / row.id) or {}).get("inputs", [])
         queue.append(_task(mode, row.id, values, out, files, known))
 
-    engine = LocalEngine(options.workers)
+    engine = _engine(options)
     failures = 0
     try:
         while queue or engine.busy():
@@ -178,7 +181,7 @@ def _run_rows(
             if stop and not engine.busy():
                 break
             for ended in engine.wait():
-                retry = _settle(ended, outcomes, identities, options)
+                retry = _settle(ended, outcomes, identities, options, engine.retries_itself)
                 if retry is not None:
                     queue.appendleft(retry)
                     continue
@@ -194,6 +197,14 @@ def _run_rows(
         record.clear_leftovers(out)
 
 
+def _engine(options: BatchOptions) -> Any:
+    if options.engine == "ray":
+        from audio_creator.batch.ray_engine import RayEngine
+
+        return RayEngine(options.ray_address, options.workers, options.retries)
+    return LocalEngine(options.workers)
+
+
 def _task(
     mode: str, row_id: str, values: dict[str, Any], out: Path, files: list[Path],
     known: list[dict[str, Any]], attempt: int = 1,
@@ -205,16 +216,17 @@ def _task(
 
 def _settle(
     ended: Finished, outcomes: dict[str, RowOutcome], identities: dict[str, dict[str, Any]],
-    options: BatchOptions,
+    options: BatchOptions, retried: bool,
 ) -> Task | None:  # fmt: skip
     """Record how a task ended (publishing a done row); a task to run again when its worker
-    died and it has retries left."""
+    died and it has retries left (unless the engine has `retried` it already)."""
     import shutil
 
     from audio_creator import __version__
 
     task, outcome = ended.task, outcomes[ended.task.row_id]
     outcome.seconds += ended.seconds
+    outcome.attempts = max(outcome.attempts, ended.attempt, task.attempt)
     if ended.status == "done":
         entry = {
             "identity": identities[task.row_id], "inputs": ended.inputs,
@@ -227,7 +239,7 @@ def _settle(
         outcome.error_kind = outcome.error = ""
         return None
     shutil.rmtree(task.staging, ignore_errors=True)
-    if ended.status == "died" and task.attempt <= options.retries:
+    if ended.status == "died" and not retried and task.attempt <= options.retries:
         logger.warning("%s: %s; trying again (%d of %d)", task.row_id, ended.message,
                        task.attempt, options.retries)  # fmt: skip
         values = {k: v for k, v in task.values.items()}
@@ -262,9 +274,17 @@ def _problem(mode: str, values: dict[str, Any], folder: Path) -> str | None:
     return "; ".join(problems) or None
 
 
-def _plain(values: dict[str, Any]) -> dict[str, Any]:
-    """The options as JSON holds them (paths as text), for the record and its comparison."""
-    return json.loads(json.dumps(values, default=str, sort_keys=True))  # type: ignore[no-any-return]
+def _identity(mode: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Every option the row's job runs with (a default given or left out is the same), as JSON
+    holds it, for the record and its comparison: no output paths (each row has its folder; an
+    extra output is on or off) and no secrets."""
+    options: dict[str, Any] = {}
+    for f in JOBS[mode].fields():
+        if f.spec.role in ("output", "secret"):
+            continue
+        value = values.get(f.name, f.default)
+        options[f.name] = bool(value) if f.spec.role == "extra_output" else value
+    return json.loads(json.dumps(options, default=str, sort_keys=True))  # type: ignore[no-any-return]
 
 
 @contextlib.contextmanager
