@@ -81,3 +81,15 @@ def server() -> Iterator[str]:
 
     with serving() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def batch_videos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A batch's folder: four short videos (4–7 s), a file that only calls itself one, and a
+    text file that a batch of videos leaves alone."""
+    folder = tmp_path_factory.mktemp("batch-videos")
+    for number in range(1, 5):
+        make_video(folder / f"clip{number}.mp4", duration_s=3.0 + number, size="96x64")
+    (folder / "broken.mp4").write_bytes(b"not a video at all")
+    (folder / "notes.txt").write_text("not a video, and not named as one\n")
+    return folder

@@ -153,6 +153,19 @@ def tone_envelope_db(
     return 20 * np.log10(amplitude + 1e-12)
 
 
+def children(pid: int) -> set[int]:
+    """The processes whose parent is `pid` (Linux: read from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on now."""
     import socket

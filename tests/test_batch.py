@@ -18,18 +18,12 @@ import soundfile as sf
 from audio_creator import cli
 from audio_creator.batch import BatchOptions, local, run_batch
 from audio_creator.batch.rows import ManifestError, manifest_rows
-from helpers import make_video
+from helpers import children
 
 
 @pytest.fixture(scope="module")
-def videos(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Four short videos and a file that only calls itself one."""
-    folder = tmp_path_factory.mktemp("videos")
-    for number in range(1, 5):
-        make_video(folder / f"clip{number}.mp4", duration_s=3.0 + number, size="96x64")
-    (folder / "broken.mp4").write_bytes(b"not a video at all")
-    (folder / "notes.txt").write_text("not a video, and not named as one\n")
-    return folder
+def videos(batch_videos: Path) -> Path:
+    return batch_videos
 
 
 def mtimes(folder: Path) -> dict[str, int]:
@@ -218,9 +212,9 @@ def test_a_stopped_batch_stops_its_workers_and_leaves_no_partial_row(
     batch = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not _children(batch.pid):
+        while time.monotonic() < deadline and not children(batch.pid):
             time.sleep(0.05)
-        workers = _children(batch.pid)
+        workers = children(batch.pid)
         assert workers, "no worker started"
         time.sleep(0.5)  # mid-row
         batch.send_signal(signal.SIGTERM)
@@ -232,55 +226,3 @@ def test_a_stopped_batch_stops_its_workers_and_leaves_no_partial_row(
     for folder in (p for p in out.iterdir() if p.is_dir()):  # rows that finished are whole
         assert (folder / "batch_record.json").is_file()
     assert (out / "batch_report.json").is_file()
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-@pytest.mark.skipif(sys.platform != "linux", reason="finds the worker through /proc")
-def test_a_worker_killed_from_outside_is_retried(videos: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    (tmp_path / "m.csv").write_text(f"id,video\nonly,{videos / 'clip4.mp4'}\n")
-    command = [sys.executable, "-m", "audio_creator.cli", "batch", "--mode", "autopipeline",
-               "--manifest", str(tmp_path / "m.csv"), "--output-dir", str(out)]  # fmt: skip
-    batch = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not _children(batch.pid):
-            time.sleep(0.05)
-        (worker,) = _children(batch.pid)
-        time.sleep(0.5)  # mid-row
-        os.kill(worker, signal.SIGKILL)
-        assert batch.wait(timeout=120) == 0
-    finally:
-        batch.kill()
-    (row,) = report(out).values()
-    assert row["status"] == "done" and row["attempts"] == 2
-    assert leftovers(out) == [] and (out / "only" / "soundtrack.wav").is_file()
-
-
-def test_texts_are_spoken_from_python_with_defaults_for_every_row(tmp_path: Path) -> None:
-    from audio_creator import jobs
-
-    texts = tmp_path / "texts"
-    texts.mkdir()
-    (texts / "a.txt").write_text("Hello there.\n")
-    (texts / "b b.txt").write_text("A second, longer line to say.\n")
-    heard: list[tuple[str, float]] = []
-    result = jobs.batch("tts", tmp_path / "out", input_dir=texts, subtitles=True,
-                        progress=lambda stage, done: heard.append((stage, done)))  # fmt: skip
-    assert result.exit_code == 0 and [r.id for r in result.rows] == ["a", "b_b"]
-    assert heard == [("batch", 0.5), ("batch", 1.0)]
-    for row in ("a", "b_b"):
-        assert {"speech.wav", "speech.srt"} <= {p.name for p in (tmp_path / "out" / row).iterdir()}
-    with pytest.raises(Exception, match="tts has no option 'style'"):
-        jobs.batch("tts", tmp_path / "out", input_dir=texts, style="lofi")

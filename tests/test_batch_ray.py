@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from helpers import make_video
-
 ray = pytest.importorskip(
     "ray", reason="Ray is not installed: pip install 'audio-creator[cluster]'"
 )
@@ -70,12 +68,8 @@ def batch(*args: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def videos(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("videos")
-    for number in range(1, 5):
-        make_video(folder / f"clip{number}.mp4", duration_s=3.0 + number, size="96x64")
-    (folder / "broken.mp4").write_bytes(b"not a video at all")
-    return folder
+def videos(batch_videos: Path) -> Path:
+    return batch_videos
 
 
 def report(out: Path) -> dict[str, dict[str, object]]:

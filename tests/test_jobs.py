@@ -290,3 +290,25 @@ def test_the_web_forms_set_every_option_the_web_takes() -> None:
     for mode, tab in forms.items():
         on_the_form = {field.start_of or field.dest for field, _ in tab.fields}
         assert on_the_form == set(commands.params_schema(mode)["properties"]), mode
+
+
+@pytest.mark.parametrize("mode", sorted(JOBS))
+def test_a_batch_takes_the_same_options_from_the_same_declarations(mode: str) -> None:
+    """A manifest's columns and the batch command line's defaults are the mode's options: every
+    one but its outputs (each row has its own folder) and secrets (never kept in a file)."""
+    from audio_creator import cli
+    from audio_creator.batch.rows import _column_problems
+    from audio_creator.jobs.spec import BATCH_PREFIX
+
+    fields = {f.name: f for f in JOBS[mode].fields()}
+    takes = {name for name, f in fields.items() if f.spec.role not in ("output", "secret")}
+    columns = {name for name in fields if not _column_problems(name, fields, mode)}
+    assert columns == takes - {"merged_video_path"}  # (merge_video writes it, by its usual name)
+    parser = cli._build_parser(batch_mode=mode)
+    args = parser.parse_args(["batch", "--mode", mode, "--input", "x", "--output-dir", "y"])
+    assert not [name for name in vars(args) if name.startswith(BATCH_PREFIX)]  # none given
+    batch = next(a for a in parser._actions if isinstance(a, cli.argparse._SubParsersAction))
+    dests = {a.dest.removeprefix(BATCH_PREFIX) for a in batch.choices["batch"]._actions
+             if a.dest.startswith(BATCH_PREFIX)}  # fmt: skip
+    shared = {name for name, f in fields.items() if f.spec.shared}  # the global --device
+    assert dests | shared == takes - {"merged_video_path"}

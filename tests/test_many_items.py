@@ -18,6 +18,7 @@ from audio_creator.mix.mixer import MixOptions, Track, mix
 from audio_creator.plan import execute
 from audio_creator.plan.effects import render_effect
 from audio_creator.plan.script import AudioScript
+from helpers import children
 
 RATE = 48000
 
@@ -141,18 +142,6 @@ def test_a_mix_without_speech_is_measured_once_and_still_warns_of_silence() -> N
     assert report.integrated_lufs == pytest.approx(-20.0, abs=0.05)
 
 
-def _children(pid: int) -> set[int]:
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.add(int(stat.parent.name))
-    return found
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_a_stopped_script_of_many_items_leaves_no_file_and_no_worker(tmp_path: Path) -> None:
     import json
@@ -184,7 +173,7 @@ def test_a_stopped_script_of_many_items_leaves_no_file_and_no_worker(tmp_path: P
             assert process.poll() is None and time.monotonic() < deadline
             time.sleep(0.02)
         time.sleep(2.0)  # the items under way (on every core, where there are several)
-        workers = _children(process.pid)
+        workers = children(process.pid)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 143
     finally:

@@ -247,6 +247,10 @@ def check_default(f: Field, value: Any) -> None:
     """Refuse, with a message naming the option, a value for `f` that no job could take: of the
     wrong type, not among its choices or outside its bounds (a batch's defaults are checked so,
     before any row runs)."""
+    if f.spec.role == "extra_output":  # a switch here: on, or off
+        if not isinstance(value, bool):
+            raise ConfigError(f"{f.flag} is a switch here: true or false, not {value!r}")
+        return
     low, high = f.spec.low, f.spec.high
     for item in value if f.many else [value]:
         _check_value(f, item)
@@ -266,18 +270,17 @@ def add_batch_defaults(
 ) -> None:  # fmt: skip
     """The mode's options as defaults for every row of a batch: each optional (left out unless
     given), none of its outputs (each row has its own folder) or secrets; a flag the batch uses
-    itself (`taken`) is spelled as the original main.py spelled it."""
+    itself (`taken`) is spelled as the original main.py spelled it. An extra output is a
+    switch here (each row writes it into its own folder, under its usual name)."""
     for f in cls.fields():
-        if f.spec.shared or f.spec.role in ("output", "secret"):
-            continue
-        if f.spec.role == "extra_output" and f.kind is not bool:
-            continue  # an output path: rows switch extra outputs on in their manifest
+        if f.spec.shared or f.spec.role in ("output", "secret") or f.name == "merged_video_path":
+            continue  # (merge_video writes the video, by its usual name)
         flags = [f.flag] if f.flag not in taken else [o for o in f.spec.original if o not in taken]
         if not flags:
             continue
         extra: dict[str, Any] = {"help": f.spec.help, "dest": BATCH_PREFIX + f.name,
                                  "default": argparse.SUPPRESS}  # fmt: skip
-        if f.kind is bool:
+        if f.kind is bool or f.spec.role == "extra_output":
             parser.add_argument(*flags, action="store_true", **extra)
             continue
         if f.spec.choices is not None:
