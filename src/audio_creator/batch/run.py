@@ -169,6 +169,9 @@ def _run_rows(
         known = (record.read_record(out / row.id) or {}).get("inputs", [])
         queue.append(_task(mode, row.id, values, out, files, known))
 
+    if not queue:  # everything was done already (or refused): no engine to start
+        bar.close()
+        return
     engine = _engine(options)
     failures = 0
     try:
