@@ -226,3 +226,43 @@ def test_a_stopped_batch_stops_its_workers_and_leaves_no_partial_row(
     for folder in (p for p in out.iterdir() if p.is_dir()):  # rows that finished are whole
         assert (folder / "batch_record.json").is_file()
     assert (out / "batch_report.json").is_file()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="finds the worker through /proc")
+def test_a_worker_killed_from_outside_is_retried(videos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (tmp_path / "m.csv").write_text(f"id,video\nonly,{videos / 'clip4.mp4'}\n")
+    command = [sys.executable, "-m", "audio_creator.cli", "batch", "--mode", "autopipeline",
+               "--manifest", str(tmp_path / "m.csv"), "--output-dir", str(out)]  # fmt: skip
+    batch = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not children(batch.pid):
+            time.sleep(0.05)
+        (worker,) = children(batch.pid)
+        time.sleep(0.5)  # mid-row
+        os.kill(worker, signal.SIGKILL)
+        assert batch.wait(timeout=120) == 0
+    finally:
+        batch.kill()
+    (row,) = report(out).values()
+    assert row["status"] == "done" and row["attempts"] == 2
+    assert leftovers(out) == [] and (out / "only" / "soundtrack.wav").is_file()
+
+
+def test_texts_are_spoken_from_python_with_defaults_for_every_row(tmp_path: Path) -> None:
+    from audio_creator import jobs
+
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    (texts / "a.txt").write_text("Hello there.\n")
+    (texts / "b b.txt").write_text("A second, longer line to say.\n")
+    heard: list[tuple[str, float]] = []
+    result = jobs.batch("tts", tmp_path / "out", input_dir=texts, subtitles=True,
+                        progress=lambda stage, done: heard.append((stage, done)))  # fmt: skip
+    assert result.exit_code == 0 and [r.id for r in result.rows] == ["a", "b_b"]
+    assert heard == [("batch", 0.5), ("batch", 1.0)]
+    for row in ("a", "b_b"):
+        assert {"speech.wav", "speech.srt"} <= {p.name for p in (tmp_path / "out" / row).iterdir()}
+    with pytest.raises(Exception, match="tts has no option 'style'"):
+        jobs.batch("tts", tmp_path / "out", input_dir=texts, style="lofi")
