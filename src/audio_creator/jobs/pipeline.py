@@ -1,7 +1,9 @@
 """The autopipeline: a video in; its music, narration, mix, subtitles and report out.
 
-analyse the video once → caption (the narration script) → music → speech → place the sentences
-on the video's timeline → mix → mux. Every stage shares the one analysis. Outputs are named after
+probe and analyse the video once → caption (the narration script) → music, with the narration
+spoken beside it (`narration`) → the sentences placed on the video's timeline → mix (music and
+speech handed over in memory) → mux, with the timeline picture drawn beside it. Every stage
+shares the one probe and the one analysis. Outputs are named after
 the output WAV's stem, as the original project named them: `<stem>_caption.txt`,
 `<stem>_music.wav`, `<stem>_narr.wav` (on the video's timeline), `<stem>.wav` (the mix),
 `<stem>.mp4` (with --merge-video), and `<stem>_narr.srt`, `<stem>_report.json` and
@@ -27,13 +29,13 @@ import numpy as np
 import numpy.typing as npt
 
 from audio_creator.analysis.video import VideoAnalysis, analyse_video
-from audio_creator.audio import Audio, load
+from audio_creator.audio import Audio
 from audio_creator.audio_source import AudioFile
 from audio_creator.caption import Caption, describe_video
 from audio_creator.caption.offline import shot_starts
 from audio_creator.errors import AudioCreatorError, ConfigError, require_finite
 from audio_creator.files import StagedOutputs, atomic_output, check_output_path
-from audio_creator.jobs import placement
+from audio_creator.jobs import narration, placement
 from audio_creator.jobs.timeline_picture import (
     THUMBNAIL_SHORT_SIDE,
     TimelineData,
@@ -174,7 +176,7 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
         from audio_creator.speech.text import clean
 
         clean(options.narration)  # nothing to speak (emoji, symbols only) is refused now
-        own_voice = _voice(options, options.narration)
+        own_voice = narration.choose_voice(options, options.narration)
     report: dict[str, Any] = {"schema": REPORT_SCHEMA, "video": _video_facts(info)}
     timer = _StageTimer(progress)
     staging = StagedOutputs()
@@ -189,17 +191,19 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
     started = time.perf_counter()
     fastest = min(2.0, options.speed * placement.MAX_SPEEDUP)
 
-    def speak(text: str) -> _Spoken:
+    def speak(text: str) -> narration.Spoken:
         with timer("speech"):
             scratch = staging.scratch(outputs["narration"], ".raw.wav")
-            return _synthesise(
+            return narration.synthesise(
                 options, text, info.duration_s, scratch, own_voice, timer.progress("speech", stop)
             )
 
     try:
         speaking = None
         if options.caption_backend == "none":  # the user's own words: spoken while it decodes
-            own = _what_can_fit((options.narration or "").strip(), info.duration_s, fastest)
+            own = narration.what_can_fit(
+                (options.narration or "").strip(), info.duration_s, fastest
+            )
             speaking = helpers.submit(speak, own)
         with timer("analysis"):
             analysis = analyse_video(info, timer.progress("analysis"))
@@ -213,7 +217,7 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
         report["caption"] = asdict(caption)
         if speaking is None:  # the description is spoken while the music is made
             speaking = helpers.submit(
-                speak, _what_can_fit(caption.text, analysis.duration_s, fastest)
+                speak, narration.what_can_fit(caption.text, analysis.duration_s, fastest)
             )
         with timer("music"):
             kept = ["music", *(f"music.{k}" for k in _more(options.rerank_topk))]
@@ -222,9 +226,9 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
                 [outputs[key].name for key in kept], timer,
             )  # fmt: skip
         report["music"] = music.facts
-        speech = _place(options, speaking.result(), analysis)
+        speech = narration.place(options, speaking.result(), analysis)
         report["speech"] = speech.facts
-        _write_on_timeline(speech.pieces, analysis.duration_s, at["narration"])
+        narration.write_on_timeline(speech.pieces, analysis.duration_s, at["narration"])
         from audio_creator.speech import write_srt
 
         write_srt(speech.subtitles, at["subtitles"])
@@ -369,161 +373,6 @@ def _music(
     return _Music(facts, music.music, music.beats_s)
 
 
-@dataclass(frozen=True)
-class _Spoken:
-    """The narration as spoken, before it is placed on the video's timeline."""
-
-    narration: Any  # speech.narrate.Narration: its sentences' times in `voice`
-    voice: Audio  # every sentence, one after the other
-    speed: float  # what it was spoken at
-    engine: str
-
-
-@dataclass(frozen=True)
-class _Speech:
-    pieces: list[tuple[float, Audio]]  # (start on the timeline, one sentence's audio)
-    subtitles: list[Any]  # SpokenSentence, on the timeline
-    facts: dict[str, Any]  # for the report
-
-
-def _synthesise(
-    options: PipelineOptions,
-    text: str,
-    duration_s: float,
-    scratch_path: Path,
-    chosen_voice: tuple[Any, Any] | None = None,
-    progress: Progress | None = None,
-) -> _Spoken:
-    """Speak `text` (cut to what can fit already: `_what_can_fit`), faster once if it is too
-    long for a video of `duration_s`; `chosen_voice` is the (engine, options) chosen for the text
-    already, if it was. Needs nothing of the analysis, so it can run while the video decodes."""
-    from dataclasses import replace
-
-    from audio_creator.speech.narrate import narrate_to_file
-
-    engine, chosen = chosen_voice or _voice(options, text)
-    speed = options.speed
-    with _scratch(scratch_path) as scratch:
-        for attempt in range(2):  # once as asked; once faster if it does not fit
-            speech_options = replace(chosen, speed=speed)
-            narration = narrate_to_file(text, engine, scratch, speech_options, progress=progress)
-            lengths = [s.end_s - s.start_s for s in narration.sentences]
-            needed = placement.speedup_needed(lengths, duration_s)
-            faster = min(2.0, speed * min(needed * 1.02, placement.MAX_SPEEDUP))
-            if attempt == 1 or needed <= 1.0 or faster <= speed:
-                break
-            logger.info("narration too long for the video: speaking at %.2f× instead", faster)
-            speed = faster
-        return _Spoken(narration, load(scratch), speed, engine.name)
-
-
-def _place(options: PipelineOptions, spoken: _Spoken, analysis: VideoAnalysis) -> _Speech:
-    """The spoken sentences placed on the video's timeline (each at a shot change where it can),
-    their subtitles, and the narration's facts for the report.
-
-    Raises:
-        ConfigError: not one sentence fits the video.
-    """
-    from audio_creator.speech import SpokenSentence
-
-    narration, voice = spoken.narration, spoken.voice
-    lengths = [s.end_s - s.start_s for s in narration.sentences]
-    plan = placement.place(lengths, shot_starts(analysis), analysis.duration_s)
-    if lengths and not plan.starts_s:
-        raise ConfigError(
-            f"not one sentence of the narration fits the {analysis.duration_s:.1f} s video, "
-            f"even at {spoken.speed:.2f}× speed: shorten it, or leave --narration out"
-        )
-    pieces: list[tuple[float, Audio]] = []
-    subtitles: list[SpokenSentence] = []
-    rate = voice.sample_rate
-    for sentence, start in zip(narration.sentences, plan.starts_s, strict=False):
-        clip = voice.samples[:, round(sentence.start_s * rate) : round(sentence.end_s * rate)]
-        pieces.append((start, Audio(np.ascontiguousarray(clip), rate)))
-        subtitles.append(SpokenSentence(sentence.text, start, start + clip.shape[1] / rate))
-    for warning in plan.warnings:
-        logger.warning("%s", warning)
-    facts = {
-        "engine": spoken.engine,
-        "asked": options.tts_engine,
-        "voice": narration.voice,
-        "language": narration.language,
-        "speed": round(spoken.speed, 3),
-        "sentences": [asdict(s) for s in subtitles],
-        "dropped_sentences": plan.dropped,
-        "warnings": list(plan.warnings),
-    }
-    return _Speech(pieces, subtitles, facts)
-
-
-def _voice(options: PipelineOptions, text: str) -> tuple[Any, Any]:
-    """The speech engine for `text` and the options to speak it with (the language found from
-    its script when none is given), checked: see `speech.narrate.choose_voice`."""
-    from audio_creator.speech import SpeechOptions
-    from audio_creator.speech.narrate import choose_voice
-
-    asked = SpeechOptions(speed=options.speed, language=options.language, speaker=options.speaker)
-    return choose_voice(
-        text, options.tts_engine, asked, **({"voice": options.voice} if options.voice else {})
-    )
-
-
-# No voice here speaks faster than this (Piper's en_US voices: 13–16 characters a second at 1×):
-# a narration estimated at it is never cut short of what would really fit.
-FASTEST_CHARS_PER_S = 20.0
-
-
-def _what_can_fit(text: str, duration_s: float, fastest: float) -> str:
-    """The sentences of `text` that could be spoken within `duration_s` at `fastest` speed, by
-    their length in characters, before any is spoken: a narration far longer than its video is
-    cut (saying how much) or refused, not spoken in full to be dropped.
-
-    Raises:
-        ConfigError: not even its first sentence could fit.
-    """
-    from audio_creator.speech.text import sentences
-
-    pieces = sentences(text)
-    kept, spent = [], 0.0
-    for piece in pieces:
-        spent += len(piece.text) / (FASTEST_CHARS_PER_S * fastest)
-        if spent > duration_s:
-            break
-        kept.append(piece)
-    if not kept:
-        raise ConfigError(
-            f"the narration cannot fit the {duration_s:.1f} s video: its first sentence alone "
-            f"takes about {spent:.1f} s even at {fastest:.2f}× speed; shorten it, or leave "
-            "--narration out"
-        )
-    if len(kept) < len(pieces):
-        logger.warning(
-            "the narration is longer than the %.1f s video: %d of its %d sentences cannot fit "
-            "and are left out before speaking", duration_s, len(pieces) - len(kept), len(pieces),
-        )  # fmt: skip
-    return "".join(p.text + ("\n\n" if p.paragraph_end else " ") for p in kept).strip()
-
-
-def _write_on_timeline(pieces: list[tuple[float, Audio]], duration_s: float, path: Path) -> None:
-    """Write the placed sentences as one mono WAV track as long as the video, a block at a
-    time: silence between the sentences costs no memory, however long the video."""
-    from audio_creator.audio import open_wav_writer
-
-    rate = pieces[0][1].sample_rate if pieces else 48000
-    frames = round(duration_s * rate)
-    block = 1 << 20
-    with atomic_output(path) as tmp, open_wav_writer(tmp, rate, 1, 24) as write:
-        for lo in range(0, frames, block):
-            hi = min(lo + block, frames)
-            out = np.zeros((1, hi - lo), np.float32)
-            for start, clip in pieces:
-                first = round(start * rate)
-                a, b = max(lo, first), min(hi, first + clip.frames)
-                if a < b:
-                    out[0, a - lo : b - lo] += clip.samples[0, a - first : b - first]
-            write(out)
-
-
 def _mix(
     options: PipelineOptions,
     music: Audio | AudioFile,
@@ -603,14 +452,6 @@ def _write_text(path: Path, text: str) -> Path:
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
-
-
-@contextmanager
-def _scratch(path: Path) -> Iterator[Path]:
-    try:
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
 
 
 def _video_facts(info: VideoInfo) -> dict[str, Any]:
