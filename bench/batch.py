@@ -11,7 +11,10 @@ each get their soundtrack and merged MP4:
 Printed side by side: wall time, clips per minute, and the fixed cost per clip (its wall time
 less the seconds its own report gives the job: start-up, imports, model loads). The goal on two
 cores: the local engine at ≥ 1.6× the loop's throughput, Ray within 15 % of the local engine.
-Run: `python bench/batch.py [--clips 12] [--workers 2]`; prints JSON.
+With `--memory N`: N rows of vidmuse on one 10 s clip through each engine instead, and each
+worker's peak resident memory at the end of each row, first rows against last (a Ray worker runs
+many rows in one process: its memory must not grow with them).
+Run: `python bench/batch.py [--clips 12] [--workers 2] [--memory 50]`; prints JSON.
 """
 
 from __future__ import annotations
@@ -47,7 +50,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clips", type=int, default=12)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--memory", type=int, default=0, metavar="ROWS")
     args = parser.parse_args()
+    if args.memory:
+        memory(args.memory, args.workers)
+        return
     folder = clips(args.clips)
     videos = sorted(folder.glob("*.mp4"))[: args.clips]
     command = [sys.executable, "-m", "audio_creator.cli", "--log-level", "WARNING"]
@@ -102,6 +109,34 @@ def main() -> None:
     if "ray" in engines:
         figures["ray_over_local"] = round(engines["ray"][0] / engines["local"][0], 3)
     figures["goal"] = {"local_speed_up": GOAL, "ray_over_local": 1.15}
+    print(json.dumps(figures, indent=2))
+
+
+def memory(count: int, workers: int) -> None:
+    video = scripted_clip(WORK / "batch10.mp4", seconds=10.0, longest_shot_s=4.0, seed=7,
+                          video_seed=7)  # fmt: skip
+    figures: dict[str, object] = {"rows": count, "video": "10 s 720p, vidmuse, one seed a row"}
+    with tempfile.TemporaryDirectory() as scratch:
+        manifest = Path(scratch) / "rows.csv"
+        manifest.write_text("id,video,seed\n" + "".join(
+            f"row{n:03d},{video.resolve()},{n}\n" for n in range(count)))  # fmt: skip
+        for engine in ("local", "ray"):
+            if engine == "ray" and importlib.util.find_spec("ray") is None:
+                continue
+            out = Path(scratch) / engine
+            subprocess.run([sys.executable, "-m", "audio_creator.cli", "--log-level", "WARNING",
+                            "batch", "--mode", "vidmuse", "--manifest", str(manifest),
+                            "--output-dir", str(out), "--workers", str(workers), "--engine",
+                            engine], check=True, capture_output=True,
+                           env={**os.environ, **LOOPBACK})  # fmt: skip
+            rows = json.loads((out / "batch_report.json").read_text())
+            peaks = [row["peak_rss_mb"] for row in rows]
+            tenth = max(1, count // 10)
+            figures[engine] = {
+                "worker_peak_rss_mb_max": max(peaks),
+                "first_rows_mean_mb": round(sum(peaks[:tenth]) / tenth, 1),
+                "last_rows_mean_mb": round(sum(peaks[-tenth:]) / tenth, 1),
+            }
     print(json.dumps(figures, indent=2))
 
 

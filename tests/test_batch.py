@@ -69,7 +69,10 @@ def test_a_folder_of_videos_each_gets_its_soundtrack_and_the_broken_one_is_repor
     table = capsys.readouterr().out
     assert "done           4" in table and "failed         1" in table
     csv_lines = (out / "batch_report.csv").read_text().splitlines()
-    assert csv_lines[0].startswith("id,source,status,seconds,attempts,error_kind,error,outputs")
+    assert csv_lines[0].startswith(
+        "id,source,status,seconds,attempts,peak_rss_mb,error_kind,error,outputs"
+    )
+    assert all(0 < rows[f"clip{n}"]["peak_rss_mb"] < 4096 for n in range(1, 5))
     assert len(csv_lines) == 6
 
     # Again: the done rows are skipped without a worker started, and nothing is rewritten.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -17,8 +20,11 @@ from pathlib import Path
 
 import pytest
 
-ray = pytest.importorskip(
-    "ray", reason="Ray is not installed: pip install 'audio-creator[cluster]'"
+# Ray reads its settings from the environment when it is imported: it is never imported here,
+# only in the commands the tests run, each started with LOOPBACK in its environment.
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None,
+    reason="no Ray here: pip install 'audio-creator[cluster]'",
 )
 RAY = Path(sys.executable).with_name("ray")
 # On Linux, Ray binds the host's network address unless told otherwise: keep it on loopback. The
@@ -44,27 +50,84 @@ def cluster() -> Iterator[str]:
     before = listening()
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must be
     env = {**os.environ, **LOOPBACK}
-    subprocess.run([str(RAY), "start", "--head", "--node-ip-address", "127.0.0.1", "--port",
-                    str(port), "--num-cpus", "2", "--temp-dir", temp, "--include-dashboard",
-                    "false", "--disable-usage-stats"], check=True, env=env,
-                   capture_output=True)  # fmt: skip
+    # In the foreground (--block), in a session of its own: stopping it stops this cluster and
+    # no other (`ray stop` would stop every Ray on the machine).
+    head = subprocess.Popen([str(RAY), "start", "--head", "--block", "--node-ip-address",
+                             "127.0.0.1", "--port", str(port), "--num-cpus", "2", "--temp-dir",
+                             temp, "--include-dashboard", "false", "--disable-usage-stats"],
+                            env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
     try:
+        deadline = time.monotonic() + 90
+        while not _listens(port) and time.monotonic() < deadline:
+            assert head.poll() is None, "ray start failed"
+            time.sleep(0.2)
+        time.sleep(2.0)  # the raylet registers after the GCS listens
         opened = listening() - before
-        assert opened, "Ray opened no port"
-        loopback = ("127.0.0.1:", "[::1]:", "[::ffff:127.0.0.1]:")
-        assert all(a.startswith(loopback) for a in opened), opened
+        assert _listens(port), "Ray's head did not start"
+        assert all(a.startswith(LOOPBACK_ADDRESSES) for a in opened), opened
         yield f"127.0.0.1:{port}"
     finally:
-        subprocess.run([str(RAY), "stop", "--force"], env=env, capture_output=True, check=False)
+        _stop(head, temp)
         shutil.rmtree(temp, ignore_errors=True)
 
 
+def _listens(port: int) -> bool:
+    return any(address.endswith(f":{port}") for address in listening())
+
+
+def _stop(head: subprocess.Popen[bytes], temp: str) -> None:
+    """Stop the test's cluster: its process group, then anything still naming its folder."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(head.pid, signal.SIGTERM)
+    try:
+        head.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(head.pid, signal.SIGKILL)
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if temp.encode() in cmdline.read_bytes():
+                os.kill(int(cmdline.parent.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
+
+
 def batch(*args: str) -> int:
-    """`audio-creator batch ARGS` in a process of its own, with LOOPBACK in its environment."""
+    """`audio-creator batch ARGS` in a process of its own, with LOOPBACK in its environment;
+    while it runs, no TCP connection of Ray's or ours may reach beyond loopback."""
     command = [sys.executable, "-m", "audio_creator.cli", "batch", *args]
-    done = subprocess.run(command, env={**os.environ, **LOOPBACK}, capture_output=True,
-                          timeout=300, check=False)  # fmt: skip
-    return done.returncode
+    process = subprocess.Popen(command, env={**os.environ, **LOOPBACK},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    seen: set[tuple[str, str]] = set()
+    deadline = time.monotonic() + 300
+    while process.poll() is None and time.monotonic() < deadline:
+        seen |= connections()
+        time.sleep(0.1)
+    process.kill()
+    assert seen, "no connection seen: the check would see none either"
+    assert all(local.startswith(LOOPBACK_ADDRESSES) and peer.startswith(LOOPBACK_ADDRESSES)
+               for local, peer in seen), seen  # fmt: skip
+    return process.wait()
+
+
+LOOPBACK_ADDRESSES = ("127.0.0.1:", "[::1]:", "[::ffff:127.0.0.1]:")
+
+
+def connections() -> set[tuple[str, str]]:
+    """(local, peer) of the established TCP connections of Ray's processes and ours."""
+    done = subprocess.run(["ss", "-Htnp"], check=True, capture_output=True, text=True)
+    found = set()
+    for line in done.stdout.splitlines():
+        fields = line.split()
+        for pid in re.findall(r"pid=(\d+)", line):
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"ray" in command or b"audio_creator" in command:
+                found.add((fields[3], fields[4]))
+    return found
 
 
 @pytest.fixture(scope="module")

@@ -51,6 +51,7 @@ class Finished:
     kind: str = ""
     message: str = ""
     attempt: int = 0  # which attempt this was (0: not known)
+    peak_rss_mb: float = 0.0  # the worker process's peak resident memory so far
 
 
 @dataclass
@@ -191,8 +192,17 @@ def run_task(task: Task) -> dict[str, Any]:
         "%s in %.1f s", message["status"], time.perf_counter() - started
     )
     message["attempt"] = attempt
+    message["peak_rss_mb"] = _peak_rss_mb()
     _stop_logging()
     return message
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far (a Ray worker runs many rows: it would grow)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return round(peak / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)
 
 
 def _padded(task: Task) -> list[dict[str, Any] | None]:

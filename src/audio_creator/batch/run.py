@@ -82,6 +82,7 @@ class RowOutcome:
     error: str = ""
     outputs: list[str] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict)
+    peak_rss_mb: float = 0.0  # of the worker that ran it, at its end
 
 
 @dataclass
@@ -230,6 +231,7 @@ def _settle(
     task, outcome = ended.task, outcomes[ended.task.row_id]
     outcome.seconds += ended.seconds
     outcome.attempts = max(outcome.attempts, ended.attempt, task.attempt)
+    outcome.peak_rss_mb = ended.peak_rss_mb
     if ended.status == "done":
         entry = {
             "identity": identities[task.row_id], "inputs": ended.inputs,
@@ -310,10 +312,12 @@ def _write_reports(out: Path, rows: list[RowOutcome]) -> list[Path]:
     names = sorted({key for r in rows for key in r.figures})
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    head = ["id", "source", "status", "seconds", "attempts", "error_kind", "error", "outputs"]
+    head = ["id", "source", "status", "seconds", "attempts", "peak_rss_mb", "error_kind", "error",
+            "outputs"]  # fmt: skip
     writer.writerow(head + names)
     for r in rows:
-        cells = [r.id, r.source, r.status, f"{r.seconds:.2f}", r.attempts, r.error_kind, r.error]
+        cells = [r.id, r.source, r.status, f"{r.seconds:.2f}", r.attempts, r.peak_rss_mb,
+                 r.error_kind, r.error]  # fmt: skip
         writer.writerow([*cells, ";".join(r.outputs), *(r.figures.get(n, "") for n in names)])
     paths = [out / REPORT_NAMES[0], out / REPORT_NAMES[1]]
     texts = [buffer.getvalue(), json.dumps([asdict(r) for r in rows], indent=2) + "\n"]
