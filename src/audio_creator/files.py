@@ -7,8 +7,10 @@ failed run leaves nothing half-written behind, and an output path that names an 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -59,13 +61,28 @@ def check_output_path(
     except OSError as exc:
         raise MediaError(f"cannot write there: {_why_not_a_folder(folder, exc)}") from exc
     try:  # os.access is not enough: it says yes to root on read-only mounts and /proc
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".audio-creator-probe-"):
-            pass
+        _probe(folder)
     except OSError as exc:
         raise MediaError(
             f"cannot write there: the folder {folder} takes no new files ({exc.strerror or exc})"
         ) from exc
     return out
+
+
+_probes = itertools.count()
+
+
+def _probe(folder: Path) -> None:
+    """Make and remove a file in `folder`. Its name (this process's, this thread's, a count) is
+    chosen before it is made, so that it is removed however the call ends: a signal (Ctrl-C,
+    SIGTERM) between the file's creation and the return of its descriptor would otherwise leave
+    it behind. A file of that name can only be a dead process's (a pid used again): it goes too."""
+    name = folder / f".audio-creator-probe-{os.getpid()}-{threading.get_ident()}-{next(_probes)}"
+    try:
+        os.close(os.open(name, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
+    finally:
+        with contextlib.suppress(OSError):  # (not made: the error that said so goes on)
+            name.unlink()
 
 
 def remove_made_folders() -> None:
