@@ -93,11 +93,12 @@ def _stop(head: subprocess.Popen[bytes], temp: str) -> None:
             continue
 
 
-def batch(*args: str) -> int:
-    """`audio-creator batch ARGS` in a process of its own, with LOOPBACK in its environment;
-    while it runs, no TCP connection of Ray's or ours may reach beyond loopback."""
+def batch(*args: str, environment: dict[str, str] | None = None) -> int:
+    """`audio-creator batch ARGS` in a process of its own, with LOOPBACK (and `environment`) in
+    its environment; while it runs, no TCP connection of Ray's or ours may reach beyond
+    loopback."""
     command = [sys.executable, "-m", "audio_creator.cli", "batch", *args]
-    process = subprocess.Popen(command, env={**os.environ, **LOOPBACK},
+    process = subprocess.Popen(command, env={**os.environ, **LOOPBACK, **(environment or {})},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     seen: set[tuple[str, str]] = set()
     deadline = time.monotonic() + 300
@@ -192,3 +193,31 @@ def test_a_ray_worker_killed_mid_row_is_retried_by_ray(
     assert (out / "only" / "soundtrack.wav").is_file()
     assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
     assert not (out / "only" / ".attempt").exists()
+
+
+def test_neural_rows_share_one_model_on_a_music_server(
+    cluster: str, videos: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("transformers")
+    from tiny_models import save_tiny_musicgen
+
+    model = save_tiny_musicgen(tmp_path / "musicgen")
+    out = tmp_path / "out"
+    (tmp_path / "m.csv").write_text(
+        f"id,video,seed\none,{videos / 'clip1.mp4'},1\ntwo,{videos / 'clip2.mp4'},2\n"
+    )
+    args = ["--mode", "vidmuse", "--manifest", str(tmp_path / "m.csv"), "--output-dir", str(out),
+            "--engine", "ray", "--ray-address", cluster, "--backend", "musicgen",
+            "--music-model", str(model), "--target-lufs", "-30"]  # fmt: skip
+    # both rows' requests wait for each other (they arrive seconds apart), then run as one batch
+    assert batch(*args, environment={"AUDIO_CREATOR_MUSIC_BATCH": "2",
+                                     "AUDIO_CREATOR_MUSIC_LINGER_S": "120"}) == 0  # fmt: skip
+    rows = report(out)
+    for row in rows.values():
+        assert row["status"] == "done", row
+        figures = row["figures"]
+        assert isinstance(figures, dict)
+        assert figures["summary.model_loads"] == 1 and figures["summary.batch_rows"] == 2
+    import soundfile as sf
+
+    assert [round(sf.info(str(out / k / "music.wav")).duration) for k in ("one", "two")] == [4, 5]

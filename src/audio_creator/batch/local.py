@@ -211,7 +211,7 @@ def _padded(task: Task) -> list[dict[str, Any] | None]:
 
 
 FIGURES = ("integrated_lufs", "true_peak_dbtp", "loudness_lufs", "cuts_on_beat", "tempo_bpm",
-           "duration_s", "style")  # fmt: skip
+           "duration_s", "style", "batch_rows", "model_loads")  # fmt: skip
 
 
 def figures(report: dict[str, Any]) -> dict[str, Any]:

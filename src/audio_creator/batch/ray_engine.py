@@ -5,6 +5,11 @@ Only paths and options cross the object store: every node reads its row's inputs
 outputs in a folder all of them reach (a shared file system). A task whose worker dies (killed,
 out of memory, a lost node) is retried by Ray, up to `retries` times, in the same staging folder,
 which each attempt empties first; a row whose job fails is not retried (it would fail again).
+
+Rows that make music with a neural backend (MusicGen, VidMuse) do not each load the model: the
+engine starts one `music.serving.MusicServer` actor per GPU of the cluster (one on the CPU when
+it has none), which holds the model and batches the rows' requests that arrive together; each
+row's task asks one of them (`music.backend.serve_neural`) and gets its music back as a file.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ class RayEngine:
             _run_on_ray
         )
         self._running: dict[Any, tuple[Task, float]] = {}
+        self._servers: list[Any] | None = None  # music servers, made for the first neural row
 
     def has_room(self) -> bool:
         return len(self._running) < self.workers
@@ -71,7 +77,24 @@ class RayEngine:
 
     def submit(self, task: Task) -> None:
         task.cores = 1  # what the task declared
-        self._running[self._remote.remote(task)] = (task, time.perf_counter())
+        servers = self._music_servers() if uses_neural_music(task) else []
+        self._running[self._remote.remote(task, servers)] = (task, time.perf_counter())
+
+    def _music_servers(self) -> list[Any]:
+        """One music server per GPU (each declaring it), or one on the CPU."""
+        if self._servers is None:
+            from audio_creator.music.serving import LINGER_S, MAX_BATCH, MusicServer
+
+            gpus = int(self._ray.cluster_resources().get("GPU", 0))
+            batch = int(os.environ.get("AUDIO_CREATOR_MUSIC_BATCH", MAX_BATCH))
+            linger = float(os.environ.get("AUDIO_CREATOR_MUSIC_LINGER_S", LINGER_S))
+            actor = self._ray.remote(num_cpus=0, num_gpus=1 if gpus else 0, max_concurrency=64)(
+                MusicServer
+            )
+            self._servers = [actor.remote(batch, linger) for _ in range(max(1, gpus))]
+            logger.info("music: %d server(s) for the neural rows, on %s",
+                        len(self._servers), "GPUs" if gpus else "the CPU")  # fmt: skip
+        return self._servers
 
     def wait(self, timeout: float = 1.0) -> list[Finished]:
         if not self._running:
@@ -101,10 +124,53 @@ class RayEngine:
             except Exception as exc:  # already finished, or its node is gone
                 logger.debug("could not cancel a task: %s", exc)
         self._running.clear()
+        for server in self._servers or []:
+            self._ray.kill(server)
+        self._servers = None
         if self._started_here:
             self._ray.shutdown()
 
 
-def _run_on_ray(task: Task) -> dict[str, Any]:
-    """A Ray task: run the row's job in its staging folder (see `local.run_task`)."""
-    return run_task(task)
+def _run_on_ray(task: Task, servers: list[Any]) -> dict[str, Any]:
+    """A Ray task: run the row's job in its staging folder (see `local.run_task`), its neural
+    music made by one of the music `servers` (the same one for the same row)."""
+    if not servers:
+        return run_task(task)
+    import zlib
+
+    import ray
+
+    from audio_creator.music.backend import serve_neural
+    from audio_creator.music.serving import ServedBackend
+
+    server = servers[zlib.crc32(task.row_id.encode()) % len(servers)]
+
+    def call(name: str, options: dict[str, Any], request: Any, count: int) -> Any:
+        return ray.get(server.generate.remote(name, options, request, count))
+
+    with serve_neural(lambda name, options: ServedBackend(name, options, call)):
+        return run_task(task)
+
+
+MUSIC_MODES = ("vidmuse", "autopipeline", "wavjourney")
+
+
+def uses_neural_music(task: Task) -> bool:
+    """Whether the row's job would make its music with a neural backend (`auto` as it resolves
+    here; an adapter names its own backend)."""
+    from audio_creator.music.backend import AUTO_ORDER, NEURAL, ready_for_auto
+
+    if task.mode not in MUSIC_MODES:
+        return False
+    name = str(task.values.get("backend") or "auto")
+    lora = task.values.get("lora")
+    if name == "auto" and lora:
+        from audio_creator.music import lora as adapters
+
+        try:
+            name = adapters.kind_of(lora)
+        except Exception:  # the row's own job says what is wrong with its adapter
+            return False
+    if name == "auto":
+        name = next((n for n in AUTO_ORDER if ready_for_auto(n) is None), AUTO_ORDER[-1])
+    return name in NEURAL

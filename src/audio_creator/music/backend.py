@@ -7,8 +7,9 @@ backend's heavy imports happen only when it is chosen.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -161,4 +162,22 @@ def create_backend(name: str = "auto", **options: Any) -> MusicBackend:
                 logger.info("music backend auto: not %s (%s)", candidate, lack)
         else:
             name = AUTO_ORDER[-1]  # nothing ready: report what the embedded default lacks
+    if _served is not None and name in NEURAL:
+        return _served(name, options)
     return BACKENDS.create(name, **options)
+
+
+NEURAL = ("musicgen", "vidmuse")  # the backends a `music.serving.MusicServer` can serve
+_served: Callable[[str, dict[str, Any]], MusicBackend] | None = None
+
+
+@contextlib.contextmanager
+def serve_neural(make: Callable[[str, dict[str, Any]], MusicBackend]) -> Iterator[None]:
+    """Within this block, `create_backend` answers a request for a neural backend with
+    `make(name, options)` (a `music.serving.ServedBackend`: its model runs in a shared server)."""
+    global _served  # noqa: PLW0603 (one switch for the process, set and restored here)
+    before, _served = _served, make
+    try:
+        yield
+    finally:
+        _served = before

@@ -13,13 +13,15 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Hashable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from audio_creator.audio import Audio
-from audio_creator.errors import BackendUnavailable
+from audio_creator.errors import BackendUnavailable, ConfigError
 from audio_creator.music.backend import GeneratedMusic, MusicRequest, Progress
 from audio_creator.music.neural import (
     LoadOnce,
@@ -101,32 +103,53 @@ class MusicGenBackend:
         self, request: MusicRequest, count: int, progress: Progress | None = None
     ) -> list[GeneratedMusic]:
         """`count` candidates in one batch: the decoder's cost is in reading its weights, so
-        several candidates cost little more than one. (One candidate honours
-        `request.variation`; a batch's candidates are its rows.)"""
+        several candidates cost little more than one. Candidate i is the piece `generate`
+        makes with variation i."""
+        variations = [replace(request, variation=request.variation + i) for i in range(count)]
+        return self.generate_batch(variations, progress)
+
+    def batch_key(self, request: MusicRequest) -> Hashable:
+        """Requests with the same key can share a batch (`generate_batch`): any texts and
+        lengths can, but one batch draws its tokens one way."""
+        return request.sampling
+
+    def generate_batch(
+        self, requests: Sequence[MusicRequest], progress: Progress | None = None
+    ) -> list[GeneratedMusic]:
+        """One piece per request, all in one batch: each its own text (padded, and masked
+        where padded), seed and length. All share one sampling. The batch runs to its longest
+        piece; a piece as long as the longest is the one `generate` makes for its request
+        alone (each row draws from its own seed), a shorter one differs from that only in its
+        last frames' upper codebooks, which the delay pattern samples after its end."""
         import torch
 
-        from audio_creator.music.neural.tokens import decode, repeat, sample_codes
+        from audio_creator.music.neural.tokens import decode, sample_codes
 
+        if len({self.batch_key(r) for r in requests}) != 1:
+            raise ConfigError("one batch of music shares one way of sampling")
         model, tokenizer, device, _ = self._model()
-        text = describe(request)
-        logger.info("musicgen prompt: %s", text)
-        condition = repeat(text_condition(model, tokenizer, [text], device), count)
+        texts = [describe(request) for request in requests]
+        for text in dict.fromkeys(texts):
+            logger.info("musicgen prompt: %s", text)
+        condition = text_condition(model, tokenizer, texts, device)
         rate = model.config.audio_encoder.frame_rate
-        frames = max(1, round(request.duration_s * rate))
-        variation = request.variation if count == 1 else 0
-        generator = torch.Generator(device=device).manual_seed(request.seed * 1009 + variation)
+        lengths = [max(1, round(request.duration_s * rate)) for request in requests]
+        generators = [
+            torch.Generator(device=device).manual_seed(request.seed * 1009 + request.variation)
+            for request in requests
+        ]
         with torch.inference_mode():
             codes = sample_codes(
-                model.decoder, lambda _start, _stop: condition, frames, request.sampling,
-                generator, window=round(WINDOW_S * rate), overlap=round(PROMPT_S * rate),
-                progress=progress,
+                model.decoder, lambda _start, _stop: condition, max(lengths),
+                requests[0].sampling, generators, window=round(WINDOW_S * rate),
+                overlap=round(PROMPT_S * rate), progress=progress,
             )  # fmt: skip
         stereo = model.config.decoder.audio_channels == 2
         made = []
-        for row in range(count):
-            samples = decode(model.audio_encoder, codes[row : row + 1], stereo=stereo)
+        for row, (request, frames) in enumerate(zip(requests, lengths, strict=True)):
+            samples = decode(model.audio_encoder, codes[row : row + 1, :, :frames], stereo=stereo)
             audio = finish(Audio(samples, model.config.audio_encoder.sampling_rate), request)
-            summary = {"model": Path(self.folder).name, "prompt": text, "frames": frames}
+            summary = {"model": Path(self.folder).name, "prompt": texts[row], "frames": frames}
             made.append(GeneratedMusic(audio, self.name, (), summary))
         return made
 

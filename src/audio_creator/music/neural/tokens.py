@@ -260,7 +260,8 @@ def _cat_masks(mask: Any, null_mask: Any, condition: Condition, batch: int) -> A
 
 def _draw(logits: Any, sampling: Sampling, generator: Any) -> Any:
     """One token per row of [B, K, V] logits: greedy at temperature 0, else sampled after the
-    top-k and top-p (nucleus) filters."""
+    top-k and top-p (nucleus) filters, from `generator`, or from `generator[b]` for row b when
+    it is a list (so that a row draws the same tokens in a batch as it would alone)."""
     import torch
 
     if sampling.temperature == 0:
@@ -275,6 +276,14 @@ def _draw(logits: Any, sampling: Sampling, generator: Any) -> Any:
         ordered = ordered.masked_fill(before > sampling.top_p, float("-inf"))  # keeps the first
         logits = torch.full_like(logits, float("-inf")).scatter(-1, order, ordered)
     probabilities = torch.softmax(logits, dim=-1)
+    if isinstance(generator, (list, tuple)):  # one generator per row: each row draws as alone
+        return torch.stack([_draw_row(p, g) for p, g in zip(probabilities, generator, strict=True)])
+    return _draw_row(probabilities, generator)
+
+
+def _draw_row(probabilities: Any, generator: Any) -> Any:
+    import torch
+
     flat = probabilities.reshape(-1, probabilities.shape[-1])
     drawn = torch.multinomial(flat, 1, generator=generator)
     return drawn.view(probabilities.shape[:-1])

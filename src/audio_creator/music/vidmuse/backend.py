@@ -13,6 +13,8 @@ import json
 import logging
 import os
 import time
+from collections.abc import Hashable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -124,39 +126,68 @@ class VidMuseBackend:
     def generate_many(
         self, request: MusicRequest, count: int, progress: Progress | None = None
     ) -> list[GeneratedMusic]:
-        """`count` candidates in one batch (see `MusicGenBackend.generate_many`)."""
+        """`count` candidates in one batch; candidate i is the piece `generate` makes with
+        variation i (see `MusicGenBackend.generate_many`)."""
+        variations = [replace(request, variation=request.variation + i) for i in range(count)]
+        return self.generate_batch(variations, progress)
+
+    def batch_key(self, request: MusicRequest) -> Hashable:
+        """Requests with the same key can share a batch: pieces of one length (their windows,
+        and so their frames' memories, line up), drawn one way."""
+        return (request.sampling, round(request.duration_s, 3))
+
+    def generate_batch(
+        self, requests: Sequence[MusicRequest], progress: Progress | None = None
+    ) -> list[GeneratedMusic]:
+        """One piece per request, all in one batch: each from its own video and seed, all of
+        one length and sampling (`batch_key`). Each piece is the one `generate` makes for its
+        request alone."""
         import torch
 
-        from audio_creator.music.neural.tokens import decode, repeat, sample_codes
+        from audio_creator.music.neural.tokens import Condition, decode, sample_codes
 
-        if request.video is None:
-            raise ConfigError("the vidmuse backend makes music from a video: give one")
+        for request in requests:
+            if request.video is None:
+                raise ConfigError("the vidmuse backend makes music from a video: give one")
+        if len({self.batch_key(r) for r in requests}) != 1:
+            raise ConfigError("one batch of vidmuse music shares one length and one sampling")
         model, codec, device = self._model()
-        conditions = VideoConditions(model, request.video, request.duration_s, device)
+        seen: dict[Path, VideoConditions] = {}  # CLIP looks at each video once
+        conditions = []
+        for request in requests:
+            video = Path(request.video)  # type: ignore[arg-type]
+            if video not in seen:
+                seen[video] = VideoConditions(model, video, request.duration_s, device)
+            conditions.append(seen[video])
         rate = codec.config.frame_rate
-        frames = max(1, round(request.duration_s * rate))
-        variation = request.variation if count == 1 else 0
-        generator = torch.Generator(device=device).manual_seed(request.seed * 1009 + variation)
+        frames = max(1, round(requests[0].duration_s * rate))
+        generators = [
+            torch.Generator(device=device).manual_seed(r.seed * 1009 + r.variation)
+            for r in requests
+        ]
 
-        def condition(start: int, stop: int) -> Any:
-            return repeat(conditions.between(start / rate, stop / rate), count)
+        def condition(start: int, stop: int) -> Condition:
+            each = {id(c): c.between(start / rate, stop / rate) for c in seen.values()}
+            parts = [each[id(c)] for c in conditions]
+            return Condition(
+                torch.cat([p.memory for p in parts]), None,
+                torch.cat([p.null_memory for p in parts]), None,
+            )  # fmt: skip
 
         with torch.inference_mode():
             codes = sample_codes(
-                model.decoder, condition, frames, request.sampling, generator,
+                model.decoder, condition, frames, requests[0].sampling, generators,
                 window=round(WINDOW_S * rate), overlap=max(1, round(PROMPT_S * rate)),
                 progress=progress,
             )  # fmt: skip
-        summary = {"model": Path(self.folder).name, "frames": frames,
-                   "local_frames": conditions.local_count}  # fmt: skip
-        return [
-            GeneratedMusic(
-                finish(Audio(decode(codec, codes[row : row + 1]), codec.config.sampling_rate),
-                       request),
-                self.name, (), summary,
-            )
-            for row in range(count)
-        ]  # fmt: skip
+        made = []
+        for row, (request, frames_seen) in enumerate(zip(requests, conditions, strict=True)):
+            summary = {"model": Path(self.folder).name, "frames": frames,
+                       "local_frames": frames_seen.local_count}  # fmt: skip
+            audio = finish(Audio(decode(codec, codes[row : row + 1]), codec.config.sampling_rate),
+                           request)  # fmt: skip
+            made.append(GeneratedMusic(audio, self.name, (), summary))
+        return made
 
 
 class VideoConditions:
