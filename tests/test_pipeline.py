@@ -333,8 +333,8 @@ def test_a_narration_that_cannot_fit_at_all_is_refused_up_front(
 def test_the_video_is_probed_once_and_decoded_once(
     demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The facts of one probe and the one analysis are handed to every stage; only the
-    timeline's thumbnails seek into the video again, and the mux copies its packets."""
+    """The facts of one probe and the one analysis are handed to every stage: the timeline's
+    thumbnails are taken during the analysis' pass (no seek), and the mux copies its packets."""
     import sys
 
     from audio_creator import jobs
@@ -342,7 +342,7 @@ def test_the_video_is_probed_once_and_decoded_once(
     from audio_creator.media import frames
 
     probe = sys.modules["audio_creator.media.probe"]  # the module (the package exports its probe)
-    calls: dict[str, int] = {"probe": 0, "decode": 0, "frames": 0}
+    calls: dict[str, int] = {"probe": 0, "decode": 0, "frames": 0, "seeks": 0}
 
     def counted(name: str, real: object) -> object:
         def call(*args: object, **kwargs: object) -> object:
@@ -356,8 +356,36 @@ def test_the_video_is_probed_once_and_decoded_once(
         analysis_module, "iter_every_frame", counted("decode", frames.iter_every_frame)
     )
     monkeypatch.setattr(frames, "iter_frames", counted("frames", frames.iter_frames))
+    monkeypatch.setattr(frames, "frames_at", counted("seeks", frames.frames_at))
     jobs.autopipeline(video=demo, output=tmp_path / "a.wav", merge_video=True)
-    assert calls == {"probe": 1, "decode": 1, "frames": 0}
+    assert calls == {"probe": 1, "decode": 1, "frames": 0, "seeks": 0}
+    assert (tmp_path / "a_timeline.png").stat().st_size > 10_000  # with its thumbnails
+
+
+def test_thumbnails_taken_on_the_analysis_pass_are_the_frames_a_seek_finds(
+    demo: Path, tmp_path: Path
+) -> None:
+    """`Snapshots` picks the same frames as `frames_at` (the one on screen at each instant:
+    the first when all come later, the last past the end), and pictures that differ only by the
+    pass's skipped deblocking."""
+    from audio_creator.analysis.video import analyse_video
+    from audio_creator.media.frames import Snapshots, frames_at
+    from helpers import make_video
+
+    rotated = make_video(tmp_path / "r.mp4", duration_s=3.0, size="160x96",
+                         extra=("-metadata:s:v:0", "rotate=90"))  # fmt: skip
+    for video in (demo, rotated):
+        times = [0.0, 0.013, 1.0, 2.5, 2.52, 2.9999, 60.0]
+        taken = Snapshots(times, 90)
+        analyse_video(video, snapshots=taken)
+        sought = frames_at(video, times, short_side=90)
+        assert [f.time_s for f in taken.frames] == sorted(times)
+        assert len(sought) == len(taken.frames)
+        for ours, theirs in zip(taken.frames, sought, strict=True):
+            assert ours.source_time_s == pytest.approx(theirs.source_time_s, abs=1e-6)
+            assert ours.image.shape == theirs.image.shape
+            difference = np.abs(ours.image.astype(int) - theirs.image.astype(int)).mean()
+            assert difference < 3.0, (video.name, ours.time_s, difference)
 
 
 def test_the_mix_in_memory_is_the_mix_of_the_files_it_wrote(demo: Path, tmp_path: Path) -> None:

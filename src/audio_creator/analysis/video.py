@@ -16,7 +16,7 @@ import numpy.typing as npt
 from audio_creator.analysis import cuts as shots
 from audio_creator.analysis import features
 from audio_creator.errors import MediaError
-from audio_creator.media.frames import iter_every_frame
+from audio_creator.media.frames import Snapshots, iter_every_frame
 from audio_creator.media.probe import Video, VideoInfo, probe
 
 Floats = npt.NDArray[np.float32]
@@ -52,9 +52,11 @@ class VideoAnalysis:
         return float(curve[lo:hi].mean())
 
 
-def analyse_video(path: Video, progress: Progress | None = None) -> VideoAnalysis:
+def analyse_video(
+    path: Video, progress: Progress | None = None, snapshots: Snapshots | None = None
+) -> VideoAnalysis:
     """Decode `path` (a video file, or its `VideoInfo`) once and measure everything the composer
-    follows.
+    follows; take `snapshots` on the way, if asked.
 
     Raises:
         MediaError: not a readable video, or no frame could be decoded.
@@ -83,7 +85,7 @@ def analyse_video(path: Video, progress: Progress | None = None) -> VideoAnalysi
         if progress is not None and info.duration_s > 0:
             progress(min(1.0, times[-1] / info.duration_s), "analysing the video")
 
-    for frame in iter_every_frame(info):  # every image has the same (scaled) size
+    for frame in iter_every_frame(info, snapshots=snapshots):  # images of one (scaled) size
         times.append(frame.time_s)
         batch.append(frame.image)
         if len(batch) == BATCH_FRAMES:

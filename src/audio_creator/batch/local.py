@@ -262,8 +262,13 @@ def _preload() -> None:
     import contextlib
     import importlib
 
+    with contextlib.suppress(ImportError):
+        import matplotlib
+
+        matplotlib.use("Agg")  # what the timeline picture draws with: files only
     for name in ("numpy", "scipy.signal", "soundfile", "av", "audio_creator.jobs.pipeline",
                  "audio_creator.jobs.music_for_video", "audio_creator.mix.mixer",
-                 "audio_creator.music.procedural", "audio_creator.analysis.video"):  # fmt: skip
+                 "audio_creator.music.procedural", "audio_creator.analysis.video",
+                 "matplotlib.pyplot", "onnxruntime"):  # fmt: skip
         with contextlib.suppress(ImportError):  # a worker imports what it needs anyway
             importlib.import_module(name)

@@ -42,7 +42,7 @@ from audio_creator.jobs.timeline_picture import (
     draw_timeline,
     thumbnail_times,
 )
-from audio_creator.media.frames import frames_at
+from audio_creator.media.frames import Snapshots
 from audio_creator.media.probe import VideoInfo, probe
 from audio_creator.mix.ducking import FRAME_S
 from audio_creator.music.backend import Sampling
@@ -183,9 +183,8 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
     at = {name: staging.stage(path) for name, path in outputs.items()}  # where each is written
     # Two helper threads work beside the main one. One speaks the narration: the user's own
     # words from the start, while the video decodes; a description of the video as soon as it
-    # is written, while the music is composed and rendered. The other takes the timeline's
-    # thumbnails (seeks that decode while the music is made), and draws the timeline while the
-    # main thread muxes.
+    # is written, while the music is composed and rendered. The other draws the timeline while
+    # the main thread muxes.
     helpers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pipeline")
     stop = threading.Event()  # set when the run fails: a helper stops at its next step
     started = time.perf_counter()
@@ -205,12 +204,10 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
                 (options.narration or "").strip(), info.duration_s, fastest
             )
             speaking = helpers.submit(speak, own)
-        with timer("analysis"):
-            analysis = analyse_video(info, timer.progress("analysis"))
+        with timer("analysis"):  # the timeline's thumbnails are taken on the way
+            thumbnails = Snapshots(thumbnail_times(info.duration_s), THUMBNAIL_SHORT_SIDE)
+            analysis = analyse_video(info, timer.progress("analysis"), thumbnails)
         report["analysis"] = _analysis_facts(analysis)
-        thumbnails = helpers.submit(
-            frames_at, info, thumbnail_times(analysis.duration_s), short_side=THUMBNAIL_SHORT_SIDE
-        )
         with timer("caption"):
             caption = _caption(options, info, analysis)
             _write_text(at["caption"], caption.text + "\n")
@@ -240,11 +237,7 @@ def run_pipeline(options: PipelineOptions, progress: Progress | None = None) -> 
 
         def draw() -> Path:
             with timer("timeline"):
-                try:
-                    pictures = thumbnails.result()
-                except AudioCreatorError as exc:  # the picture strip is a nicety: go without
-                    logger.warning("no thumbnails for the timeline: %s", exc)
-                    pictures = []
+                pictures = thumbnails.frames
                 spans = [(s.start_s, s.end_s) for s in speech.subtitles]
                 data = TimelineData(
                     info.path, analysis, pictures, music.beats_s, spans, duck_db, FRAME_S,

@@ -38,7 +38,7 @@ class TimelineData:
 
     video: Path
     analysis: VideoAnalysis
-    thumbnails: Sequence[Frame]  # `thumbnail_times(duration)`, from `frames_at`
+    thumbnails: Sequence[Frame]  # at `thumbnail_times(duration)`: `Snapshots` or `frames_at`
     beats_s: Sequence[float]
     sentences: Sequence[tuple[float, float]]  # (start, end) of each narrated sentence
     duck_db: npt.NDArray[np.float64]  # the music's ducking gain, one value per `duck_hop_s`
@@ -56,7 +56,8 @@ def draw_timeline(data: TimelineData, path: str | os.PathLike[str]) -> Path:
     out = Path(path)
     try:
         with atomic_output(out) as tmp:
-            figure.savefig(tmp, format="png", dpi=DPI)
+            # the fastest zlib level: a third quicker to write, some 20 % larger
+            figure.savefig(tmp, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
     finally:
         plt.close(figure)
     return out

@@ -19,7 +19,7 @@ from av.video.reformatter import VideoReformatter
 
 from audio_creator.cores import alone, cores
 from audio_creator.errors import ConfigError, MediaError
-from audio_creator.media.probe import Video, probe, video_stream
+from audio_creator.media.probe import Video, VideoInfo, probe, video_stream
 
 
 @dataclass(frozen=True)
@@ -113,11 +113,56 @@ def _even(value: float) -> int:
     return max(2, 2 * round(value / 2))
 
 
+class Snapshots:
+    """Pictures of the frames on screen at a few instants, taken during a pass that decodes every
+    frame anyway (`iter_every_frame`), so that they cost no decoding of their own: the same
+    pictures `frames_at` finds by seeking, but for the pass's fast decoding (no deblocking: at
+    thumbnail sizes, no difference to see). `frames` holds them, in time order, once the pass
+    has ended."""
+
+    def __init__(self, times_s: Sequence[float], short_side: int) -> None:
+        self.wanted = sorted(max(0.0, t) for t in times_s)
+        self.short_side = short_side
+        self.frames: list[Frame] = []
+        self._previous: tuple[av.VideoFrame, float] | None = None
+        self._size = (0, 0)
+        self._rotation = 0
+
+    def start(self, info: VideoInfo) -> None:
+        self._rotation = info.rotation_deg
+        out_w, out_h = _output_size(*info.display_size, self.short_side, None)
+        self._size = (out_h, out_w) if self._rotation in (90, 270) else (out_w, out_h)
+
+    def offer(self, frame: av.VideoFrame, time_s: float) -> None:
+        """The pass decoded `frame`, shown from `time_s`: the one before it was on screen at
+        every wanted instant before `time_s`."""
+        while len(self.frames) < len(self.wanted) and time_s > self.wanted[len(self.frames)]:
+            shown, shown_s = self._previous or (frame, time_s)  # all later: the first one
+            self._take(shown, shown_s)
+        self._previous = (frame, time_s)
+
+    def finish(self) -> None:
+        """The pass has ended: the last frame is on screen at every instant left."""
+        while self._previous is not None and len(self.frames) < len(self.wanted):
+            self._take(*self._previous)
+        self._previous = None  # the decoder's frame goes back with it
+
+    def _take(self, frame: av.VideoFrame, shown_s: float) -> None:
+        width, height = self._size
+        image = np.asarray(
+            frame.reformat(width=width, height=height, format="rgb24").to_ndarray(), np.uint8
+        )
+        if self._rotation:
+            image = np.ascontiguousarray(np.rot90(image, k=self._rotation // 90))
+        self.frames.append(Frame(self.wanted[len(self.frames)], shown_s, image))
+
+
 def iter_every_frame(
     path: Video,
     *,
     pixels: int = 64 * 36,
     fast_decode: bool = True,
+    snapshots: Snapshots | None = None,
 ) -> Iterator[Frame]:
     """Yield every decoded frame, tiny and upright, at its own presentation time.
 
@@ -129,6 +174,7 @@ def iter_every_frame(
         pixels: about this many pixels per image, keeping the displayed aspect ratio.
         fast_decode: skip the decoder's deblocking filter; invisible at analysis sizes and some
             10 % faster for H.264.
+        snapshots: also take these pictures on the way (complete when the iteration is).
     """
     if pixels < 16:
         raise ConfigError(f"analysis frames need at least 16 pixels, got {pixels}")
@@ -139,6 +185,8 @@ def iter_every_frame(
     out_w, out_h = _even(display_w * scale), _even(display_h * scale)
     coded_w, coded_h = (out_h, out_w) if rotation in (90, 270) else (out_w, out_h)
     reformatter = VideoReformatter()
+    if snapshots is not None:
+        snapshots.start(info)
     last_time = -math.inf
     step = 1 / (info.fps or 25.0)  # for frames without a timestamp: one frame after the last
     try:
@@ -161,6 +209,8 @@ def iter_every_frame(
                 if time <= last_time:  # a duplicate timestamp: the later picture replaces none
                     continue
                 last_time = time
+                if snapshots is not None:
+                    snapshots.offer(frame, time)
                 small = reformatter.reformat(
                     frame, width=coded_w, height=coded_h, format="rgb24", interpolation="AREA"
                 )
@@ -168,6 +218,8 @@ def iter_every_frame(
                 if rotation:
                     image = np.ascontiguousarray(np.rot90(image, k=rotation // 90))
                 yield Frame(time, time, image)
+            if snapshots is not None:
+                snapshots.finish()
     except av.FFmpegError as exc:
         raise MediaError(f"cannot decode {info.path}: {exc}") from exc
 

@@ -99,13 +99,16 @@ def fade_gain(
     fade_out = round(max(0.0, fade_out_s) * sample_rate)
     if start >= fade_in and stop <= frames - fade_out:
         return None
-    position = np.arange(start, stop) + 0.5
-    gain = np.ones(stop - start)
-    if fade_in:
-        gain = np.minimum(gain, _raised_cosine(position / fade_in))
-    if fade_out:
-        gain = np.minimum(gain, _raised_cosine((frames - position) / fade_out))
-    return gain.astype(np.float32)
+    gain = np.ones(stop - start, np.float32)
+    if fade_in and start < fade_in:  # only the samples inside a fade are computed
+        inside = np.arange(start, min(stop, fade_in)) + 0.5
+        gain[: inside.size] = _raised_cosine(inside / fade_in)
+    if fade_out and stop > frames - fade_out:
+        first = max(start, frames - fade_out)
+        inside = np.arange(first, stop) + 0.5
+        ramp = _raised_cosine((frames - inside) / fade_out).astype(np.float32)
+        gain[first - start :] = np.minimum(gain[first - start :], ramp)
+    return gain
 
 
 def _raised_cosine(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
