@@ -10,6 +10,12 @@ Two plans compete under one cost (in units of "one cut missed"):
   each tempo change and for the cuts inside it that miss.
 
 The cheaper plan wins, so a video whose cuts already sit on a common grid keeps one tempo.
+
+A missed cut costs more than any push, pull or tempo change the plan could make instead
+(`MISS_COST`), so a real cut is never given up for a tidier grid; a flash cut, one that comes less
+than `FLASH_GAP_S` after the cut before it, costs little to miss (`FLASH_MISS_COST`): a burst of
+cuts a few tenths of a second apart is one event to a listener, and bending the tempo to each
+of them would lose the beat.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ import numpy.typing as npt
 from audio_creator.errors import ConfigError
 
 TOLERANCE_S = 0.02  # a cut this close to a beat counts as on it
+MISS_COST = 3.0  # per cut that no beat meets
+FLASH_GAP_S = 1.0  # a cut this soon after the one before is a flash cut…
+FLASH_MISS_COST = 1.0  # …and missing it costs this
 MAX_DEVIATION = 0.2  # no segment's tempo further than this (relative) from the target
 DEVIATION_COST = 2.0  # per unit of |log(tempo / target)|, per segment
 CHANGE_COST = 6.0  # per unit of |log(new / old)| at a tempo change
@@ -76,15 +85,22 @@ def fit_beat_grid(
     if not 20 <= target_bpm <= 300:
         raise ConfigError(f"tempo must be within 20–300 BPM, got {target_bpm}")
     cuts = np.array([c for c in cuts_s if 0 < c < duration_s], dtype=np.float64)
+    misses = miss_costs(cuts)
     constant_cost, constant = _constant_plan(
-        cuts, duration_s, target_bpm, beats_per_bar, tolerance_s
+        cuts, misses, duration_s, target_bpm, beats_per_bar, tolerance_s
     )
     base_period = constant[0][1]  # the best single tempo is also the one resets keep
     segments_cost, segments = _segment_plan(
-        cuts, duration_s, target_bpm, beats_per_bar, tolerance_s, base_period
+        cuts, misses, duration_s, target_bpm, beats_per_bar, tolerance_s, base_period
     )
     plan = segments if segments_cost < constant_cost - 1e-9 else constant
     return _grid(plan, cuts, duration_s, beats_per_bar, tolerance_s)
+
+
+def miss_costs(cuts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """What missing each cut costs: MISS_COST, or FLASH_MISS_COST for a flash cut."""
+    gaps = np.diff(cuts, prepend=-np.inf)
+    return np.where(gaps < FLASH_GAP_S, FLASH_MISS_COST, MISS_COST)
 
 
 # A plan is a list of (start time, beat period, beats, starts a bar) pieces; the last runs to the
@@ -93,7 +109,12 @@ _Plan = list[tuple[float, float, int, bool]]
 
 
 def _constant_plan(
-    cuts: npt.NDArray[np.float64], duration: float, target: float, per_bar: int, tol: float
+    cuts: npt.NDArray[np.float64],
+    misses: npt.NDArray[np.float64],
+    duration: float,
+    target: float,
+    per_bar: int,
+    tol: float,
 ) -> tuple[float, _Plan]:
     # Tempi within ±MAX_DEVIATION of the target, evenly spaced in log-tempo.
     periods = 60.0 / (target * np.geomspace(1 / (1 + MAX_DEVIATION), 1 + MAX_DEVIATION, 481))
@@ -108,7 +129,7 @@ def _constant_plan(
     ]:
         on, nearest, error = _on_grid(cuts, float(anchor), periods, tol)
         cost = (
-            (~on).sum(axis=1)
+            ((~on) * misses).sum(axis=1)
             + OFF_DOWNBEAT_COST * (on & (np.mod(nearest, per_bar) != 0)).sum(axis=1)
             + ERROR_COST * np.where(on, error / tol, 0.0).sum(axis=1)
             + deviation
@@ -143,6 +164,7 @@ def _on_grid(
 
 def _segment_plan(
     cuts: npt.NDArray[np.float64],
+    misses: npt.NDArray[np.float64],
     duration: float,
     target: float,
     per_bar: int,
@@ -179,7 +201,7 @@ def _segment_plan(
                 cost = (
                     DEVIATION_COST * deviation
                     + extra
-                    + float((~on).sum())
+                    + float(misses[i : j - 1][~on].sum())
                     + ERROR_COST * float(error[on].sum() / tol)
                     # bars restart at the segment's start
                     + OFF_DOWNBEAT_COST * float((on & (nearest % per_bar != 0)).sum())
@@ -200,7 +222,8 @@ def _segment_plan(
     if not best:
         return math.inf, []
     # Cuts after the last segment's end are missed.
-    total, last = min((value[0] + (count - 1 - key[0]), key) for key, value in best.items())
+    after = np.r_[np.cumsum(misses[::-1])[::-1], 0.0]  # after[j]: the misses of cuts j, j + 1…
+    total, last = min((value[0] + float(after[key[0]]), key) for key, value in best.items())
     total += DEVIATION_COST * abs(math.log(target_period / base_period))  # once, as for one tempo
     chain: list[tuple[int, int, int]] = []
     node: tuple[int, int, int] | None = last

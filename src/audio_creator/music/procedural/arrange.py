@@ -3,7 +3,7 @@
 Chords change on downbeats; every section starts a new progression, and sections that begin on a
 cut start with an accent (a crash and a kick on that very beat). Timing and velocity are
 humanised within small bounds, except for the notes on a cut, which stay exact. The closing chord
-starts on a downbeat and every note ends before the piece does.
+starts on a downbeat (or on a cut near the end) and every note ends before the piece does.
 """
 
 from __future__ import annotations
@@ -110,7 +110,9 @@ class _Writer:
         self.plan = plan
         self.beats = plan.grid.beats_s
         self.cut_times = sorted(float(self.beats[b]) for b in plan.cut_beats)
-        self.cutoff = plan.duration_s - min(END_MARGIN_S, plan.duration_s / 4)
+        # A closing chord on a late cut rings for half of what is left, then releases.
+        ring = plan.duration_s - float(self.beats[min(plan.final_beat, self.beats.size - 1)])
+        self.cutoff = plan.duration_s - min(END_MARGIN_S, plan.duration_s / 4, ring / 2)
 
     def time(self, position: float) -> float:
         """Seconds at a fractional beat position (beat index + fraction)."""
@@ -137,11 +139,12 @@ def arrange(plan: MusicPlan, seed: int) -> Score:
     writer = _Writer(plan)
     bars = _bars(plan)
     style = plan.style
+    variant = _variants(plan, np.random.default_rng(seed + 2))
     parts = [
-        _humanise("pad", style.pad, False, _pad(plan, writer, bars), rng),
+        _humanise("pad", style.pad, False, _pad(plan, writer, bars, variant), rng),
         _humanise("bass", style.bass, False, _bass(plan, writer, bars), rng),
     ]
-    lead = _lead(plan, writer, bars, rng)
+    lead = _lead(plan, writer, bars, rng, variant)
     if style.lead_alt != style.lead:  # every other section hands the lead to another instrument
         alternate = [n is not None and _section_index(plan, n.start_s) % 2 == 1 for n in lead]
         parts.append(
@@ -223,11 +226,52 @@ def _velocity(plan: MusicPlan, beat: int, base: float) -> float:
     return base * (0.75 + 0.4 * level)
 
 
-def _pad(plan: MusicPlan, writer: _Writer, bars: list[_Bar]) -> list[Note | None]:
+# The pad's voicings: (inversion: which chord tone is lowest, near which pitch it lies).
+PAD_VOICINGS = ((0, 55), (1, 55), (2, 55))
+# Orders of the arpeggio's tones (root, third, fifth, octave); in a narrow range the octave may
+# fold onto the root, so the orders differ in their inner tones too.
+ARPEGGIO_ORDERS = ((0, 1, 2, 3, 2, 1), (0, 1, 2, 1), (2, 1, 0, 1), (0, 2, 1, 2), (1, 0, 2, 0))
+
+
+VARIANTS = len(PAD_VOICINGS) * len(ARPEGGIO_ORDERS)
+
+
+def _variants(plan: MusicPlan, rng: np.random.Generator) -> dict[int, int]:
+    """Each section's own way of voicing its chords and breaking them (by its first beat): the
+    least used so far with its progression, drawn at random among those, so that a long piece
+    whose progressions come round again does not come round bar for bar."""
+    used: dict[tuple[tuple[int, ...], int], int] = {}
+    chosen = {}
+    for section in plan.sections:
+        uses = [used.get((section.progression, v), 0) for v in range(VARIANTS)]
+        fewest = [v for v, n in enumerate(uses) if n == min(uses)]
+        pick = int(fewest[int(rng.integers(len(fewest)))])
+        used[(section.progression, pick)] = uses[pick] + 1
+        chosen[section.first_beat] = pick
+    return chosen
+
+
+def _pad_voicing(variants: dict[int, int], section: Section | None) -> tuple[int, int]:
+    """The section's pad voicing (the first, root position, for the closing chord)."""
+    number = 0 if section is None else variants.get(section.first_beat, 0)
+    return PAD_VOICINGS[number % len(PAD_VOICINGS)]
+
+
+def _arpeggio_order(variants: dict[int, int], section: Section | None) -> tuple[int, ...]:
+    number = 0 if section is None else variants.get(section.first_beat, 0)
+    return ARPEGGIO_ORDERS[(number // len(PAD_VOICINGS)) % len(ARPEGGIO_ORDERS)]
+
+
+def _pad(
+    plan: MusicPlan, writer: _Writer, bars: list[_Bar], variants: dict[int, int]
+) -> list[Note | None]:
     low, high = RANGES[plan.style.pad]
     notes: list[Note | None] = []
-    for first, count, degree, _, level, _ in bars:
-        pitches = harmony.voice(_chord_pcs(plan, degree), 55, max(low, 48), min(high, 79))
+    for first, count, degree, section, level, _ in bars:
+        inversion, near = _pad_voicing(variants, section)
+        tones = _chord_pcs(plan, degree)
+        tones = tones[inversion:] + tones[:inversion]
+        pitches = harmony.voice(tones, near, max(low, 48), min(high, 79))
         if plan.style.pad == 0:  # piano comps: chords on beats 1 and 3
             hits = [(float(b), min(2.0, count - b)) for b in range(0, count, 2)]
             if level < 0:
@@ -271,7 +315,11 @@ def _bass(plan: MusicPlan, writer: _Writer, bars: list[_Bar]) -> list[Note | Non
 
 
 def _lead(
-    plan: MusicPlan, writer: _Writer, bars: list[_Bar], rng: np.random.Generator
+    plan: MusicPlan,
+    writer: _Writer,
+    bars: list[_Bar],
+    rng: np.random.Generator,
+    variants: dict[int, int],
 ) -> list[Note | None]:
     # Within both lead instruments' ranges, so that either can play any phrase.
     (low_a, high_a), (low_b, high_b) = RANGES[plan.style.lead], RANGES[plan.style.lead_alt]
@@ -279,7 +327,7 @@ def _lead(
     notes: list[Note | None] = []
     key, mode = plan.key_root, plan.mode
     degree_now = 7  # scale degree counted from the tonic of octave 4
-    for first, count, degree, _, level, index in bars:
+    for first, count, degree, section, level, index in bars:
         if level < 0:  # the closing chord: the tonic, held
             pitch = harmony.fit_range(harmony.degree_pitch(7, key, mode, 4), low, high)
             notes.append(writer.note(first, float(count), pitch, 60))
@@ -289,7 +337,7 @@ def _lead(
         if plan.style.lead_kind == "arpeggio":
             step = 0.5 if level <= 1 else 0.25
             tones = [d + 7 for d in harmony.triad(degree)] + [degree + 14]
-            order = tones + tones[-2:0:-1]
+            order = [tones[k] for k in _arpeggio_order(variants, section)]
             for k in range(int(count / step)):
                 pitch = harmony.fit_range(
                     harmony.degree_pitch(order[k % len(order)], key, mode, 4), low, high

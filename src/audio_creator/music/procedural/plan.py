@@ -14,6 +14,13 @@ from audio_creator.analysis.video import VideoAnalysis
 from audio_creator.music.procedural.styles import Style
 
 PHRASE_BARS = 8  # a long shot is still divided into phrases of this many bars
+# A cut this close to the start is no musical event (the music begins there anyway; often it is
+# a glitch, the second frame of the file): it does not steer the beat grid.
+EARLIEST_CUT_S = 0.5
+# The closing chord lands on the last cut that comes this close to the end, and rings out after
+# it; without one, it comes on the last downbeat that leaves room to ring out.
+FINAL_CUT_WITHIN_S = 2.0
+SHORTEST_RING_S = 0.25  # a cut closer to the end than this leaves no room for the chord
 # Keys from cool (flat) to warm (sharp) pictures: Eb Bb F C G D A.
 KEYS_BY_WARMTH = (3, 10, 5, 0, 7, 2, 9)
 
@@ -55,7 +62,7 @@ def plan_music(
     energy = _energy(analysis)
     slow, fast = style.tempo_bpm
     target = slow + (fast - slow) * float(np.clip((energy - 0.15) / 0.6, 0, 1))
-    cuts = [c for c in analysis.cuts_s if c < duration_s - 0.5] if analysis else []
+    cuts = [c for c in analysis.cuts_s if EARLIEST_CUT_S <= c < duration_s] if analysis else []
     grid = fit_beat_grid(duration_s, cuts, target)
     beats = grid.beats_s
     cut_beats = frozenset(
@@ -101,16 +108,19 @@ def _beat_intensity(
 
 
 def _final_beat(grid: BeatGrid, duration_s: float, cut_beats: frozenset[int]) -> int:
-    """Where the closing chord starts: on the last cut if it comes near the end, else on the
-    last downbeat that leaves room (two beats and 1.5 s, or a third of a short piece) to ring
-    out; failing a downbeat, the last beat that does."""
+    """Where the closing chord starts: on the last cut if it comes in the last
+    FINAL_CUT_WITHIN_S (or near where the chord would come anyway), else on the last downbeat
+    that leaves room (two beats and 1.5 s, or a third of a short piece) to ring out; failing a
+    downbeat, the last beat that does."""
     beats = grid.beats_s
     period = 60.0 / grid.nominal_bpm
     room = min(max(1.5, 2 * period), duration_s / 3)
+    latest = duration_s - SHORTEST_RING_S
     late_cuts = [
-        b for b in cut_beats if duration_s - 2 * room <= beats[b] <= duration_s - 0.8 * room
-    ]
-    if late_cuts:
+        b for b in cut_beats
+        if min(duration_s - FINAL_CUT_WITHIN_S, duration_s - 2 * room) <= beats[b] <= latest
+    ]  # fmt: skip
+    if late_cuts and beats[max(late_cuts)] > 0:
         return max(late_cuts)
     fits = beats <= duration_s - room
     candidates = np.flatnonzero(grid.downbeat & fits)
