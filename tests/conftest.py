@@ -3,12 +3,17 @@ local OpenAI-compatible chat endpoint."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from helpers import make_video, run_ffmpeg
+
+# The music of every test is rendered with the bundled SoundFont, whatever fonts this machine
+# has (and so do the commands the tests start): a test of the discovery names its own folders.
+os.environ["AUDIO_CREATOR_SOUNDFONT_DIRS"] = ""
 
 # name → (file name, video codec, audio codec or None)
 CONTAINER_SAMPLES = {

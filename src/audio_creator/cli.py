@@ -73,6 +73,12 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         logger.error("interrupted")
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): nothing to say, nowhere to say it
+        import os
+        import sys
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit either
+        return 141
     except Exception:
         logger.exception("internal error; please report it with the command line that caused it")
         return 1
@@ -206,6 +212,11 @@ def _build_parser(batch_mode: str | None = None) -> argparse.ArgumentParser:
     )  # fmt: skip
 
     p = command("voices", commands.voices, "list the speech engines and the voices found here")
+
+    p = command(
+        "soundfonts", commands.soundfonts,
+        "list the General MIDI SoundFonts found here, and the one the music is rendered with",
+    )  # fmt: skip
 
     p = command("manifest", commands.manifest, "pair videos with their soundtracks for training")
     p.add_argument("--video-dir", type=Path, required=True, help="N.mp4 beside N.wav (any case)")

@@ -293,6 +293,33 @@ def voices(args: argparse.Namespace) -> int:
     return 0
 
 
+def soundfonts(args: argparse.Namespace) -> int:
+    from audio_creator.music.procedural.soundfonts import (
+        best_soundfont,
+        found,
+        programs_used,
+        search_folders,
+    )
+
+    chosen = best_soundfont().resolve()
+    wanted = len(programs_used())
+    for font in found():
+        mark = "*" if font.path.resolve() == chosen else " "
+        lacks = font.missing_programs()
+        fit = (f"all {wanted} programs the styles play" if not lacks
+               else f"lacks programs {', '.join(map(str, lacks))}")  # fmt: skip
+        quiet = sorted(p for p in font.silent if p >= 0)
+        if quiet:
+            fit += f" (silent here: {', '.join(map(str, quiet))}; the bundled font plays them)"
+        drums = "drums" if font.has_drums and -1 not in font.silent else "no drum kit"
+        origin = " (bundled)" if font.bundled else ""
+        print(f"{mark} {font.name}{origin}: {font.size_bytes / 2**20:.1f} MB, {fit}, {drums}")
+        print(f"  {font.path}")
+    print("* renders the music when no --soundfont is given")
+    print("looked in: " + ", ".join(str(f) for f in search_folders()))
+    return 0
+
+
 def manifest(args: argparse.Namespace) -> int:
     from audio_creator.errors import ConfigError
     from audio_creator.pairs import find_pairs, write_manifest

@@ -138,6 +138,7 @@ class ProceduralBackend:
             "tempo_changes": int((abs(grid.bpm[1:] - grid.bpm[:-1]) > 0.01).sum()),
             "key": f"{NOTE_NAMES[score.key_root]} {score.mode}",
             "cuts_on_beat": round(grid.cuts_on_beat, 3),
+            "soundfont": Path(font).name,
             "loudness_lufs": _rounded(mastered.integrated_lufs),
             "true_peak_dbtp": _rounded(mastered.true_peak_dbtp),
         }

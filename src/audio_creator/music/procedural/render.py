@@ -1,12 +1,12 @@
 """Render a score with a SoundFont (TinySoundFont), sample-accurately, plus a light room reverb.
 
-The default SoundFont is the General MIDI bank that the `pretty_midi` wheel ships (TimGM6mb,
-GPL-2.0); any SF2/SF3 file can be given instead.
+The default SoundFont is the best General MIDI bank found on the machine, else the one the
+`pretty_midi` wheel ships (TimGM6mb, GPL-2.0; see `soundfonts`); any SF2/SF3 file can be given
+instead. A program the font lacks is played by the bundled font, with a warning.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -28,17 +28,11 @@ RENDER_BLOCK = 1 << 18  # samples rendered at a time (about 5.5 s at 48 kHz)
 
 
 def default_soundfont() -> Path:
-    """The General MIDI SoundFont inside the installed `pretty_midi` package."""
-    spec = importlib.util.find_spec("pretty_midi")
-    if spec is None or not spec.submodule_search_locations:
-        raise BackendUnavailable(
-            "the default SoundFont comes with the pretty_midi package: pip install pretty_midi "
-            "(or give --soundfont PATH to an SF2/SF3 file)"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "TimGM6mb.sf2"
-    if not path.is_file():
-        raise BackendUnavailable(f"pretty_midi is installed but {path} is missing; reinstall it")
-    return path
+    """The SoundFont used when none is given: the best General MIDI font found on this machine,
+    else the one bundled with `pretty_midi` (see `soundfonts`)."""
+    from audio_creator.music.procedural.soundfonts import best_soundfont
+
+    return best_soundfont()
 
 
 def render(
@@ -104,14 +98,15 @@ def render_blocks(
 
     events: list[tuple[int, int, int, int, int]] = []  # (frame, off-before-on, channel, key, vel)
     channel = 0
+    stand_in = _StandIn(synth, font)
     for part in parts:
         if part.is_drums:
             chan = DRUM_CHANNEL
-            _select(synth, chan, sfid, 128, 0, True, font)
+            stand_in.select(chan, sfid, 128, 0, True)
         else:
             chan = channel
             channel += 1 + (channel + 1 == DRUM_CHANNEL)
-            _select(synth, chan, sfid, 0, part.program, False, font)
+            stand_in.select(chan, sfid, 0, part.program, False)
         for note in part.notes:
             events.append((round(note.start_s * sample_rate), 1, chan, note.pitch, note.velocity))
             events.append((round(note.end_s * sample_rate), 0, chan, note.pitch, 0))
@@ -155,19 +150,34 @@ def _played(
         yield block
 
 
-def _select(
-    synth: Any, chan: int, sfid: int, bank: int, preset: int, drums: bool, font: Path
-) -> None:
-    try:
-        synth.program_select(chan, sfid, bank, preset, is_drums=drums)
-    except Exception:
-        try:  # a SoundFont without that preset: fall back to its first instrument of the bank
-            synth.program_select(chan, sfid, bank, 0, is_drums=drums)
-            logger.warning(
-                "%s has no preset %d in bank %d; its preset 0 plays that part", font, preset, bank
-            )
-        except Exception as exc:
-            raise MediaError(f"{font} has no instrument in bank {bank}: {exc}") from exc
+class _StandIn:
+    """Selects each part's program; one the font lacks is played by the bundled General MIDI
+    font (loaded beside it the first time it is needed), with a warning."""
+
+    def __init__(self, synth: Any, font: Path) -> None:
+        self.synth, self.font = synth, font
+        self._bundled: int | None = None
+
+    def select(self, chan: int, sfid: int, bank: int, preset: int, drums: bool) -> None:
+        from audio_creator.music.procedural.soundfonts import bundled_soundfont, stand_ins
+
+        what = "drum kit" if drums else f"program {preset}"
+        if (-1 if drums else preset) in stand_ins(self.font):
+            lacking: Exception | str = "it makes no sound here"
+        else:
+            try:
+                self.synth.program_select(chan, sfid, bank, preset, is_drums=drums)
+                return
+            except Exception as exc:  # TinySoundFont's own type: the preset is not there
+                lacking = exc
+        bundled = bundled_soundfont()
+        if bundled.resolve() == self.font.resolve():
+            raise MediaError(f"{self.font} has no {what} in bank {bank}: {lacking}")
+        if self._bundled is None:
+            self._bundled = self.synth.sfload(str(bundled))
+        self.synth.program_select(chan, self._bundled, bank, preset, is_drums=drums)
+        logger.warning("%s has no %s (%s); the bundled %s plays it", self.font.name, what,
+                       lacking, bundled.name)  # fmt: skip
 
 
 def _generate(synth: Any, frames: int) -> npt.NDArray[np.float32]:
