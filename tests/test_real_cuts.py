@@ -180,3 +180,31 @@ def test_a_glitch_frame_in_a_real_video_steers_nothing(tmp_path: Path) -> None:
     beats = np.array(music.beats_s)
     assert all(float(np.min(np.abs(beats - c))) <= ON_BEAT_S for c in real)
     assert music.summary["cuts_on_beat"] == 1.0
+
+
+def ramping_analysis(duration: float, period_s: float = 20.0) -> VideoAnalysis:
+    """One long shot whose motion rises from still to fast and falls back, every `period_s`;
+    energy from motion as the analysis makes it."""
+    from audio_creator.analysis.video import MOTION_REFERENCE
+
+    axis = np.arange(0, duration, 0.1, dtype=np.float32)
+    motion = (0.01 + 0.45 * (1 - np.abs(2 * (axis % period_s) / period_s - 1))).astype(np.float32)
+    saturation = np.full_like(axis, 0.4)
+    energy = 0.6 * motion / (motion + MOTION_REFERENCE) + 0.15 * saturation
+    analysis = analysis_with_cuts((), duration)
+    return VideoAnalysis(analysis.info, duration, (), (), axis, motion, saturation,
+                         saturation * 0, saturation, energy.astype(np.float32))  # fmt: skip
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_the_arrangement_builds_and_calms_with_the_motion_inside_one_shot(style: str) -> None:
+    """A minute with no cut whose motion ramps up and down: the notes per bar follow it
+    (they once changed only at section starts: r between −0.03 and 0.4)."""
+    analysis = ramping_analysis(60.0)
+    score, _, _ = ProceduralBackend().compose(MusicRequest(60.0, analysis, style=style))
+    edges = np.r_[score.grid.beats_s[score.grid.downbeat], 60.0]
+    starts = np.array([note.start_s for part in score.parts for note in part.notes])
+    bars = list(itertools.pairwise(edges))[1:-2]  # not the intro, nor the ending
+    counts = [int(((starts >= a) & (starts < z)).sum()) for a, z in bars]
+    motion = [analysis.at(analysis.motion, a, z) for a, z in bars]
+    assert np.corrcoef(counts, motion)[0, 1] >= 0.7

@@ -193,7 +193,7 @@ def _bars(plan: MusicPlan) -> list[_Bar]:
         progression = section.progression if section else (0,)
         in_section = sum(1 for b in starts[:index] if section and b >= section.first_beat)
         degree = progression[in_section % len(progression)]
-        level = min(3, int((section.intensity if section else 0.4) * 4))
+        level = _bar_level(plan, first, stop, section, bars[-1][4] if bars else None)
         if index < 1 or (index < 2 and len(starts) > 8):
             level = min(level, 1)  # the intro: sparse
         bars.append((first, stop - first, degree, section, level, index))
@@ -204,6 +204,21 @@ def _bars(plan: MusicPlan) -> list[_Bar]:
     closing = max(1, plan.grid.beats_s.size - plan.final_beat)
     bars.append((plan.final_beat, closing, 0, None, -1, len(bars)))
     return bars
+
+
+def _bar_level(
+    plan: MusicPlan, first: int, stop: int, section: Section | None, before: int | None
+) -> int:
+    """How full a bar is (0–3): the picture's intensity over the bar itself, so that the music
+    builds and calms with the motion inside a long shot, half-way towards its section's (which
+    keeps a section of one character); one step at most from the bar before, unless a section
+    starts here (a cut may change everything at once)."""
+    own = float(plan.beat_intensity[first:stop].mean()) if stop > first else 0.4
+    whole = section.intensity if section else own
+    level = min(3, int((0.75 * own + 0.25 * whole) * 4))
+    if before is not None and before >= 0 and (section is None or first != section.first_beat):
+        level = int(np.clip(level, before - 1, before + 1))
+    return level
 
 
 def _section_index(plan: MusicPlan, time_s: float) -> int:
@@ -223,7 +238,7 @@ def _chord_pcs(plan: MusicPlan, degree: int) -> list[int]:
 
 def _velocity(plan: MusicPlan, beat: int, base: float) -> float:
     level = float(plan.beat_intensity[min(beat, plan.beat_intensity.size - 1)])
-    return base * (0.75 + 0.4 * level)
+    return base * (0.6 + 0.7 * level)
 
 
 # The pad's voicings: (inversion: which chord tone is lowest, near which pitch it lies).
