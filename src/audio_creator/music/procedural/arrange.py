@@ -287,18 +287,17 @@ def _pad(
         tones = _chord_pcs(plan, degree)
         tones = tones[inversion:] + tones[:inversion]
         pitches = harmony.voice(tones, near, max(low, 48), min(high, 79))
-        if plan.style.pad == 0:  # piano comps: chords on beats 1 and 3
-            hits = [(float(b), min(2.0, count - b)) for b in range(0, count, 2)]
-            if level < 0:
-                hits = [(0.0, float(count))]
+        if plan.style.pad == 0 and level >= 0:  # piano comps: more often as the picture moves
+            every = {0: count, 1: count, 2: 2}.get(level, 1)
+            hits = [(float(b), float(min(every, count - b))) for b in range(0, count, every)]
         else:
             hits = [(0.0, float(count))]
-        velocity = 52 if level < 0 else 46 + 8 * max(level, 0)
+        # The bed stays level: what builds with the picture is what strikes (drums, bass,
+        # rhythm, lead), heard the more clearly over a bed that does not swell with it.
+        velocity = 52 if level < 0 else 54 - 4 * max(level, 0)
         for offset, length in hits:
             for pitch in pitches:
-                notes.append(
-                    writer.note(first + offset, length, pitch, _velocity(plan, first, velocity))
-                )
+                notes.append(writer.note(first + offset, length, pitch, velocity))
     return notes
 
 
