@@ -195,3 +195,33 @@ def test_a_job_inside_serve_neural_gets_its_music_from_the_server(
     assert server.stats()["batches"] == [2]  # both candidates in one pass
     assert (tmp_path / "m.wav").is_file() and not list(tmp_path.glob(".vidmuse.*"))
     assert not isinstance(create_backend("musicgen", model=musicgen_folder), ServedBackend)
+
+
+def test_a_request_waiting_for_its_batch_survives_another_model_taking_the_server(
+    musicgen_folder: Path, tmp_path: Path, exact: None
+) -> None:
+    """Rows asking for two models at once: the second evicts the first from the server while
+    the first's request still waits for its batch; each is made by its own model."""
+    other = save_tiny_musicgen(tmp_path / "other", seed=1)
+    server = MusicServer(max_batch=4, linger_s=1.0)
+    request = MusicRequest(1.0, prompt="w1", seed=1, target_lufs=-30.0)
+    made: dict[str, Any] = {}
+
+    def ask(name: str, folder: Path) -> None:
+        try:
+            made[name] = server.generate("musicgen", {"model": folder, "device": "cpu"},
+                                         request)[0]  # fmt: skip
+        except Exception as exc:
+            made[name] = exc
+
+    threads = [threading.Thread(target=ask, args=("first", musicgen_folder)),
+               threading.Thread(target=ask, args=("second", other))]  # fmt: skip
+    for thread in threads:
+        thread.start()
+        time.sleep(0.1)
+    for thread in threads:
+        thread.join(timeout=120)
+    assert server.loads == 2
+    for name, folder in (("first", musicgen_folder), ("second", other)):
+        alone = create_backend("musicgen", model=folder, device="cpu").generate(request)
+        np.testing.assert_allclose(samples(made[name]), samples(alone), atol=1e-4)

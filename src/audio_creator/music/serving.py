@@ -128,7 +128,8 @@ class MusicServer:
         backend = self._backend(backend_key, name, options)
         requests = [replace(request, variation=request.variation + i) for i in range(count)]
         key = (backend_key, backend.batch_key(request))
-        made: list[GeneratedMusic] = self._batcher.submit(key, requests)
+        # each request carries its backend: one evicted for another model meanwhile still runs
+        made: list[GeneratedMusic] = self._batcher.submit(key, [(backend, r) for r in requests])
         return [self._delivered(piece, request) for piece in made]
 
     def stats(self) -> dict[str, Any]:
@@ -144,10 +145,9 @@ class MusicServer:
                 self.loads += 1
             return self._backends[key]
 
-    def _run(self, key: Hashable, requests: list[MusicRequest]) -> list[GeneratedMusic]:
-        backend_key = key[0]  # type: ignore[index]  # (backend's key, batch key)
-        with self._lock:
-            backend = self._backends[backend_key]
+    def _run(self, key: Hashable, items: list[tuple[Any, MusicRequest]]) -> list[GeneratedMusic]:
+        backend = items[0][0]
+        requests = [request for _, request in items]
         started = time.perf_counter()
         made = backend.generate_batch(requests)
         logger.info("music: a batch of %d in %.1f s", len(requests), time.perf_counter() - started)
