@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from audio_creator.audio import Audio
 from audio_creator.audio_source import AudioFile
-from audio_creator.errors import ConfigError, MediaError
+from audio_creator.errors import ConfigError
 from audio_creator.files import check_input_file
 from audio_creator.music.backend import GeneratedMusic, MusicRequest, Progress
 from audio_creator.music.procedural.arrange import arrange
@@ -204,11 +204,10 @@ def _rounded(value: float | None) -> float | None:
 
 
 def _checked_soundfont(path: str | os.PathLike[str]) -> Path:
-    """`path` if it is a readable SoundFont (SF2/SF3: a RIFF file of form `sfbk`), checked before
-    any work starts; MediaError otherwise."""
+    """`path` if it is a readable SoundFont whose preset headers can be read (the same reading
+    the discovery does), checked before any work starts; MediaError otherwise."""
+    from audio_creator.music.procedural.soundfonts import read_presets
+
     font = check_input_file(path, what="SoundFont")
-    with font.open("rb") as handle:
-        head = handle.read(12)
-    if head[:4] != b"RIFF" or head[8:12] != b"sfbk":
-        raise MediaError(f"{font} is not a SoundFont (SF2/SF3 files start with RIFF…sfbk)")
+    read_presets(font)
     return font

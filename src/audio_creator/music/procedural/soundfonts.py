@@ -126,7 +126,9 @@ def read_presets(path: Path) -> frozenset[tuple[int, int]]:
     except OSError as exc:
         raise MediaError(f"cannot read the SoundFont {path}: {exc}") from exc
     if records is None or len(records) % 38:
-        raise MediaError(f"{path} is a damaged SoundFont: no preset headers")
+        raise MediaError(
+            f"{path} is not a usable SoundFont (a damaged SoundFont: no preset headers)"
+        )
     presets = set()
     for offset in range(0, len(records) - 38, 38):  # the last record only ends the list
         program, bank = struct.unpack_from("<HH", records, offset + 20)
