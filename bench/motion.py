@@ -8,7 +8,8 @@ makes its music in each style, and librosa's onset strength (22.05 kHz, hop 512)
 Goal: r ≥ 0.5 in every style.
 
 Run: `python bench/motion.py [--src DIR]` (`--src` runs another checkout's code, to compare
-commits); prints JSON. Needs librosa (a dev dependency).
+commits); prints JSON, with the SoundFont used (`AUDIO_CREATOR_SOUNDFONT_DIRS= ` for the bundled
+one). Needs librosa (a dev dependency).
 """
 
 from __future__ import annotations
@@ -71,8 +72,10 @@ def main() -> None:
     speed = [true_speed(w, w + 2) for w in windows]
     measured = [analysis.at(analysis.motion, w, w + 2) for w in windows]
     tracking = round(float(np.corrcoef(measured, speed)[0, 1]), 3)
+    from audio_creator.music.procedural.render import default_soundfont
+
     report = {"analysis_motion_vs_true_speed_r": tracking, "cuts_found": len(analysis.cuts_s),
-              "styles": {}}  # fmt: skip
+              "soundfont": default_soundfont().name, "styles": {}}  # fmt: skip
     backend = ProceduralBackend()
     for style in STYLES:
         rs = []
@@ -84,8 +87,8 @@ def main() -> None:
             times = librosa.times_like(onset, sr=22050, hop_length=512)
             means = [onset[(times >= w) & (times < w + 2)].mean() for w in windows]
             rs.append(float(np.corrcoef(means, speed)[0, 1]))
-        report["styles"][style] = [round(r, 3) for r in rs]  # type: ignore[index]
-    every = [r for rs in report["styles"].values() for r in rs]  # type: ignore[attr-defined]
+        report["styles"][style] = " / ".join(f"{r:.2f}" for r in rs)  # type: ignore[index]
+    every = [float(r) for rs in report["styles"].values() for r in rs.split(" / ")]  # type: ignore[attr-defined]
     report["lowest_r"] = round(min(every), 3)
     report["goal"] = "r >= 0.5 in every style"
     print(json.dumps(report, indent=2))

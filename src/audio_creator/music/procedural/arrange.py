@@ -83,7 +83,7 @@ PATTERNS: dict[str, list[list[Hit]]] = {
         [
             (BASS_DRUM, (0, 2), 90),
             (STICK, (1, 3), 60),
-            (SHAKER, tuple(k / 2 for k in range(8)), 62),
+            (SHAKER, tuple(k / 4 for k in range(16)), 62),
         ],
     ],
     "orchestral": [
@@ -236,6 +236,19 @@ def _chord_pcs(plan: MusicPlan, degree: int) -> list[int]:
     ]
 
 
+# How much of a beat a struck note leaves silent before the next, by level: calm bars are played
+# legato, busy ones detached. A stroke that dies away before the next one is heard as an attack;
+# legato strokes over a sustained bed blur into it, however many there are.
+DETACHED = (0.0, 0.0, 0.2, 0.45)
+
+
+def _sounding(length: float, level: int, legato: float) -> float:
+    """How long a note written `length` beats long sounds: `legato` of it, less the level's gap
+    (a one-beat note's at most, so that a long note is not cut in half)."""
+    gap = min(length, 1.0) * DETACHED[min(max(level, 0), 3)]
+    return legato * (length - gap)
+
+
 def _velocity(plan: MusicPlan, beat: int, base: float) -> float:
     level = float(plan.beat_intensity[min(beat, plan.beat_intensity.size - 1)])
     return base * (0.6 + 0.7 * level)
@@ -323,7 +336,12 @@ def _bass(plan: MusicPlan, writer: _Writer, bars: list[_Bar]) -> list[Note | Non
             pattern = [(b / 2, 0.5, root if b % 4 != 3 else fifth) for b in range(2 * count)]
         for offset, length, pitch in pattern:
             notes.append(
-                writer.note(first + offset, length * 0.95, pitch, _velocity(plan, first, 84))
+                writer.note(
+                    first + offset,
+                    _sounding(length, level, 0.95),
+                    pitch,
+                    _velocity(plan, first, 84),
+                )
             )
     return notes
 
@@ -359,7 +377,10 @@ def _lead(
                 accent = 1.1 if (k * step) % 1 == 0 else 0.9
                 notes.append(
                     writer.note(
-                        first + k * step, step * 0.9, pitch, _velocity(plan, first, 62 * accent)
+                        first + k * step,
+                        _sounding(step, level, 0.9),
+                        pitch,
+                        _velocity(plan, first, 62 * accent),
                     )
                 )
             continue
@@ -381,7 +402,12 @@ def _lead(
             degree_now = int(np.clip(degree_now, 4, 14))
             pitch = harmony.fit_range(harmony.degree_pitch(degree_now, key, mode, 4), low, high)
             notes.append(
-                writer.note(first + position, length * 0.92, pitch, _velocity(plan, first, 74))
+                writer.note(
+                    first + position,
+                    _sounding(length, level, 0.92),
+                    pitch,
+                    _velocity(plan, first, 74),
+                )
             )
             position += length
     return notes
@@ -401,7 +427,10 @@ def _rhythm(plan: MusicPlan, writer: _Writer, bars: list[_Bar]) -> list[Note | N
             for pitch in pitches:
                 notes.append(
                     writer.note(
-                        first + k * step, step * 0.6, pitch, _velocity(plan, first, 66 * accent)
+                        first + k * step,
+                        _sounding(step, level, 0.6),
+                        pitch,
+                        _velocity(plan, first, 66 * accent),
                     )
                 )
     return notes
