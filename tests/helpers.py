@@ -230,3 +230,52 @@ def make_pairs(
                    f"duration={seconds}", str(audio))  # fmt: skip
         pairs.append((video, audio))
     return pairs
+
+
+# Real edits the shot generator does not make: a hard cut inside a gradual transition. Each is
+# (ffmpeg lavfi inputs, filter graph, where the hard cuts are); the pictures are ffmpeg's test
+# patterns (A: testsrc2, B: SMPTE bars, C: a Mandelbrot zoom), 320×180 at 25 fps.
+_A, _B, _C = "testsrc2=s=320x180:r=25", "smptehdbars=s=320x180:r=25", "mandelbrot=s=320x180:r=25"
+CUTS_IN_TRANSITIONS: dict[str, tuple[tuple[str, ...], str, tuple[float, ...]]] = {
+    # A dissolves into B from 4 s; half-way through, a cut to C.
+    "a dissolve cut short": (
+        (f"{_A}:d=8", f"{_B}:d=8", _C),
+        "[0][1]xfade=transition=fade:duration=2:offset=4,trim=0:5,setpts=PTS-STARTPTS[x];"
+        "[2]trim=0:5,setpts=PTS-STARTPTS,format=yuv420p[c];[x][c]concat=n=2:v=1[v]",
+        (5.0,),
+    ),
+    # A dissolves into B from 4 s to 6 s, and the outgoing shot cuts from A to C at 5 s.
+    "a cut in the outgoing shot of a dissolve": (
+        (f"{_A}:d=5", _C, f"{_B}:d=8"),
+        "[1]trim=0:3,setpts=PTS-STARTPTS,format=yuv420p[c];[0]format=yuv420p[a];"
+        "[a][c]concat=n=2:v=1,settb=1/25,fps=25[ac];[2]format=yuv420p,settb=1/25[b];"
+        "[ac][b]xfade=transition=fade:duration=2:offset=4[v]",
+        (5.0,),
+    ),
+    # A fades out to black (2–3 s); after 0.6 s of black, B fades in over 2 s and, half-way up,
+    # cuts to C, which finishes the fade.
+    "a cut half-way through a fade-in": (
+        (f"{_A}:d=3", _C, f"{_B}:d=1", "color=c=black:s=320x180:r=25:d=0.6"),
+        "[0]format=yuv420p,fade=out:st=2:d=1[a];[3]format=yuv420p[k];"
+        "[1]trim=0:5,setpts=PTS-STARTPTS,format=yuv420p[c];[2]format=yuv420p[b];"
+        "[b][c]concat=n=2:v=1,fade=in:st=0:d=2[bc];[a][k][bc]concat=n=3:v=1[v]",
+        (4.6,),
+    ),
+    # A starts fading out at 3 s and cuts to C at 3.52 s, which finishes the fade; B cuts in
+    # out of black at 5.04 s.
+    "a cut a quarter of the way through a fade-out": (
+        (f"{_A}:d=3.5", _C, f"{_B}:d=4"),
+        "[0]format=yuv420p[a];[1]trim=0:1.5,setpts=PTS-STARTPTS,format=yuv420p[c];"
+        "[a][c]concat=n=2:v=1,fade=out:st=3:d=2[ac];[2]format=yuv420p[b];[ac][b]concat=n=2:v=1[v]",
+        (3.52, 5.04),
+    ),
+}
+
+
+def make_cut_in_transition(path: Path, shape: str) -> tuple[float, ...]:
+    """Write the video of one of CUTS_IN_TRANSITIONS to `path`; return its hard cuts."""
+    inputs, graph, cuts = CUTS_IN_TRANSITIONS[shape]
+    args = [arg for source in inputs for arg in ("-f", "lavfi", "-i", source)]
+    run_ffmpeg(*args, "-filter_complex", graph, "-map", "[v]", "-c:v", "libx264",
+               "-pix_fmt", "yuv420p", str(path))  # fmt: skip
+    return cuts

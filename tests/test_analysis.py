@@ -14,7 +14,7 @@ from audio_creator.analysis.features import normal_flow
 from audio_creator.errors import MediaError
 from audio_creator.media import DEMO_CUTS_S, make_demo_video
 from audio_creator.media.synthetic import Shot, ShotTimeline, make_shot_video
-from helpers import run_ffmpeg
+from helpers import CUTS_IN_TRANSITIONS, make_cut_in_transition, run_ffmpeg
 
 FPS = 25
 FRAME_S = 1 / FPS
@@ -76,6 +76,24 @@ def test_dissolve_between_still_shots_is_located_to_a_few_frames(tmp_path: Path)
     assert found.start_s == pytest.approx(start, abs=3 * FRAME_S)
     assert found.end_s == pytest.approx(end, abs=3 * FRAME_S)
     assert_cuts_match(analysis.cuts_s, timeline.cuts_s)
+
+
+@pytest.mark.parametrize("shape", sorted(CUTS_IN_TRANSITIONS))
+def test_a_cut_inside_a_dissolve_or_a_fade_is_found(shape: str, tmp_path: Path) -> None:
+    """Real edits cut in the middle of a transition. A fade's ramp is no cut however fast its
+    colours move near black, but a cut inside it is: the picture's structure changes (inside a
+    fade-in it was once missed)."""
+    cuts = make_cut_in_transition(tmp_path / "edit.mp4", shape)
+    assert_cuts_match(analyse_video(tmp_path / "edit.mp4").cuts_s, cuts)
+
+
+def test_a_dissolve_cut_short_by_a_cut_keeps_the_cut(tmp_path: Path) -> None:
+    """The synthetic shots make the same edit: a 2 s dissolve that a cut ends after 1.6 s."""
+    shots = (Shot(3.0, 0.03), Shot(0.6, 0.05, "dissolve", 2.0), Shot(3.0, 0.04, "cut"))
+    timeline = make_shot_video(tmp_path / "short.mp4", shots, fps=FPS, seed=7)
+    assert timeline.cuts_s == (3.6,)
+    assert timeline.gradual == (("dissolve", 2.0, 3.6),)
+    assert_cuts_match(analyse_video(timeline.path).cuts_s, timeline.cuts_s)
 
 
 def test_motion_curve_separates_fast_shots_from_still_ones(mixed: ShotTimeline) -> None:

@@ -1,5 +1,6 @@
 """Music on the shapes real footage has and synthetic cut lists lack: a glitch frame at the start,
-a cut in the last seconds, flash cuts, long takes, and ten minutes without repeating itself.
+a cut in the last seconds, flash cuts, a cut inside a dissolve or a fade, long takes, and ten
+minutes without repeating itself.
 
 The rule every test holds the composer to: each hard cut at least 0.5 s from the start and at
 least 1 s after the cut before it has a beat of the plan within 30 ms.
@@ -22,7 +23,7 @@ from audio_creator.music.procedural import ProceduralBackend
 from audio_creator.music.procedural.plan import MusicPlan, plan_music
 from audio_creator.music.procedural.score import Score
 from audio_creator.music.procedural.styles import STYLES
-from helpers import run_ffmpeg
+from helpers import CUTS_IN_TRANSITIONS, make_cut_in_transition, run_ffmpeg
 
 ON_BEAT_S = 0.03
 
@@ -180,6 +181,18 @@ def test_a_glitch_frame_in_a_real_video_steers_nothing(tmp_path: Path) -> None:
     beats = np.array(music.beats_s)
     assert all(float(np.min(np.abs(beats - c))) <= ON_BEAT_S for c in real)
     assert music.summary["cuts_on_beat"] == 1.0
+
+
+@pytest.mark.parametrize("shape", sorted(CUTS_IN_TRANSITIONS))
+def test_a_cut_inside_a_dissolve_or_a_fade_is_on_a_beat(shape: str, tmp_path: Path) -> None:
+    """A generated video with a hard cut in the middle of a dissolve or a fade: the analysis
+    finds it (tests/test_analysis.py) and the music puts a beat on it, in every style."""
+    cuts = make_cut_in_transition(tmp_path / "edit.mp4", shape)
+    analysis = analyse_video(tmp_path / "edit.mp4")
+    assert len(analysis.cuts_s) == len(cuts)
+    for style in sorted(STYLES):
+        plan = plan_music(analysis, analysis.duration_s, STYLES[style], seed=0)
+        assert not misses(plan, analysis.cuts_s), (style, misses(plan, analysis.cuts_s))
 
 
 def ramping_analysis(duration: float, period_s: float = 20.0) -> VideoAnalysis:

@@ -28,6 +28,7 @@ MIN_SHOT_S = 0.2  # two cuts closer than this are one (the stronger)
 DARK_BRIGHTNESS, DARK_CONTRAST = 0.08, 0.05  # a "black" frame
 FADE_MAX_STEP = 0.12  # brightness change per frame, at most, within a fade
 FADE_MIN_FRAMES = 3
+STRUCTURE_CHANGE = 0.5  # a cut inside a fade: standardised thumbnails differ this much (0 … 1.1)
 DISSOLVE_HALF_WIDTHS_S = (0.25, 0.5, 0.75, 1.0)
 DISSOLVE_MIN_CHANGE = 0.35  # change score between a dissolve's two ends
 DISSOLVE_MAX_RESIDUAL = 0.4  # |middle − mean of ends| ÷ |end − end|
@@ -63,8 +64,8 @@ def hard_cuts(
         histogram: [frames, bins] colour histograms.
         thumbnail: [frames, h, w] luma thumbnails.
         fps: the frame rate, for the neighbourhood and minimum-shot windows.
-        within_fades: frames inside a fade's ramp, which change colour quickly near black but
-            are not cuts.
+        within_fades: frames inside a fade's ramp, which change colour quickly near black: a
+            cut there must also change the picture's structure (a cut in mid-fade).
     """
     frames = histogram.shape[0]
     score = np.zeros(frames, np.float32)
@@ -88,9 +89,29 @@ def hard_cuts(
         (score >= CUT_FLOOR) & (score >= CUT_CONTRAST * typical) & (persists >= PERSIST * score)
     )
     if within_fades is not None:
-        candidate &= ~within_fades
+        inside = np.flatnonzero(candidate & within_fades)
+        candidate[inside] = _structure_changes(thumbnail[inside - 1], thumbnail[inside])
     chosen = _strongest_apart(np.flatnonzero(candidate), score, max(1, round(MIN_SHOT_S * fps)))
     return chosen, score
+
+
+def _structure_changes(before: Floats, after: Floats) -> npt.NDArray[np.bool_]:
+    """Whether each pair of thumbnails shows different pictures, whatever their brightness.
+
+    A fade multiplies the picture by a gain, which standardising each thumbnail (zero mean, unit
+    spread) takes out: the same picture at two levels of a fade stays within a few hundredths
+    (mean absolute difference), two unrelated pictures differ by about 2/√π ≈ 1.1. Near black
+    the few levels left make that noise, so a dark frame is never judged a new picture.
+    """
+    darker = np.minimum(before.mean(axis=(-2, -1)), after.mean(axis=(-2, -1)))
+    change = np.abs(_standardised(after) - _standardised(before)).mean(axis=(-2, -1))
+    return np.asarray((darker >= DARK_BRIGHTNESS) & (change >= STRUCTURE_CHANGE), dtype=bool)
+
+
+def _standardised(thumbs: Floats) -> Floats:
+    centred = thumbs - thumbs.mean(axis=(-2, -1), keepdims=True)
+    spread = np.maximum(centred.std(axis=(-2, -1), keepdims=True), 1e-3)
+    return np.asarray(centred / spread, dtype=np.float32)
 
 
 def fades(brightness: Floats, contrast: Floats, times_s: Floats) -> list[Transition]:

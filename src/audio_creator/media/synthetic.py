@@ -32,6 +32,7 @@ class Shot:
     pan_widths_per_s: float = 0.05  # camera speed, in frame widths per second
     transition_in: str = "cut"  # "cut", "fade" (through black) or "dissolve"; ignored for shot 1
     transition_s: float = 1.0  # length of a fade or dissolve, centred on the shot boundary
+    # (a shot shorter than the second half, followed by a cut, cuts the transition short)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,11 @@ def make_shot_video(
             cuts.append(boundary / fps)
             continue
         half = max(1, round(shot.transition_s * fps / 2))
-        first, stop = max(boundary - half, 0), min(boundary + half, total)
+        # A cut into the next shot before the transition is over cuts it short, as an editor's
+        # cut in the middle of a dissolve does.
+        cut_next = index + 1 < len(shots) and shots[index + 1].transition_in == "cut"
+        last = int(starts[index + 1]) if cut_next else total
+        first, stop = max(boundary - half, 0), min(boundary + half, total, last)
         gradual.append((shot.transition_in, first / fps, stop / fps))
         blends.append((index, first, stop))
 
