@@ -160,3 +160,23 @@ def test_a_font_whose_program_is_silent_here_is_not_chosen_and_is_stood_in_for(
     alone = render_parts([Part("pad", 0, False, notes)], 1.0,
                          soundfont=fonts.bundled_soundfont(), reverb=0)  # fmt: skip
     np.testing.assert_allclose(piano, alone, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("attack_s", "on_the_beat", "early_s"), [(0.0, True, 0.0), (0.3, True, 0.06), (0.3, False, 0.0)]
+)
+def test_a_slow_instrument_is_played_early_by_its_own_attack(
+    tmp_path: Path, attack_s: float, on_the_beat: bool, early_s: float
+) -> None:
+    """A sine whose volume envelope swells for 0.3 s (linear in amplitude, so half its peak at
+    0.15 s) is played 0.4 × 0.15 = 60 ms ahead of its note; one with no swell exactly on it, and
+    so is any note when asked to be (a sound effect). Measuring the attack leaves no sound
+    behind: nothing before the note's own start."""
+    font = write_sine_soundfont(tmp_path / "swell.sf2", (48,), attack_s=attack_s)
+    rate = 48000
+    part = Part("pad", 48, False, (Note(1.0, 2.0, 69, 90),))
+    out = render_parts([part], 3.0, sample_rate=rate, soundfont=font, reverb=0.0,
+                       on_the_beat=on_the_beat)  # fmt: skip
+    sounding = np.flatnonzero(np.abs(out[0]) > 1e-5)
+    assert sounding[0] / rate == pytest.approx(1.0 - early_s, abs=0.002)
+    assert sounding[-1] / rate > 2.0 - early_s  # the note keeps its length (plus its release)

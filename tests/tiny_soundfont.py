@@ -25,12 +25,14 @@ def write_sine_soundfont(
     *,
     drums: bool = False,
     silent: tuple[int, ...] = (),
+    attack_s: float = 0.0,
 ) -> Path:
     """An SF2 with a preset for each of `programs` (bank 0), all the same 441 Hz sine but those
     in `silent`, which play a sample of zeros; with `drums`, a kit (bank 128) of the sine too.
 
     With `odd_sample_pad` set, the sample chunk gets an odd length (a trailing byte), padded as
-    RIFF asks (True) or not (False, as MuseScore's SF3 writer leaves it)."""
+    RIFF asks (True) or not (False, as MuseScore's SF3 writer leaves it). A positive
+    `attack_s` gives the sine that volume-envelope attack (a slow instrument's swell)."""
     rate, period = 44100, 100  # 441 Hz: a whole number of samples per cycle
     wave = (np.sin(2 * np.pi * np.arange(period * 20) / period) * 12000).astype("<i2")
     frames, gap = len(wave), 46  # 46 zero samples after each sample, as SF2 requires
@@ -54,9 +56,13 @@ def write_sine_soundfont(
     pgen = b"".join(struct.pack("<HH", 41, i) for _, _, i in presets) + b"\0" * 4  # instrument
     inst = (struct.pack("<20sH", b"sine", 0) + struct.pack("<20sH", b"zeros", 1)
             + struct.pack("<20sH", b"EOI", 2))  # fmt: skip
-    ibag = struct.pack("<HH", 0, 0) + struct.pack("<HH", 2, 0) + struct.pack("<HH", 4, 0)
+    attack = (struct.pack("<Hh", 34, round(1200 * np.log2(attack_s)))  # attackVolEnv, timecents
+              if attack_s > 0 else b"")  # fmt: skip
+    sine_gens = 2 + len(attack) // 4
+    ibag = (struct.pack("<HH", 0, 0) + struct.pack("<HH", sine_gens, 0)
+            + struct.pack("<HH", sine_gens + 2, 0))  # fmt: skip
     imod = b"\0" * 10
-    igen = (struct.pack("<HH", 54, 1) + struct.pack("<HH", 53, 0)  # looped; sample 0
+    igen = (attack + struct.pack("<HH", 54, 1) + struct.pack("<HH", 53, 0)  # looped; sample 0
             + struct.pack("<HH", 54, 1) + struct.pack("<HH", 53, 1) + b"\0" * 4)  # fmt: skip
     second = frames + gap
     shdr = struct.pack("<20sIIIIIBbHH", b"sine", 0, frames, 0, frames, rate, 69, 0, 0, 1)

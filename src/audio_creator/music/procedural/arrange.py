@@ -94,6 +94,7 @@ PATTERNS: dict[str, list[list[Hit]]] = {
     ],
     "none": [[], [], [], []],
 }
+FILL_V = (60, 70, 80)  # a fill builds towards the accent on the cut
 # Melody rhythms: note lengths in beats filling a four-beat bar, by level.
 MELODY_CELLS: list[list[tuple[float, ...]]] = [
     [(4,), (2, 2), (3, 1)],
@@ -458,8 +459,8 @@ def _drums(plan: MusicPlan, writer: _Writer, bars: list[_Bar]) -> list[Note | No
                     )
         following = bars[position + 1][0] if position + 1 < len(bars) else None
         if level >= 2 and following in section_starts and count >= 2:
-            for k in range(4):  # a fill into the next section
-                notes.append(writer.note(first + count - 1 + k / 4, 0.2, SNARE, 70 + 10 * k))
+            for k in range(3):  # a fill into the next section, a breath before its accent
+                notes.append(writer.note(first + count - 1 + k / 4, 0.2, SNARE, FILL_V[k]))
     return notes
 
 
