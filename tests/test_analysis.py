@@ -87,6 +87,15 @@ def test_a_cut_inside_a_dissolve_or_a_fade_is_found(shape: str, tmp_path: Path) 
     assert_cuts_match(analyse_video(tmp_path / "edit.mp4").cuts_s, cuts)
 
 
+def test_a_fast_pan_fading_in_is_no_cut(tmp_path: Path) -> None:
+    """Inside a fade, a fast pan changes the picture's structure at every frame, about half as
+    much as a cut does: only a change that stands out from its neighbours is one (a first rule,
+    without that comparison, found two cuts in this fade)."""
+    shots = (Shot(2.0, 0.03), Shot(2.5, 1.5, "fade", 1.4), Shot(1.5, 0.03, "cut"))
+    timeline = make_shot_video(tmp_path / "pan_fade.mp4", shots, fps=FPS, seed=1)
+    assert_cuts_match(analyse_video(timeline.path).cuts_s, timeline.cuts_s)
+
+
 def test_a_dissolve_cut_short_by_a_cut_keeps_the_cut(tmp_path: Path) -> None:
     """The synthetic shots make the same edit: a 2 s dissolve that a cut ends after 1.6 s."""
     shots = (Shot(3.0, 0.03), Shot(0.6, 0.05, "dissolve", 2.0), Shot(3.0, 0.04, "cut"))

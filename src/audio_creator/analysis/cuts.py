@@ -89,23 +89,30 @@ def hard_cuts(
         (score >= CUT_FLOOR) & (score >= CUT_CONTRAST * typical) & (persists >= PERSIST * score)
     )
     if within_fades is not None:
-        inside = np.flatnonzero(candidate & within_fades)
-        candidate[inside] = _structure_changes(thumbnail[inside - 1], thumbnail[inside])
+        for index in np.flatnonzero(candidate & within_fades):
+            candidate[index] = _cut_in_fade(thumbnail, int(index), reach)
     chosen = _strongest_apart(np.flatnonzero(candidate), score, max(1, round(MIN_SHOT_S * fps)))
     return chosen, score
 
 
-def _structure_changes(before: Floats, after: Floats) -> npt.NDArray[np.bool_]:
-    """Whether each pair of thumbnails shows different pictures, whatever their brightness.
-
-    A fade multiplies the picture by a gain, which standardising each thumbnail (zero mean, unit
-    spread) takes out: the same picture at two levels of a fade stays within a few hundredths
-    (mean absolute difference), two unrelated pictures differ by about 2/√π ≈ 1.1. Near black
-    the few levels left make that noise, so a dark frame is never judged a new picture.
-    """
-    darker = np.minimum(before.mean(axis=(-2, -1)), after.mean(axis=(-2, -1)))
+def _cut_in_fade(thumbnail: Floats, index: int, reach: int) -> bool:
+    """Whether frame `index`, inside a fade's ramp, begins a new picture: its structure (the
+    thumbnail standardised to zero mean and unit spread, which takes the fade's gain out) differs
+    from the frame before by STRUCTURE_CHANGE or more, and by CUT_CONTRAST times what the lit
+    frames within `reach` each side show. The same picture at two levels of a fade differs by a
+    few hundredths, two unrelated pictures by about 2/√π ≈ 1.1, and a fast pan by about 0.5 at
+    every frame, which the comparison with its neighbours rules out. Near black the few levels
+    left make that noise, so a dark frame is never judged a new picture."""
+    lo, hi = max(1, index - reach), min(thumbnail.shape[0], index + reach + 1)
+    after = thumbnail[lo:hi]
+    before = thumbnail[lo - 1 : hi - 1]
     change = np.abs(_standardised(after) - _standardised(before)).mean(axis=(-2, -1))
-    return np.asarray((darker >= DARK_BRIGHTNESS) & (change >= STRUCTURE_CHANGE), dtype=bool)
+    darker = np.minimum(before.mean(axis=(-2, -1)), after.mean(axis=(-2, -1)))
+    lit = darker >= DARK_BRIGHTNESS
+    own = index - lo
+    around = lit & (np.abs(np.arange(lo, hi) - index) > 1)  # not the frame nor its neighbours
+    typical = float(np.median(change[around])) if around.any() else 0.0
+    return bool(lit[own] and change[own] >= max(STRUCTURE_CHANGE, CUT_CONTRAST * typical))
 
 
 def _standardised(thumbs: Floats) -> Floats:

@@ -95,6 +95,7 @@ PATTERNS: dict[str, list[list[Hit]]] = {
     "none": [[], [], [], []],
 }
 FILL_V = (60, 70, 80)  # a fill builds towards the accent on the cut
+COMPASS = 10  # semitones of the lead's range that one bar uses; the window climbs with the level
 # Melody rhythms: note lengths in beats filling a four-beat bar, by level.
 MELODY_CELLS: list[list[tuple[float, ...]]] = [
     [(4,), (2, 2), (3, 1)],
@@ -347,6 +348,15 @@ def _bass(plan: MusicPlan, writer: _Writer, bars: list[_Bar]) -> list[Note | Non
     return notes
 
 
+def _compass(low: int, high: int, level: int) -> tuple[int, int]:
+    """The stretch of the lead's range [low, high] a bar at `level` plays in: COMPASS semitones
+    (or the whole range), at the bottom for a still picture and at the top for the busiest, so
+    that the line climbs and falls with the motion, one step per level."""
+    width = min(COMPASS, high - low)
+    bottom = low + round((high - low - width) * min(max(level, 0), 3) / 3)
+    return bottom, bottom + width
+
+
 def _lead(
     plan: MusicPlan,
     writer: _Writer,
@@ -356,7 +366,7 @@ def _lead(
 ) -> list[Note | None]:
     # Within both lead instruments' ranges, so that either can play any phrase.
     (low_a, high_a), (low_b, high_b) = RANGES[plan.style.lead], RANGES[plan.style.lead_alt]
-    low, high = max(low_a, low_b, 60), min(high_a, high_b, 86)
+    low, high = max(low_a, low_b, 55), min(high_a, high_b, 86)
     notes: list[Note | None] = []
     key, mode = plan.key_root, plan.mode
     degree_now = 7  # scale degree counted from the tonic of octave 4
@@ -369,12 +379,19 @@ def _lead(
             continue  # the intro and sparse bars leave room
         if plan.style.lead_kind == "arpeggio":
             step = 0.5 if level <= 1 else 0.25
-            tones = [d + 7 for d in harmony.triad(degree)] + [degree + 14]
+            # Four successive chord tones in the range, from the bottom of the bar's compass:
+            # the arpeggio climbs as the picture moves.
+            ladder = sorted(
+                {p for octave in range(-1, 4) for d in harmony.triad(degree)
+                 if low <= (p := harmony.degree_pitch(d + 7 * octave, key, mode, 4)) <= high}
+            )  # fmt: skip
+            bottom = _compass(low, high, level)[0]
+            first_tone = min(next((i for i, p in enumerate(ladder) if p >= bottom), 0),
+                             max(len(ladder) - 4, 0))  # fmt: skip
+            tones = (ladder[first_tone : first_tone + 4] * 4)[:4]
             order = [tones[k] for k in _arpeggio_order(variants, section)]
             for k in range(int(count / step)):
-                pitch = harmony.fit_range(
-                    harmony.degree_pitch(order[k % len(order)], key, mode, 4), low, high
-                )
+                pitch = order[k % len(order)]
                 accent = 1.1 if (k * step) % 1 == 0 else 0.9
                 notes.append(
                     writer.note(
@@ -387,6 +404,12 @@ def _lead(
             continue
         cells = MELODY_CELLS[max(level, 0)]
         cell = cells[int(rng.integers(len(cells)))]
+        # The bar's compass, in scale degrees; the line moves two thirds of the way to its middle.
+        bottom, top = _compass(low, high, level)
+        inside = [
+            d for d in range(-7, 28) if bottom <= harmony.degree_pitch(d, key, mode, 4) <= top
+        ]
+        degree_now = round(degree_now / 3 + (inside[0] + inside[-1]) / 3)
         position = 0.0
         chord = [d + 7 for d in harmony.triad(degree)]
         for k, cell_length in enumerate(cell):
@@ -400,8 +423,8 @@ def _lead(
                 )
             else:
                 degree_now += int(rng.choice([-2, -1, -1, 1, 1, 2]))
-            degree_now = int(np.clip(degree_now, 4, 14))
-            pitch = harmony.fit_range(harmony.degree_pitch(degree_now, key, mode, 4), low, high)
+            degree_now = int(np.clip(degree_now, inside[0], inside[-1]))
+            pitch = harmony.degree_pitch(degree_now, key, mode, 4)
             notes.append(
                 writer.note(
                     first + position,
