@@ -197,9 +197,10 @@ def test_a_cut_inside_a_dissolve_or_a_fade_is_on_a_beat(shape: str, tmp_path: Pa
 
 @pytest.mark.parametrize("style", ["cinematic", "pop"])
 def test_a_fill_into_a_cut_leaves_its_accent_alone(style: str) -> None:
-    """A drum fill into a section that starts on a cut builds up to it, and leaves the sixteenth
-    before the cut empty: a last loud stroke there pulled librosa's tracker 130 ms early (with
-    FluidR3 GM, on dissolves cut short: `bench/beats.py`), where the cut's own accent belongs."""
+    """A drum fill into a section that starts on a cut builds up to it, and strikes nothing in
+    the sixteenth before the cut: a last loud stroke there pulled librosa's tracker 130 ms early
+    (with FluidR3 GM, on dissolves cut short: `bench/beats.py`), where the cut's own accent
+    belongs. (A pattern's own sixteenth hats may still sound there, softly.)"""
     cuts = [3.0 + 2.6 * k for k in range(12)]
     analysis = ramping_analysis(36.0)
     analysis = VideoAnalysis(analysis.info, 36.0, tuple(cuts), (), analysis.times_s,
@@ -214,7 +215,8 @@ def test_a_fill_into_a_cut_leaves_its_accent_alone(style: str) -> None:
         sixteenth = (beats[beat] - beats[beat - 1]) / 4
         before = [n for n in drums if beats[beat] - 4 * sixteenth - 0.02 < n.start_s < cut - 0.02]
         accent = max(n.velocity for n in drums if abs(n.start_s - beats[beat]) < 0.001)
-        fill = [n for n in before if n.pitch == 38 and n.velocity >= 60]
+        on_a_beat = [float(np.min(np.abs(beats - n.start_s))) < 0.02 for n in before]
+        fill = [n for n, on in zip(before, on_a_beat, strict=True) if n.pitch == 38 and not on]
         fills += bool(fill)
         assert not [n for n in fill if n.start_s > beats[beat] - 1.5 * sixteenth], cut
         assert all(n.velocity < accent for n in before), cut
@@ -273,17 +275,22 @@ def test_the_music_is_heard_to_build_and_calm_with_the_motion(style: str) -> Non
 @pytest.mark.parametrize("style", sorted(STYLES))
 def test_the_lead_climbs_and_falls_with_the_motion_inside_one_shot(style: str) -> None:
     """The lead's register follows the motion too: on a minute of one ramping shot, its mean
-    pitch per bar against the motion, r ≥ 0.5 (seeds 0–3: 0.46–0.89, cinematic's narrow shared
-    range the lowest; the lead once kept one compass, r −0.48 … 0.38)."""
+    pitch per bar against the motion, r ≥ 0.4 for every seed of four and ≥ 0.6 on average
+    (0.46–0.89; cinematic, whose two leads share a narrow range, the lowest). The lead once kept
+    one compass: r −0.48 … 0.38."""
     analysis = ramping_analysis(60.0)
-    score, _, _ = ProceduralBackend().compose(MusicRequest(60.0, analysis, style=style))
-    edges = np.r_[score.grid.beats_s[score.grid.downbeat], 60.0]
-    lead = [n for part in score.parts if part.name in ("lead", "lead2") for n in part.notes]
-    pitch, motion = [], []
-    for a, z in list(itertools.pairwise(edges))[1:-2]:  # not the intro, nor the ending
-        inside = [n.pitch for n in lead if a <= n.start_s < z]
-        if inside:
-            pitch.append(float(np.mean(inside)))
-            motion.append(analysis.at(analysis.motion, a, z))
-    assert len(pitch) >= 8
-    assert np.corrcoef(pitch, motion)[0, 1] >= 0.5
+    rs = []
+    for seed in range(4):
+        request = MusicRequest(60.0, analysis, style=style, seed=seed)
+        score, _, _ = ProceduralBackend().compose(request)
+        edges = np.r_[score.grid.beats_s[score.grid.downbeat], 60.0]
+        lead = [n for part in score.parts if part.name in ("lead", "lead2") for n in part.notes]
+        pitch, motion = [], []
+        for a, z in list(itertools.pairwise(edges))[1:-2]:  # not the intro, nor the ending
+            inside = [n.pitch for n in lead if a <= n.start_s < z]
+            if inside:
+                pitch.append(float(np.mean(inside)))
+                motion.append(analysis.at(analysis.motion, a, z))
+        assert len(pitch) >= 8
+        rs.append(float(np.corrcoef(pitch, motion)[0, 1]))
+    assert min(rs) >= 0.4 and np.mean(rs) >= 0.6, np.round(rs, 2)

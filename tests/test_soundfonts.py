@@ -163,10 +163,11 @@ def test_a_font_whose_program_is_silent_here_is_not_chosen_and_is_stood_in_for(
 
 
 @pytest.mark.parametrize(
-    ("attack_s", "on_the_beat", "early_s"), [(0.0, True, 0.0), (0.3, True, 0.06), (0.3, False, 0.0)]
+    ("attack_s", "anticipate_attacks", "early_s"),
+    [(0.0, True, 0.0), (0.3, True, 0.06), (0.3, False, 0.0)],
 )
 def test_a_slow_instrument_is_played_early_by_its_own_attack(
-    tmp_path: Path, attack_s: float, on_the_beat: bool, early_s: float
+    tmp_path: Path, attack_s: float, anticipate_attacks: bool, early_s: float
 ) -> None:
     """A sine whose volume envelope swells for 0.3 s (linear in amplitude, so half its peak at
     0.15 s) is played 0.4 × 0.15 = 60 ms ahead of its note; one with no swell exactly on it, and
@@ -176,7 +177,7 @@ def test_a_slow_instrument_is_played_early_by_its_own_attack(
     rate = 48000
     part = Part("pad", 48, False, (Note(1.0, 2.0, 69, 90),))
     out = render_parts([part], 3.0, sample_rate=rate, soundfont=font, reverb=0.0,
-                       on_the_beat=on_the_beat)  # fmt: skip
+                       anticipate_attacks=anticipate_attacks)  # fmt: skip
     sounding = np.flatnonzero(np.abs(out[0]) > 1e-5)
     assert sounding[0] / rate == pytest.approx(1.0 - early_s, abs=0.002)
     assert sounding[-1] / rate > 2.0 - early_s  # the note keeps its length (plus its release)

@@ -333,3 +333,18 @@ print("ok")
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr
     samples, _ = sf.read(tmp_path / "p.wav", dtype="float32")
     assert np.sqrt(np.mean(samples**2)) > 0.01
+
+
+def test_the_piper_voice_says_a_text_the_same_way_every_run() -> None:
+    """Piper's model draws noise for durations and voice; a new run now says a sentence exactly
+    as the last one did (it varied by about a tenth in length from run to run, and the mix of a
+    short clip could then miss its loudness target in one run out of five)."""
+    import subprocess
+    import sys
+
+    speak = ("import hashlib; from audio_creator.speech import SpeechOptions, create_engine; "
+             "a = create_engine('piper').synthesize('Hello there.', SpeechOptions()); "
+             "print(hashlib.sha256(a.tobytes()).hexdigest())")  # fmt: skip
+    runs = {subprocess.run([sys.executable, "-c", speak], capture_output=True, text=True,
+                           check=True).stdout for _ in range(3)}  # fmt: skip
+    assert len(runs) == 1, runs

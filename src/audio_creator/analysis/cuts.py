@@ -65,7 +65,8 @@ def hard_cuts(
         thumbnail: [frames, h, w] luma thumbnails.
         fps: the frame rate, for the neighbourhood and minimum-shot windows.
         within_fades: frames inside a fade's ramp, which change colour quickly near black: a
-            cut there must also change the picture's structure (a cut in mid-fade).
+            cut there must also change the picture's structure, far more than the frames
+            around it do (`_cut_in_fade`: a cut in mid-fade, not a pan fading in).
     """
     frames = histogram.shape[0]
     score = np.zeros(frames, np.float32)

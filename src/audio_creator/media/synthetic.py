@@ -81,7 +81,8 @@ def make_shot_video(
     total = int(starts[-1])
     cuts: list[float] = []
     gradual: list[tuple[str, float, float]] = []
-    blends: list[tuple[int, int, int]] = []  # (shot index, first frame, last frame + 1)
+    # (shot index, first frame, the frame after its last, the frame after it would have ended)
+    blends: list[tuple[int, int, int, int]] = []
     for index, shot in enumerate(shots[1:], start=1):
         boundary = int(starts[index])
         if shot.transition_in == "cut":
@@ -89,12 +90,13 @@ def make_shot_video(
             continue
         half = max(1, round(shot.transition_s * fps / 2))
         # A cut into the next shot before the transition is over cuts it short, as an editor's
-        # cut in the middle of a dissolve does.
+        # cut in the middle of a dissolve does: the blend runs at its own pace until the cut.
         cut_next = index + 1 < len(shots) and shots[index + 1].transition_in == "cut"
         last = int(starts[index + 1]) if cut_next else total
-        first, stop = max(boundary - half, 0), min(boundary + half, total, last)
+        first, end = max(boundary - half, 0), min(boundary + half, total)
+        stop = min(end, last)
         gradual.append((shot.transition_in, first / fps, stop / fps))
-        blends.append((index, first, stop))
+        blends.append((index, first, stop, end))
 
     out = check_output_path(path)
     with atomic_output(out) as tmp, av.open(str(tmp), "w") as container:
@@ -105,9 +107,9 @@ def make_shot_video(
         for k in range(total):
             shot_index = int(np.searchsorted(starts, k, side="right") - 1)
             image = scenes[shot_index].frame(k - starts[shot_index])
-            for index, first, stop in blends:
+            for index, first, stop, end in blends:
                 if first <= k < stop:
-                    image = _transition(scenes, starts, index, k, first, stop, shots)
+                    image = _transition(scenes, starts, index, k, first, end, shots)
             if noise:
                 image = np.clip(image + noise[k % len(noise)], 0, 255).astype(np.uint8)
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
@@ -130,19 +132,20 @@ def _transition(
     index: int,
     k: int,
     first: int,
-    stop: int,
+    end: int,
     shots: Sequence[Shot],
 ) -> npt.NDArray[np.uint8]:
+    """Frame k of the transition into shot `index`, which runs from frame `first` to `end`."""
     boundary = int(starts[index])
     before = scenes[index - 1].frame(k - starts[index - 1]).astype(np.float32)
     after = scenes[index].frame(k - boundary).astype(np.float32)
     if shots[index].transition_in == "dissolve":
-        weight = (k - first + 0.5) / (stop - first)
+        weight = (k - first + 0.5) / (end - first)
         mixed = (1 - weight) * before + weight * after
     elif k < boundary:  # fade out to black, then in from black
         mixed = before * ((boundary - k - 0.5) / (boundary - first))
     else:
-        mixed = after * ((k - boundary + 0.5) / (stop - boundary))
+        mixed = after * ((k - boundary + 0.5) / (end - boundary))
     return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
 
 

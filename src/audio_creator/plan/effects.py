@@ -408,4 +408,4 @@ def _render_note(effect: str, hold_s: float, length_s: float, rate: int) -> Ster
 
     program, pitch = SOUNDFONT[effect]
     part = Part(effect, program, False, (Note(0.0, hold_s, pitch, 110),))
-    return render_parts([part], length_s, sample_rate=rate, reverb=0.1, on_the_beat=False)
+    return render_parts([part], length_s, sample_rate=rate, reverb=0.1, anticipate_attacks=False)

@@ -46,6 +46,9 @@ missing_requirements = needs_module(
 )
 
 
+NOISE_SEED = 0  # the seed of the noise Piper's model draws (durations, voice)
+
+
 def _session_options() -> Any:
     """ONNX Runtime's options for a voice: its threads sleep when they have no work instead of
     spinning. The autopipeline speaks beside the music's rendering, and spinning threads take
@@ -86,6 +89,9 @@ class PiperEngine:
         import onnxruntime
         from piper import PiperConfig, PiperVoice
 
+        # Piper draws noise for each sentence's durations and voice inside the model; seeding
+        # ONNX Runtime before the session is made makes a run's narration the same every time.
+        onnxruntime.set_seed(NOISE_SEED)
         try:
             session = onnxruntime.InferenceSession(
                 str(model), sess_options=_session_options(), providers=["CPUExecutionProvider"]

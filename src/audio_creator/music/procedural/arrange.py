@@ -94,7 +94,7 @@ PATTERNS: dict[str, list[list[Hit]]] = {
     ],
     "none": [[], [], [], []],
 }
-FILL_V = (60, 70, 80)  # a fill builds towards the accent on the cut
+FILL_V = (60, 70, 80)  # a fill's three strokes build towards the accent on the cut
 COMPASS = 10  # semitones of the lead's range that one bar uses; the window climbs with the level
 # Melody rhythms: note lengths in beats filling a four-beat bar, by level.
 MELODY_CELLS: list[list[tuple[float, ...]]] = [
@@ -238,15 +238,17 @@ def _chord_pcs(plan: MusicPlan, degree: int) -> list[int]:
     ]
 
 
-# How much of a beat a struck note leaves silent before the next, by level: calm bars are played
+# How much of a struck note is left silent before the next, by level (as a share of the note,
+# or of one beat for a longer note; the part's own legato then applies): calm bars are played
 # legato, busy ones detached. A stroke that dies away before the next one is heard as an attack;
 # legato strokes over a sustained bed blur into it, however many there are.
 DETACHED = (0.0, 0.0, 0.2, 0.45)
 
 
 def _sounding(length: float, level: int, legato: float) -> float:
-    """How long a note written `length` beats long sounds: `legato` of it, less the level's gap
-    (a one-beat note's at most, so that a long note is not cut in half)."""
+    """How long, in beats, a note written `length` beats long sounds: `legato` of what is left
+    once the level's gap is taken out (DETACHED of the note, or of one beat for a longer note,
+    so that a long note is not cut in half)."""
     gap = min(length, 1.0) * DETACHED[min(max(level, 0), 3)]
     return legato * (length - gap)
 
@@ -258,8 +260,9 @@ def _velocity(plan: MusicPlan, beat: int, base: float) -> float:
 
 # The pad's voicings: (inversion: which chord tone is lowest, near which pitch it lies).
 PAD_VOICINGS = ((0, 55), (1, 55), (2, 55))
-# Orders of the arpeggio's tones (root, third, fifth, octave); in a narrow range the octave may
-# fold onto the root, so the orders differ in their inner tones too.
+# Orders of the arpeggio's four tones (successive chord tones, lowest first: root, third, fifth
+# and octave, or an inversion of them; where the range holds fewer than four, the lowest repeat),
+# so the orders differ in their inner tones too.
 ARPEGGIO_ORDERS = ((0, 1, 2, 3, 2, 1), (0, 1, 2, 1), (2, 1, 0, 1), (0, 2, 1, 2), (1, 0, 2, 0))
 
 
@@ -407,7 +410,7 @@ def _lead(
         # The bar's compass, in scale degrees; the line moves two thirds of the way to its middle.
         bottom, top = _compass(low, high, level)
         inside = [
-            d for d in range(-7, 28) if bottom <= harmony.degree_pitch(d, key, mode, 4) <= top
+            d for d in range(-14, 28) if bottom <= harmony.degree_pitch(d, key, mode, 4) <= top
         ]
         degree_now = round(degree_now / 3 + (inside[0] + inside[-1]) / 3)
         position = 0.0
@@ -482,7 +485,7 @@ def _drums(plan: MusicPlan, writer: _Writer, bars: list[_Bar]) -> list[Note | No
                     )
         following = bars[position + 1][0] if position + 1 < len(bars) else None
         if level >= 2 and following in section_starts and count >= 2:
-            for k in range(3):  # a fill into the next section, a breath before its accent
+            for k in range(3):  # a fill into the next section; no stroke in the last sixteenth
                 notes.append(writer.note(first + count - 1 + k / 4, 0.2, SNARE, FILL_V[k]))
     return notes
 

@@ -61,15 +61,16 @@ def render_parts(
     sample_rate: int = 48000,
     soundfont: str | os.PathLike[str] | None = None,
     reverb: float = 0.2,
-    on_the_beat: bool = True,
+    anticipate_attacks: bool = True,
 ) -> npt.NDArray[np.float32]:
-    """`parts` played by the SoundFont, as float32 stereo `[2, frames]`, `duration_s` long."""
+    """`parts` played by the SoundFont, as float32 stereo `[2, frames]`, `duration_s` long
+    (`anticipate_attacks`: see `render_blocks`)."""
     frames = max(1, round(duration_s * sample_rate))
     stereo = np.empty((2, frames), np.float32)
     now = 0
     for block in render_blocks(
         parts, duration_s, sample_rate=sample_rate, soundfont=soundfont, reverb=reverb,
-        on_the_beat=on_the_beat,
+        anticipate_attacks=anticipate_attacks,
     ):  # fmt: skip
         stereo[:, now : now + block.shape[1]] = block
         now += block.shape[1]
@@ -83,12 +84,12 @@ def render_blocks(
     sample_rate: int = 48000,
     soundfont: str | os.PathLike[str] | None = None,
     reverb: float = 0.2,
-    on_the_beat: bool = True,
+    anticipate_attacks: bool = True,
 ) -> Iterator[npt.NDArray[np.float32]]:
     """`parts` played by the SoundFont, `duration_s` long, as consecutive float32 stereo blocks
     `[2, n]` (of RENDER_BLOCK samples but the last): memory stays a few blocks at any length.
-    With `on_the_beat`, each slow instrument plays ahead of its notes by its `lead_in_s`, so that
-    it is heard on them (a sound effect, say, wants its notes as written).
+    With `anticipate_attacks`, each slow instrument plays ahead of its notes by its `lead_in_s`,
+    so that it is heard on them; without it every note sounds exactly as written (a sound effect).
 
     The synthesiser plays the events block by block; the room's reverb is added by overlap-add,
     its tail carried into the blocks that follow; the last TAIL_FADE_S fade to silence.
@@ -119,12 +120,14 @@ def render_blocks(
             chan = channel
             channel += 1 + (channel + 1 == DRUM_CHANNEL)
             stand_in.select(chan, sfid, 0, part.program, False)
-            if part.notes and on_the_beat:
+            if part.notes and anticipate_attacks:
                 pitch = int(np.median([note.pitch for note in part.notes]))
                 early = round(lead_in_s(synth, chan, pitch, sample_rate) * sample_rate)
         for note in part.notes:
-            on = max(0, round(note.start_s * sample_rate) - early)
-            off = max(on + 1, round(note.end_s * sample_rate) - early)
+            start = round(note.start_s * sample_rate)
+            ahead = min(early, start)  # a note at the very start cannot be played before it
+            on = start - ahead
+            off = max(on + 1, round(note.end_s * sample_rate) - ahead)
             events.append((on, 1, chan, note.pitch, note.velocity))
             events.append((off, 0, chan, note.pitch, 0))
     events.sort()
@@ -147,7 +150,8 @@ def lead_in_s(synth: Any, chan: int, pitch: int, sample_rate: int) -> float:
     synth.sounds_off(chan)
     _generate(synth, round(0.05 * sample_rate))  # TinySoundFont's quick release, thrown away
     window = max(1, round(0.005 * sample_rate))
-    level = np.sqrt(np.convolve(mono.astype(np.float64) ** 2, np.ones(window) / window, "same"))
+    power = np.convolve(mono.astype(np.float64) ** 2, np.ones(window) / window)[: mono.size]
+    level = np.sqrt(power)  # over the window just past: nothing is heard before it sounds
     if level.max() <= 0:
         return 0.0
     half_up = int(np.argmax(level >= 0.5 * level.max())) / sample_rate
