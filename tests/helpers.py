@@ -272,10 +272,14 @@ CUTS_IN_TRANSITIONS: dict[str, tuple[tuple[str, ...], str, tuple[float, ...]]] =
 }
 
 
+def lavfi_inputs(*sources: str) -> list[str]:
+    """ffmpeg's arguments that open each of its generated sources ("testsrc2=…") as an input."""
+    return [arg for source in sources for arg in ("-f", "lavfi", "-i", source)]
+
+
 def make_cut_in_transition(path: Path, shape: str) -> tuple[float, ...]:
     """Write the video of one of CUTS_IN_TRANSITIONS to `path`; return its hard cuts."""
     inputs, graph, cuts = CUTS_IN_TRANSITIONS[shape]
-    args = [arg for source in inputs for arg in ("-f", "lavfi", "-i", source)]
-    run_ffmpeg(*args, "-filter_complex", graph, "-map", "[v]", "-c:v", "libx264",
+    run_ffmpeg(*lavfi_inputs(*inputs), "-filter_complex", graph, "-map", "[v]", "-c:v", "libx264",
                "-pix_fmt", "yuv420p", str(path))  # fmt: skip
     return cuts

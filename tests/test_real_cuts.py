@@ -23,7 +23,7 @@ from audio_creator.music.procedural import ProceduralBackend
 from audio_creator.music.procedural.plan import MusicPlan, plan_music
 from audio_creator.music.procedural.score import Score
 from audio_creator.music.procedural.styles import STYLES
-from helpers import CUTS_IN_TRANSITIONS, make_cut_in_transition, run_ffmpeg
+from helpers import CUTS_IN_TRANSITIONS, lavfi_inputs, make_cut_in_transition, run_ffmpeg
 
 ON_BEAT_S = 0.03
 
@@ -169,10 +169,9 @@ def test_a_glitch_frame_in_a_real_video_steers_nothing(tmp_path: Path) -> None:
     shots = ["color=c=red:s=160x120:r=24:d=0.0417", "testsrc2=s=160x120:r=24:d=4.1",
              "smptebars=s=160x120:r=24:d=2.3", "rgbtestsrc=s=160x120:r=24:d=1.9",
              "testsrc=s=160x120:r=24:d=3.0"]  # fmt: skip
-    inputs = [arg for shot in shots for arg in ("-f", "lavfi", "-i", shot)]
     joined = "".join(f"[{k}:v]" for k in range(len(shots))) + f"concat=n={len(shots)}:v=1:a=0"
-    run_ffmpeg(*inputs, "-filter_complex", joined, "-c:v", "libx264", "-pix_fmt", "yuv420p",
-               str(video))  # fmt: skip
+    run_ffmpeg(*lavfi_inputs(*shots), "-filter_complex", joined, "-c:v", "libx264",
+               "-pix_fmt", "yuv420p", str(video))  # fmt: skip
     analysis = analyse_video(video)
     assert analysis.cuts_s[0] < 0.1  # the glitch, as the analysis sees it
     real = [c for c in analysis.cuts_s if c >= 0.5]

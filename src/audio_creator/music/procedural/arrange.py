@@ -9,6 +9,7 @@ starts on a downbeat (or on a cut near the end) and every note ends before the p
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -360,6 +361,13 @@ def _compass(low: int, high: int, level: int) -> tuple[int, int]:
     return bottom, bottom + width
 
 
+def _within(degrees: Iterable[int], plan: MusicPlan, low: int, high: int) -> list[int]:
+    """The scale degrees (counted from the tonic of octave 4) among `degrees` whose pitches in
+    the piece's key lie in [low, high], lowest first."""
+    key, mode = plan.key_root, plan.mode
+    return sorted(d for d in degrees if low <= harmony.degree_pitch(d, key, mode, 4) <= high)
+
+
 def _lead(
     plan: MusicPlan,
     writer: _Writer,
@@ -384,17 +392,14 @@ def _lead(
             step = 0.5 if level <= 1 else 0.25
             # Four successive chord tones in the range, from the bottom of the bar's compass:
             # the arpeggio climbs as the picture moves.
-            ladder = sorted(
-                {p for octave in range(-1, 4) for d in harmony.triad(degree)
-                 if low <= (p := harmony.degree_pitch(d + 7 * octave, key, mode, 4)) <= high}
-            )  # fmt: skip
-            bottom = _compass(low, high, level)[0]
-            first_tone = min(next((i for i, p in enumerate(ladder) if p >= bottom), 0),
-                             max(len(ladder) - 4, 0))  # fmt: skip
+            chord = [d + 7 * octave for octave in range(-1, 4) for d in harmony.triad(degree)]
+            ladder = _within(chord, plan, low, high)
+            below = len(_within(chord, plan, low, _compass(low, high, level)[0] - 1))
+            first_tone = min(below, max(len(ladder) - 4, 0))
             tones = (ladder[first_tone : first_tone + 4] * 4)[:4]
             order = [tones[k] for k in _arpeggio_order(variants, section)]
             for k in range(int(count / step)):
-                pitch = order[k % len(order)]
+                pitch = harmony.degree_pitch(order[k % len(order)], key, mode, 4)
                 accent = 1.1 if (k * step) % 1 == 0 else 0.9
                 notes.append(
                     writer.note(
@@ -409,9 +414,7 @@ def _lead(
         cell = cells[int(rng.integers(len(cells)))]
         # The bar's compass, in scale degrees; the line moves two thirds of the way to its middle.
         bottom, top = _compass(low, high, level)
-        inside = [
-            d for d in range(-14, 28) if bottom <= harmony.degree_pitch(d, key, mode, 4) <= top
-        ]
+        inside = _within(range(-14, 28), plan, bottom, top)
         degree_now = round(degree_now / 3 + (inside[0] + inside[-1]) / 3)
         position = 0.0
         chord = [d + 7 for d in harmony.triad(degree)]
